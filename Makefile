@@ -1,0 +1,38 @@
+# Two commands are the contract (see README): `make run` and `make test`.
+# Both create .venv with a Python >= 3.12 found by scripts/find-python.sh.
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCENARIO ?=
+ARGS ?=
+
+.PHONY: run test lint format bench app clean
+
+$(STAMP): pyproject.toml
+	@py=$$(scripts/find-python.sh) || exit 1; \
+	  [ -x $(BIN)/python ] || $$py -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/townsim run $(SCENARIO) $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest $(ARGS)
+
+lint format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_model.py $(ARGS)
+
+app: $(STAMP)
+	$(BIN)/townsim app
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,550 @@
+"""Enterprises: how a firm hires, collaborates, learns, upgrades, produces and exits.
+
+The rules are pure functions of numbers or numpy arrays alike. The six behaviours
+below (`hire_talent` ... `exit_if_failing`) apply them to a set of firm slots: the
+`agents` schedule calls each for one firm at a time from `Enterprise.step`, the
+`vectorized` schedule calls each once for all firms. Same code, so the two
+schedules differ only in updating order (sequential versus synchronous).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa.discrete_space import FixedAgent
+from numpy.typing import ArrayLike, NDArray
+
+from agents.base import Column, state_of
+
+if TYPE_CHECKING:
+    from model.model import TownModel
+
+Slots = NDArray[np.intp]
+
+# Tie kinds: along the chain, within the industry, and the two cross-border kinds.
+VERTICAL, HORIZONTAL, CROSS_INDUSTRY, CROSS_TOWN = 0, 1, 2, 3
+TIE_KINDS = ("vertical", "horizontal", "cross_industry", "cross_town")
+
+# Reasons an upgrade is blocked, as bits of `Enterprise.blocked`.
+FUNDS, TALENT, ABSORPTION, INFRASTRUCTURE, TOP = 1, 2, 4, 8, 16
+BLOCKERS = {
+    FUNDS: "not enough funds",
+    TALENT: "not enough IT talent",
+    ABSORPTION: "absorptive capacity too low",
+    INFRASTRUCTURE: "town infrastructure too weak",
+    TOP: "already at the top level",
+}
+
+
+# --- Rules: pure functions of one firm's values or of whole arrays -------------
+
+
+def absorptive_capacity(
+    talent: ArrayLike, knowledge: ArrayLike, talent_reference: float
+) -> ArrayLike:
+    """Ability to use outside knowledge, from IT talent and own knowledge (in [0, 1]).
+
+    Cohen and Levinthal (1990): what a firm can learn grows with what it knows
+    and with the skilled people it employs.
+    """
+    return 0.5 * np.minimum(
+        1.0, np.divide(talent, talent_reference)
+    ) + 0.5 * np.asarray(knowledge)
+
+
+def imitation_share(
+    partner_share: ArrayLike,
+    peer_share: ArrayLike,
+    has_partners: ArrayLike,
+    partner_weight: float,
+) -> ArrayLike:
+    """Share of a firm's reference group already at the next level.
+
+    Partners weigh more than town peers, but a firm without partners looks only
+    at its town.
+    """
+    weight = partner_weight * np.asarray(has_partners, dtype=float)
+    return weight * np.asarray(partner_share) + (1.0 - weight) * np.asarray(peer_share)
+
+
+def adoption_probability(
+    p: ArrayLike,
+    q: ArrayLike,
+    imitation: ArrayLike,
+    subsidy_rate: ArrayLike,
+    member: ArrayLike,
+    subsidy_effect: float,
+    platform_effect: float,
+) -> ArrayLike:
+    """Yearly Bass hazard of moving up one level: own initiative plus imitation.
+
+    Subsidies and platform membership raise the initiative term (p) only, so that
+    policy speeds the start of a diffusion more than its imitation phase.
+    """
+    push = (
+        1.0
+        + subsidy_effect * np.asarray(subsidy_rate)
+        + platform_effect * np.asarray(member, dtype=float)
+    )
+    return np.clip(np.asarray(p) * push + np.asarray(q) * imitation, 0.0, 1.0)
+
+
+def upgrade_blockers(
+    funds: ArrayLike,
+    own_cost: ArrayLike,
+    talent: ArrayLike,
+    talent_needed: ArrayLike,
+    absorptive: ArrayLike,
+    absorptive_needed: ArrayLike,
+    infrastructure: ArrayLike,
+    infrastructure_needed: ArrayLike,
+) -> ArrayLike:
+    """Bit mask of the gates that stop an upgrade (0: free to upgrade)."""
+    return (
+        FUNDS * np.less(funds, own_cost)
+        | TALENT * np.less(talent, talent_needed)
+        | ABSORPTION * np.less(absorptive, absorptive_needed)
+        | INFRASTRUCTURE * np.less(infrastructure, infrastructure_needed)
+    )
+
+
+def learning_gain(
+    absorptive: ArrayLike,
+    own: ArrayLike,
+    source: ArrayLike,
+    openness: ArrayLike,
+    rate: ArrayLike,
+) -> ArrayLike:
+    """Knowledge learnt from a source: closes part of the gap, never lowers knowledge.
+
+    The gap-closing form of knowledge diffusion models (Cowan and Jonard 2004),
+    scaled by absorptive capacity and by how openly the source shares.
+    """
+    gap = np.maximum(0.0, np.subtract(source, own))
+    return np.asarray(absorptive) * gap * openness * rate
+
+
+def sharing(ip_protection: ArrayLike, floor: float) -> ArrayLike:
+    """Share of its knowledge a firm dares show a partner: rises with protection."""
+    return floor + (1.0 - floor) * np.asarray(ip_protection)
+
+
+def leakage(ip_protection: ArrayLike, maximum: float) -> ArrayLike:
+    """Yearly spillover to non-partners and imitators: falls with protection."""
+    return maximum * (1.0 - np.asarray(ip_protection))
+
+
+def own_research(knowledge: ArrayLike, rd_rate: float, leak: ArrayLike) -> ArrayLike:
+    """Knowledge from in-house R&D: less effort when results leak to imitators."""
+    return rd_rate * (1.0 - np.asarray(knowledge)) * (1.0 - np.asarray(leak))
+
+
+def revenue(
+    size: ArrayLike,
+    level: ArrayLike,
+    knowledge: ArrayLike,
+    fit: ArrayLike,
+    customized: float,
+    productivity: float,
+    level_gain: float,
+    knowledge_gain: float,
+) -> ArrayLike:
+    """Yearly output (M yuan): efficiency from level and knowledge, times market fit.
+
+    Standard demand pays every firm; the customized share of demand pays in
+    proportion to `fit`, which only levels 3 and 4 have in full.
+    """
+    efficiency = (1.0 + level_gain * (np.asarray(level) - 1)) * (
+        1.0 + knowledge_gain * np.asarray(knowledge)
+    )
+    market = (1.0 - customized) + customized * np.asarray(fit)
+    return np.asarray(size) * productivity * efficiency * market
+
+
+def operating_cost(
+    size: ArrayLike,
+    talent: ArrayLike,
+    ties: ArrayLike,
+    productivity: float,
+    unit_cost: float,
+    it_wage: float,
+    tie_cost: float,
+) -> ArrayLike:
+    """Yearly costs (M yuan): production, the IT staff premium and tie upkeep."""
+    size = np.asarray(size)
+    return (
+        size * productivity * unit_cost
+        + np.asarray(talent) * size * it_wage
+        + np.asarray(ties) * tie_cost
+    )
+
+
+def exits(funds: ArrayLike, draw: ArrayLike, hazard: float) -> ArrayLike:
+    """A firm leaves when its funds run out, or by the background hazard."""
+    return np.less(funds, 0.0) | np.less(draw, hazard)
+
+
+def tie_kind(
+    same_town: ArrayLike, same_industry: ArrayLike, same_stage: ArrayLike
+) -> ArrayLike:
+    """Classify a tie: cross-town, cross-industry, horizontal or vertical."""
+    return np.where(
+        np.logical_not(same_town),
+        CROSS_TOWN,
+        np.where(
+            np.logical_not(same_industry),
+            CROSS_INDUSTRY,
+            np.where(same_stage, HORIZONTAL, VERTICAL),
+        ),
+    )
+
+
+def tie_possible(
+    kind: ArrayLike, level_a: ArrayLike, level_b: ArrayLike, cross_border_level: int
+) -> ArrayLike:
+    """Cross-border ties (other industry or town) need both firms at a high level."""
+    cross = np.greater_equal(kind, CROSS_INDUSTRY)
+    both_high = np.minimum(level_a, level_b) >= cross_border_level
+    return np.logical_not(cross) | both_high
+
+
+def tie_acceptance(trust_a: ArrayLike, trust_b: ArrayLike) -> ArrayLike:
+    """Chance that a meeting becomes a tie: the geometric mean of both trusts."""
+    return np.sqrt(np.multiply(trust_a, trust_b))
+
+
+def trust_target(ip_protection: ArrayLike, member: ArrayLike) -> ArrayLike:
+    """Trust a firm drifts toward: protection and shared platform rules build it."""
+    return 0.2 + 0.5 * np.asarray(ip_protection) + 0.3 * np.asarray(member, dtype=float)
+
+
+# --- Behaviours: the rules applied to a set of firm slots ----------------------
+
+
+def hire_talent(model: TownModel, idx: Slots) -> None:
+    """Lose some IT staff, then hire toward the next level's need from the town pool."""
+    f, towns, r = model.firms, model.towns, model.rates
+    talent = f.talent[idx] * (1.0 - r.talent_attrition)
+    lost = (f.talent[idx] - talent) * f.size[idx]
+    target = r.talent_needed[f.level[idx] - 1]
+    demand = np.maximum(0.0, target - talent) * f.size[idx]
+    town = f.town[idx]
+    asked = np.bincount(town, weights=demand, minlength=model.n_towns)
+    pool = towns.talent_pool + 0.5 * np.bincount(
+        town, weights=lost, minlength=model.n_towns
+    )
+    ratio = np.divide(pool, asked, out=np.ones_like(pool), where=asked > pool)
+    hired = demand * np.minimum(1.0, ratio[town])
+    f.talent[idx] = np.minimum(1.0, talent + hired / f.size[idx])
+    towns.talent_pool = np.maximum(
+        0.0, pool - np.bincount(town, weights=hired, minlength=model.n_towns)
+    )
+
+
+def revise_ties(model: TownModel, idx: Slots) -> None:
+    """Update trust, end some ties, then perhaps search for one new partner."""
+    f, r = model.firms, model.rates
+    target = trust_target(model.towns.ip_protection[f.town[idx]], f.member[idx] > 0)
+    f.trust[idx] += r.trust_speed * (target - f.trust[idx])
+    drop_ties(model, idx)
+    seek_partner(model, idx)
+
+
+def drop_ties(model: TownModel, idx: Slots) -> None:
+    """Each tie ends with a yearly chance that trust lowers; both ends forget it."""
+    f, r = model.firms, model.rates
+    partners = f.partners[idx]
+    owned = partners > idx[:, None]  # each tie is decided once, by its lower slot
+    if not owned.any():
+        return
+    trust = tie_acceptance(f.trust[idx][:, None], f.trust[np.maximum(partners, 0)])
+    ends = owned & (
+        model.rng.random(partners.shape) < r.tie_decay * (1.0 - 0.5 * trust)
+    )
+    rows, cols = np.nonzero(ends)
+    cut_ties(f.partners, idx[rows], cols)
+
+
+def cut_ties(partners: NDArray[np.intp], owners: Slots, cols: Slots) -> None:
+    """Remove ties `partners[owners, cols]` from both ends' lists."""
+    others = partners[owners, cols]
+    matches = partners[others] == owners[:, None]
+    back = np.argmax(matches, axis=1)
+    found = matches.any(axis=1)
+    partners[owners, cols] = -1
+    partners[others[found], back[found]] = -1
+
+
+def seek_partner(model: TownModel, idx: Slots) -> None:
+    """Meet one candidate in the town or a neighbouring town and propose a tie."""
+    f, towns, r, rng = model.firms, model.towns, model.rates, model.rng
+    member = f.member[idx] > 0
+    has_room = (f.partners[idx] < 0).any(axis=1)
+    searching = has_room & (
+        rng.random(idx.size) < r.search * (1.0 + r.search_boost * member)
+    )
+    seekers = idx[searching]
+    if seekers.size == 0:
+        return
+    town = f.town[seekers]
+    far_chance = r.far_search * (
+        1.0 + r.link_boost * (member[searching] & towns.linked[town])
+    )
+    far = rng.random(seekers.size) < far_chance
+    target_town = np.where(far, model.random_neighbour_town(town), town)
+    candidates = target_town * model.capacity + rng.integers(
+        0, model.capacity, seekers.size
+    )
+    kind = tie_kind(
+        target_town == town,
+        f.industry[candidates] == f.industry[seekers],
+        f.stage[candidates] == f.stage[seekers],
+    )
+    fits = (
+        f.alive[candidates]
+        & (candidates != seekers)
+        & ~(f.partners[seekers] == candidates[:, None]).any(axis=1)
+        & (f.partners[candidates] < 0).any(axis=1)
+        & tie_possible(
+            kind, f.level[seekers], f.level[candidates], r.cross_border_level
+        )
+        & (
+            rng.random(seekers.size)
+            < tie_acceptance(f.trust[seekers], f.trust[candidates])
+        )
+    )
+    a, b = _one_tie_per_firm(seekers[fits], candidates[fits])
+    f.partners[a, np.argmax(f.partners[a] < 0, axis=1)] = b
+    f.partners[b, np.argmax(f.partners[b] < 0, axis=1)] = a
+
+
+def _one_tie_per_firm(a: Slots, b: Slots) -> tuple[Slots, Slots]:
+    """Keep the proposals whose two firms appear in no earlier proposal this step."""
+    ends = np.concatenate([a, b])
+    _, first = np.unique(ends, return_index=True)
+    is_first = np.zeros(ends.size, dtype=bool)
+    is_first[first] = True
+    keep = is_first[: a.size] & is_first[a.size :]
+    return a[keep], b[keep]
+
+
+def learn(model: TownModel, idx: Slots) -> None:
+    """Learn from partners, platform, university project, leaks and own research."""
+    f, towns, r = model.firms, model.towns, model.rates
+    town = f.town[idx]
+    knowledge = f.knowledge[idx]
+    absorb = absorptive_capacity(f.talent[idx], knowledge, r.talent_reference)
+    ip = towns.ip_protection[town]
+    share = sharing(ip, r.sharing_floor)
+    leak = leakage(ip, r.leakage_max)
+
+    partners = f.partners[idx]
+    source = np.where(partners >= 0, f.knowledge[np.maximum(partners, 0)], 0.0)
+    from_ties = learning_gain(
+        absorb[:, None], knowledge[:, None], source, share[:, None], r.learning
+    ).sum(axis=1)
+    from_platform = (f.member[idx] > 0) * learning_gain(
+        absorb, knowledge, towns.platform_knowledge[town], share, r.platform_learning
+    )
+    project = f.university[idx]
+    from_project = (project >= 0) * learning_gain(
+        absorb,
+        knowledge,
+        model.universities.knowledge[np.maximum(project, 0)],
+        1.0,
+        r.project_learning,
+    )
+    from_leaks = learning_gain(
+        absorb, knowledge, towns.mean_knowledge[town], 1.0, r.per_step(leak)
+    )
+    research = own_research(knowledge, r.rd, leak)
+    f.knowledge[idx] = np.minimum(
+        1.0,
+        knowledge + from_ties + from_platform + from_project + from_leaks + research,
+    )
+    licence = r.licence_cost * ip * (from_ties + from_platform) * f.size[idx] / 1000.0
+    f.funds[idx] -= licence
+    model.ledger.add("licences", town, licence)
+    model.ledger.add("shared", town, from_ties + from_platform)
+    model.ledger.add("leaked", town, from_leaks)
+
+
+def consider_upgrade(model: TownModel, idx: Slots) -> None:
+    """Climb one level if the Bass hazard fires and no gate blocks; claim a subsidy."""
+    f, towns, r = model.firms, model.towns, model.rates
+    town, level = f.town[idx], f.level[idx]
+    step = level - 1  # 0: 1->2, 1: 2->3, 2: 3->4, 3: at the top
+    partners = f.partners[idx]
+    linked = partners >= 0
+    partner_up = (f.level[np.maximum(partners, 0)] > level[:, None]) & linked
+    n_partners = linked.sum(axis=1)
+    imitation = imitation_share(
+        partner_up.sum(axis=1) / np.maximum(n_partners, 1),
+        towns.share_at_least[town, np.minimum(level + 1, 4)],
+        n_partners > 0,
+        r.partner_weight,
+    )
+    offer = towns.subsidy_offer[town]
+    yearly = adoption_probability(
+        r.innovation_p[step],
+        r.imitation_q[step],
+        imitation,
+        offer,
+        f.member[idx] > 0,
+        r.subsidy_effect,
+        r.platform_effect,
+    )
+    cost = r.upgrade_cost[step] * f.size[idx]
+    blocked = upgrade_blockers(
+        f.funds[idx],
+        cost * (1.0 - offer),
+        f.talent[idx],
+        r.talent_needed[step],
+        absorptive_capacity(f.talent[idx], f.knowledge[idx], r.talent_reference),
+        r.absorptive_needed[step],
+        towns.infrastructure[town],
+        r.infrastructure_needed[step],
+    ) | (TOP * (level >= 4))
+    climbs = (model.rng.random(idx.size) < r.per_step(yearly)) & (blocked == 0)
+    f.adoption_probability[idx] = yearly
+    f.blocked[idx] = blocked
+    paid = cost * climbs
+    f.level[idx] = level + climbs
+    f.funds[idx] -= paid
+    f.subsidy_claim[idx] = offer * paid
+    f.upgraded_at[idx] = np.where(climbs, model.year, f.upgraded_at[idx])
+    model.ledger.add("upgrades", town, paid)
+
+
+def produce(model: TownModel, idx: Slots) -> None:
+    """Sell, pay costs and project fees, grow or shrink, and age by one step."""
+    f, r, rng = model.firms, model.rates, model.rng
+    town, size, level = f.town[idx], f.size[idx], f.level[idx]
+    sales = revenue(
+        size,
+        level,
+        f.knowledge[idx],
+        r.customized_fit[level - 1],
+        model.customized_share,
+        r.productivity,
+        r.level_gain,
+        r.knowledge_gain,
+    )
+    ties = (f.partners[idx] >= 0).sum(axis=1)
+    costs = operating_cost(
+        size, f.talent[idx], ties, r.productivity, r.unit_cost, r.it_wage, r.tie_cost
+    )
+    fees = (f.university[idx] >= 0) * r.project_cost
+    f.output[idx] = sales
+    f.profit[idx] = sales - costs
+    f.funds[idx] += (sales - costs - fees) / r.steps_per_year
+    f.size[idx] = size * np.exp(r.size_drift + r.size_shock * rng.normal(size=idx.size))
+    f.age[idx] += 1.0 / r.steps_per_year
+    model.ledger.add("profits", town, (sales - costs) / r.steps_per_year)
+    model.ledger.add("projects", town, fees / r.steps_per_year)
+
+
+def exit_if_failing(model: TownModel, idx: Slots) -> None:
+    """Leave the market when funds (counting the subsidy claimed) are gone."""
+    f, r = model.firms, model.rates
+    leaving = exits(
+        f.funds[idx] + f.subsidy_claim[idx], model.rng.random(idx.size), r.base_exit
+    )
+    if leaving.any():
+        model.retire_firms(idx[leaving])
+
+
+# --- The Mesa agent ------------------------------------------------------------
+
+
+class Enterprise(FixedAgent):
+    """A firm of a professional town: a view on one row of the model's firm table.
+
+    Args:
+        model: The model that owns the firm table.
+        slot: The firm's row in that table.
+    """
+
+    town = Column("firms")
+    industry = Column("firms")
+    stage = Column("firms")
+    size = Column("firms")
+    level = Column("firms")
+    knowledge = Column("firms")
+    talent = Column("firms")
+    funds = Column("firms")
+    trust = Column("firms")
+    output = Column("firms")
+    profit = Column("firms")
+    age = Column("firms")
+    member = Column("firms")
+    university = Column("firms")
+    adoption_probability = Column("firms")
+    blocked = Column("firms")
+    upgraded_at = Column("firms")
+
+    def __init__(self, model: TownModel, slot: int) -> None:
+        super().__init__(model)
+        self.slot = slot
+        self.slots = np.array([slot])
+        self.cell = model.grid[int(model.firms.town[slot])]
+
+    def step(self) -> None:
+        """One quarter of a firm's life, in the order of the ODD's process overview."""
+        self.hire_talent()
+        self.revise_ties()
+        self.learn()
+        self.consider_upgrade()
+        self.produce()
+        self.exit_if_failing()
+
+    def hire_talent(self) -> None:
+        """Replace departing IT staff and hire toward the next level's need."""
+        hire_talent(self.model, self.slots)
+
+    def revise_ties(self) -> None:
+        """Let old ties lapse and look for a new partner."""
+        revise_ties(self.model, self.slots)
+
+    def learn(self) -> None:
+        """Absorb knowledge from partners, platform, university, leaks and R&D."""
+        learn(self.model, self.slots)
+
+    def consider_upgrade(self) -> None:
+        """Decide whether to climb one digital level."""
+        consider_upgrade(self.model, self.slots)
+
+    def produce(self) -> None:
+        """Produce, sell and pay this quarter's costs."""
+        produce(self.model, self.slots)
+
+    def exit_if_failing(self) -> None:
+        """Leave the market if out of funds."""
+        exit_if_failing(self.model, self.slots)
+
+    @property
+    def partners(self) -> list[int]:
+        """Slots of this firm's current partners."""
+        row = self.model.firms.partners[self.slot]
+        return [int(p) for p in row if p >= 0]
+
+    @property
+    def state(self) -> dict[str, object]:
+        """Every state variable of the firm, by name."""
+        return state_of(self, "firms") | {"partners": self.partners}
+
+    def explain(self) -> list[str]:
+        """Plain-language reasons for the firm's last upgrade decision."""
+        blocked = int(self.blocked)
+        lines = [
+            f"Level {self.level}; yearly chance to climb "
+            f"{100 * self.adoption_probability:.1f}% (Bass: initiative + imitation)."
+        ]
+        reasons = [text for bit, text in BLOCKERS.items() if blocked & bit]
+        lines.append(
+            "Blocked: " + "; ".join(reasons) + "."
+            if reasons
+            else "No gate blocks the next level."
+        )
+        return lines

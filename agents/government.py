@@ -1,0 +1,165 @@
+"""Town governments: a yearly budget split over four policy levers.
+
+Talent money brings IT staff into the town's pool, IP money buys enforcement,
+platform money builds and runs platforms, and funding money pays a share of the
+firms' upgrade costs. An adaptive government tilts its budget toward the lever
+that serves its weakest collaborative system.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa.discrete_space import FixedAgent
+from numpy.typing import ArrayLike, NDArray
+
+from agents.base import Column, state_of
+from scenarios.schema import LEVERS
+
+if TYPE_CHECKING:
+    from model.model import TownModel
+
+TALENT, FUNDING, IP, PLATFORM = range(4)
+SYSTEMS = (
+    "management",
+    "enterprises",
+    "chain",
+    "industry",
+    "platforms",
+    "government_university",
+)
+SYSTEM_LEVER = np.array([TALENT, IP, FUNDING, IP, PLATFORM, TALENT])
+"""The lever that most directly raises each of the six systems (ODD, submodel 7.2)."""
+
+
+def lever_weights(
+    static: ArrayLike, indices: ArrayLike, tilt: float, adaptive: bool
+) -> NDArray[np.float64]:
+    """Budget shares of the four levers, per town.
+
+    Args:
+        static: The scenario's normalised lever weights, shape (4,).
+        indices: The towns' six system indices, shape (n, 6).
+        tilt: Share of the budget an adaptive government moves to one lever.
+        adaptive: Whether to tilt toward the weakest system's lever.
+    """
+    indices = np.atleast_2d(indices)
+    weights = np.broadcast_to(np.asarray(static, dtype=float), (len(indices), 4))
+    if not adaptive:
+        return weights.copy()
+    focus = np.zeros_like(weights)
+    focus[np.arange(len(indices)), SYSTEM_LEVER[np.argmin(indices, axis=1)]] = 1.0
+    return (1.0 - tilt) * weights + tilt * focus
+
+
+def ip_protection(legal: float, spending: ArrayLike, scale: float) -> ArrayLike:
+    """Effective protection: the legal floor plus saturating returns to enforcement.
+
+    Args:
+        legal: Protection from law alone.
+        spending: Yearly enforcement spending per firm, M yuan.
+        scale: Spending per firm that closes 63% of the gap to full protection.
+    """
+    return legal + (1.0 - legal) * (1.0 - np.exp(-np.asarray(spending) / scale))
+
+
+def govern(model: TownModel, idx: NDArray[np.intp]) -> None:
+    """Collect this step's budget and spend it on the four levers."""
+    towns, r, policy = model.towns, model.rates, model.policy
+    budget = (policy.budget_share * towns.gdp[idx] + policy.province_budget) / (
+        r.steps_per_year
+    )
+    weights = lever_weights(
+        [policy.weights()[lever] for lever in LEVERS],
+        towns.indices[idx],
+        policy.adaptive_tilt,
+        policy.allocation == "adaptive",
+    )
+    spend = budget[:, None] * weights
+    towns.lever_weights[idx] = weights
+    towns.talent_pool[idx] += spend[:, TALENT] / policy.talent_cost
+
+    firms = np.maximum(towns.firms[idx], 1)
+    yearly_ip = spend[:, IP] * r.steps_per_year / firms
+    towns.ip_spending[idx] += r.smoothing * (yearly_ip - towns.ip_spending[idx])
+    towns.ip_protection[idx] = ip_protection(
+        r.legal_protection, towns.ip_spending[idx], r.enforcement_scale
+    )
+    invest_in_platforms(model, idx, spend[:, PLATFORM])
+
+    towns.funding_pool[idx] = spend[:, FUNDING]
+    towns.subsidy_offer[idx] = np.where(spend[:, FUNDING] > 0, policy.subsidy_cap, 0.0)
+    for lever in (TALENT, IP, PLATFORM):
+        model.ledger.add(f"spent_{LEVERS[lever]}", idx, spend[:, lever])
+
+
+def invest_in_platforms(
+    model: TownModel, idx: NDArray[np.intp], money: NDArray[np.float64]
+) -> None:
+    """Build platforms in order (public service first), then fund the built ones."""
+    towns, r = model.towns, model.rates
+    capital, built = towns.platform_capital[idx], towns.platform_built[idx]
+    capital *= 1.0 - r.platform_depreciation
+    unbuilt = ~built
+    first = np.argmax(unbuilt, axis=1)
+    building = unbuilt.any(axis=1)
+    rows = np.arange(len(idx))
+    capital[rows[building], first[building]] += money[building]
+    running = ~building
+    n_built = np.maximum(built.sum(axis=1), 1)
+    capital[running] += (money[running] / n_built[running])[:, None] * built[running]
+    towns.platform_capital[idx] = capital
+    towns.platform_built[idx] = built | (capital >= r.build_cost)
+
+
+def settle_subsidies(model: TownModel) -> None:
+    """Pay this step's subsidy claims, pro rata where the funding pool falls short."""
+    f, towns = model.firms, model.towns
+    claimed = np.bincount(f.town, weights=f.subsidy_claim, minlength=model.n_towns)
+    ratio = np.divide(
+        towns.funding_pool,
+        claimed,
+        out=np.ones_like(claimed),
+        where=claimed > towns.funding_pool,
+    )
+    paid = f.subsidy_claim * np.minimum(1.0, ratio)[f.town]
+    f.funds += paid
+    f.subsidy_claim[:] = 0.0
+    spent = np.bincount(f.town, weights=paid, minlength=model.n_towns)
+    towns.funding_pool -= spent
+    model.ledger.add("subsidies", np.arange(model.n_towns), spent)
+    model.ledger.add("spent_funding", np.arange(model.n_towns), spent)
+
+
+class Government(FixedAgent):
+    """A town's government: a view on one row of the model's town table.
+
+    Args:
+        model: The model that owns the town table.
+        town: The town it governs.
+    """
+
+    gdp = Column("towns")
+    dimension = Column("towns")
+    talent_pool = Column("towns")
+    ip_protection = Column("towns")
+    funding_pool = Column("towns")
+    subsidy_offer = Column("towns")
+    lever_weights = Column("towns")
+    coordination = Column("towns")
+
+    def __init__(self, model: TownModel, town: int) -> None:
+        super().__init__(model)
+        self.slot = town
+        self.slots = np.array([town])
+        self.cell = model.grid[town]
+
+    def step(self) -> None:
+        """Set this quarter's budget and spend it on the levers."""
+        govern(self.model, self.slots)
+
+    @property
+    def state(self) -> dict[str, object]:
+        """Every state variable of the government's town, by name."""
+        return state_of(self, "towns")

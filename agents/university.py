@@ -1,0 +1,98 @@
+"""Universities and research institutes: graduates for the towns, joint projects.
+
+A university serves the towns of its region. Each year it sends IT graduates into
+their talent pools and runs a limited number of joint projects, through which a
+firm learns from knowledge ahead of its own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa.discrete_space import FixedAgent
+from numpy.typing import NDArray
+
+from agents.base import Column, state_of
+
+if TYPE_CHECKING:
+    from model.model import TownModel
+
+
+def first_per_group(
+    groups: NDArray[np.intp], room: NDArray[np.int64], rng: np.random.Generator
+) -> NDArray[np.bool_]:
+    """Pick, in random order, at most `room[g]` members of each group `g`."""
+    order = np.lexsort((rng.random(groups.size), groups))
+    sorted_groups = groups[order]
+    starts = np.searchsorted(sorted_groups, sorted_groups, side="left")
+    rank = np.empty(groups.size, dtype=np.int64)
+    rank[order] = np.arange(groups.size) - starts
+    return rank < room[groups]
+
+
+def serve_region(model: TownModel, idx: NDArray[np.intp]) -> None:
+    """Send graduates to the towns in reach, close finished projects, open new ones."""
+    f, towns, unis, r = model.firms, model.towns, model.universities, model.rates
+    unis.knowledge[idx] += r.university_growth * (1.0 - unis.knowledge[idx])
+    for u in idx:
+        reach = towns.region == unis.region[u]
+        firms = np.maximum(towns.firms * reach, 0)
+        if firms.sum() > 0:
+            towns.talent_pool += r.graduates * firms / firms.sum()
+
+    mine = np.isin(f.university, idx)
+    f.project_left[mine] -= 1.0 / r.steps_per_year
+    f.university[mine & (f.project_left <= 0)] = -1
+
+    running = np.bincount(f.university[f.university >= 0], minlength=len(unis.region))
+    room = np.maximum(unis.capacity - running, 0)
+    region = towns.region[f.town]
+    applying = (
+        f.alive
+        & (f.university < 0)
+        & np.isin(region, unis.region[idx])
+        & (f.funds > r.project_cost)
+        & (model.rng.random(f.alive.size) < r.project_appetite)
+    )
+    applicants = np.flatnonzero(applying)
+    choice = model.random_university(region[applicants])
+    to_me = np.isin(choice, idx)
+    applicants, choice = applicants[to_me], choice[to_me]
+    accepted = first_per_group(choice, room, model.rng)
+    f.university[applicants[accepted]] = choice[accepted]
+    f.project_left[applicants[accepted]] = r.project_years
+
+
+class University(FixedAgent):
+    """A university or research institute: a view on one row of the university table.
+
+    Args:
+        model: The model that owns the university table.
+        slot: Its row in that table.
+        town: The town whose cell it sits in (its region's hub).
+    """
+
+    region = Column("universities")
+    knowledge = Column("universities")
+    capacity = Column("universities")
+
+    def __init__(self, model: TownModel, slot: int, town: int) -> None:
+        super().__init__(model)
+        self.slot = slot
+        self.slots = np.array([slot])
+        self.cell = model.grid[town]
+
+    def step(self) -> None:
+        """Send graduates, close finished projects and take on new ones."""
+        serve_region(self.model, self.slots)
+
+    @property
+    def projects(self) -> int:
+        """Joint projects running now."""
+        return int((self.model.firms.university == self.slot).sum())
+
+    @property
+    def state(self) -> dict[str, object]:
+        """Every state variable of the university, by name."""
+        return state_of(self, "universities") | {"projects": self.projects}

@@ -1,0 +1,1 @@
+"""The interactive app (filled in by the app work)."""

@@ -1,0 +1,1 @@
+"""Experiments on top of the model: single runs, sweeps, analysis and the CLI."""

@@ -1,0 +1,314 @@
+"""The town-upgrading model: professional towns climbing four dimensions of innovation.
+
+Firms in a province's professional towns climb from traditional to informational,
+internet-based and "Internet+" production one level at a time, pulled by their own
+initiative and by imitation of partners and peers, and held back by funds, talent,
+absorptive capacity and infrastructure. Governments, universities and platforms
+change those conditions; six collaborative systems per town, and their
+coordination, decide which dimension each town has reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from mesa import DataCollector, Model
+from mesa.discrete_space import Network
+from numpy.typing import NDArray
+
+from agents.enterprise import (
+    Enterprise,
+    consider_upgrade,
+    cut_ties,
+    exit_if_failing,
+    hire_talent,
+    learn,
+    produce,
+    revise_ties,
+    seek_partner,
+)
+from agents.government import Government, govern, settle_subsidies
+from agents.platform import Platform, admit_members
+from agents.university import University, first_per_group, serve_region
+from model.indices import measure
+from model.province import (
+    adjacency,
+    build_towns,
+    build_universities,
+    found_firms,
+    place_firms,
+    town_graph,
+)
+from model.reporting import MODEL_REPORTERS, firm_frame, town_record
+from model.state import Ledger, Platforms, Rates
+from scenarios import Scenario, build_scenario, load_scenario
+
+ENTERPRISE_BEHAVIOURS = (
+    hire_talent,
+    revise_ties,
+    learn,
+    consider_upgrade,
+    produce,
+    exit_if_failing,
+)
+"""What a firm does each step, in order: `Enterprise.step` reads the same list."""
+
+WARM_UP_SEARCHES = 8
+"""Partner searches run before the start, so that firms begin with their old ties."""
+
+
+def make_scenario(
+    scenario: Scenario | str | None, params: Mapping[str, Any]
+) -> Scenario:
+    """A validated scenario from a Scenario, a shipped name or path, plus overrides."""
+    if isinstance(scenario, Scenario):
+        if not params:
+            return scenario
+        return build_scenario(scenario.model_dump(), params, origin=scenario.name)
+    return load_scenario(scenario, params)
+
+
+class TownModel(Model):
+    """A province of professional towns and the agents that make them upgrade.
+
+    Args:
+        scenario: A `Scenario`, the name of a shipped scenario, a TOML path, or
+            None for the defaults.
+        rng: Seed or numpy Generator; every random draw of the run comes from it.
+        **params: Scenario overrides, by unique field name (`towns=10`) or dotted
+            path (`**{"government.talent": 0.5}`).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str | None = None,
+        *,
+        rng: int | np.random.Generator | None = None,
+        **params: Any,
+    ) -> None:
+        settings = make_scenario(scenario, params)
+        super().__init__(rng=rng)
+        self.settings = settings
+        self.seed = rng if isinstance(rng, int | np.integer) else self._seed
+        self.rates = Rates.of(settings)
+        self.schedule = settings.run.schedule
+        self.year = float(settings.run.start_year)
+        self.policy = settings.government_in(settings.run.start_year)
+        self.customized_share = self._customized_share(self.year)
+
+        self.towns = build_towns(settings, self.rng)
+        self.n_towns = self.towns.n
+        self.graph = town_graph(settings, self.towns, self.rng)
+        self.adjacency = adjacency(self.graph)
+        self.grid = Network(self.graph, layout=None, random=self.random)
+        self.universities = build_universities(settings, self.towns, self.rng)
+        self.firms, self.capacity = place_firms(settings, self.towns, self.rng)
+        self.platforms = Platforms.of(self.towns)
+        self.ledger = Ledger(self.n_towns)
+        self._neighbours = self.adjacency.indptr, self.adjacency.indices
+        self._universities_by_region = self._index_universities()
+
+        self.enterprises: dict[int, Enterprise] = {}
+        self.platform_agents: dict[int, Platform] = {}
+        for town in range(self.n_towns):
+            Government(self, town)
+        for slot, hub in enumerate(self.universities.hub):
+            University(self, slot, int(hub))
+        self._add_enterprises(np.flatnonzero(self.firms.alive))
+        self._warm_up_ties()
+
+        self.entries = self.exits = 0
+        measure(self)
+        self.datacollector = DataCollector(model_reporters=MODEL_REPORTERS)
+        self.datacollector.collect(self)
+        self._town_rows = [town_record(self)]
+
+    # --- The step: the ODD's process overview ------------------------------
+
+    def step(self) -> None:
+        """Advance one step (a quarter by default), in the ODD's order."""
+        self._start_step()
+        self._each(Government, govern, np.arange(self.n_towns))
+        self._sync_platforms()
+        self._each(University, serve_region, np.arange(self.universities.region.size))
+        self._each(Platform, admit_members, np.flatnonzero(self.platforms.built))
+        self._enterprises_act()
+        settle_subsidies(self)
+        self._enter_startups()
+        measure(self)
+        self.datacollector.collect(self)
+        if self.steps % self.rates.steps_per_year == 0:
+            self._town_rows.append(town_record(self))
+            self.ledger.reset()
+        self.running = self.steps < self.settings.steps
+
+    def _start_step(self) -> None:
+        """Move the clock; demand, infrastructure and the talent market drift."""
+        r, towns = self.rates, self.towns
+        self.year = self.settings.run.start_year + self.steps / r.steps_per_year
+        self.policy = self.settings.government_in(self.calendar_year)
+        self.customized_share = self._customized_share(self.year)
+        towns.infrastructure += r.infrastructure_growth * (1.0 - towns.infrastructure)
+        workforce = np.bincount(
+            self.firms.town,
+            weights=self.firms.size * self.firms.alive,
+            minlength=self.n_towns,
+        )
+        towns.talent_pool += r.talent_inflow * workforce
+        self.entries = self.exits = 0
+
+    def _each(self, kind: type, behaviour: Any, idx: NDArray[np.intp]) -> None:
+        """Run one kind of agent: one by one in random order, or all at once."""
+        if self.schedule == "vectorized":
+            if idx.size:
+                behaviour(self, idx)
+        elif kind in self.agents_by_type:
+            self.agents_by_type[kind].shuffle_do("step")
+
+    def _enterprises_act(self) -> None:
+        """Every firm does its step: Enterprise.step, or each behaviour for all."""
+        if self.schedule == "agents":
+            self.agents_by_type[Enterprise].shuffle_do("step")
+            return
+        idx = np.flatnonzero(self.firms.alive)
+        for behaviour in ENTERPRISE_BEHAVIOURS:
+            behaviour(self, idx)
+
+    # --- Births, deaths and views -----------------------------------------
+
+    def retire_firms(self, slots: NDArray[np.intp]) -> None:
+        """Take firms out of the market: book their funds, cut ties, drop views."""
+        f = self.firms
+        self.ledger.add("exit_funds", f.town[slots], f.funds[slots])
+        self.ledger.add("exits", f.town[slots], 1.0)
+        rows, cols = np.nonzero(f.partners[slots] >= 0)
+        cut_ties(f.partners, slots[rows], cols)
+        f.alive[slots] = False
+        f.funds[slots] = 0.0
+        f.member[slots] = 0
+        f.university[slots] = -1
+        f.subsidy_claim[slots] = 0.0
+        self.exits += slots.size
+        for slot in slots.tolist():
+            self.enterprises.pop(slot).remove()
+
+    def _enter_startups(self) -> None:
+        """Start-ups take free slots in towns where firms earn money and cooperate."""
+        f, towns, r = self.firms, self.towns, self.rates
+        shape = (self.n_towns, self.capacity)
+        alive = f.alive.reshape(shape)
+        margin = np.divide(
+            np.where(alive, f.profit.reshape(shape), 0).sum(axis=1),
+            np.maximum(towns.gdp, 1e-9),
+        )
+        attractive = np.clip(margin / 0.15, 0, 1) * (0.5 + 0.5 * towns.coordination)
+        wanted = self.rng.poisson(r.entry * towns.firms * attractive)
+        free = np.flatnonzero(~f.alive)
+        chosen = free[first_per_group(f.town[free], wanted, self.rng)]
+        if chosen.size == 0:
+            return
+        digital = self.rng.random(chosen.size) < towns.share_at_least[f.town[chosen], 2]
+        found_firms(
+            self.settings,
+            towns,
+            f,
+            chosen,
+            levels=1 + digital.astype(np.int64),
+            rng=self.rng,
+            age=np.zeros(chosen.size),
+            size_scale=0.5,
+            knowledge_scale=0.5,
+        )
+        self.ledger.add("entry_funds", f.town[chosen], f.funds[chosen])
+        self.ledger.add("entries", f.town[chosen], 1.0)
+        self.entries += chosen.size
+        self._add_enterprises(chosen)
+
+    def _add_enterprises(self, slots: NDArray[np.intp]) -> None:
+        for slot in slots.tolist():
+            self.enterprises[slot] = Enterprise(self, slot)
+
+    def _sync_platforms(self) -> None:
+        for slot in np.flatnonzero(self.platforms.built).tolist():
+            if slot not in self.platform_agents:
+                self.platform_agents[slot] = Platform(self, slot)
+
+    def _warm_up_ties(self) -> None:
+        """Give firms the ties they had before the start, by the search rule itself."""
+        idx = np.flatnonzero(self.firms.alive)
+        rates, self.rates = self.rates, replace(self.rates, search=1.0)
+        try:
+            for _ in range(WARM_UP_SEARCHES):
+                seek_partner(self, idx)
+        finally:
+            self.rates = rates
+
+    # --- Helpers the behaviours use ---------------------------------------
+
+    @property
+    def calendar_year(self) -> int:
+        """The calendar year the current step falls in."""
+        start = self.settings.run.start_year
+        return start + (max(self.steps, 1) - 1) // self.rates.steps_per_year + 1
+
+    def random_neighbour_town(self, town: NDArray[np.intp]) -> NDArray[np.intp]:
+        """A random neighbour of each town in the town network (itself if isolated)."""
+        indptr, indices = self._neighbours
+        degree = indptr[town + 1] - indptr[town]
+        pick = indptr[town] + (self.rng.random(town.size) * degree).astype(np.intp)
+        return np.where(degree > 0, indices[np.minimum(pick, indices.size - 1)], town)
+
+    def random_university(self, region: NDArray[np.intp]) -> NDArray[np.intp]:
+        """A random university of each region (-1 where the region has none)."""
+        start, count, order = self._universities_by_region
+        pick = (self.rng.random(region.size) * count[region]).astype(np.intp)
+        slot = np.minimum(start[region] + pick, max(order.size - 1, 0))
+        return np.where(count[region] > 0, order[slot] if order.size else -1, -1)
+
+    def _index_universities(self) -> tuple[NDArray[np.intp], ...]:
+        region = self.universities.region
+        order = np.argsort(region, kind="stable")
+        count = np.bincount(region, minlength=4)
+        start = np.concatenate([[0], np.cumsum(count)[:-1]])
+        return start, count, order
+
+    def _customized_share(self, year: float) -> float:
+        e = self.settings.economy
+        rise = 1.0 / (1.0 + np.exp(-e.customized_speed * (year - e.customized_midyear)))
+        return float(
+            e.customized_start + (e.customized_end - e.customized_start) * rise
+        )
+
+    def spending_intensity(self) -> NDArray[np.float64]:
+        """Government budget as a share of each town's output this year."""
+        gdp = np.maximum(self.towns.gdp, 1e-9)
+        return self.policy.budget_share + self.policy.province_budget / gdp
+
+    # --- Results -----------------------------------------------------------
+
+    def run(self, progress: Any = None) -> TownModel:
+        """Run to the end year, calling `progress(step)` after each step."""
+        while self.running:
+            self.step()
+            if progress is not None:
+                progress(self.steps)
+        return self
+
+    def town_frame(self) -> pd.DataFrame:
+        """One row per town and recorded year (tidy)."""
+        return pd.concat(
+            [pd.DataFrame(rows) for rows in self._town_rows], ignore_index=True
+        )
+
+    def model_frame(self) -> pd.DataFrame:
+        """Province-wide series, one row per step, from Mesa's DataCollector."""
+        frame = self.datacollector.get_model_vars_dataframe()
+        return frame.rename_axis("step").reset_index()
+
+    def firm_frame(self) -> pd.DataFrame:
+        """The firms alive now, one row each."""
+        return firm_frame(self)

@@ -1,0 +1,124 @@
+"""What the model reports: DataCollector series, the town table, firm snapshots.
+
+Province series are Mesa DataCollector model reporters, one row per step. The
+town table has one row per town and year-end, with the six indices, output,
+firms by level and spending by lever: the tidy frame analysts and the app read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from agents.government import SYSTEMS
+from scenarios.schema import INDUSTRIES, LEVERS, PLATFORM_KINDS, REGIONS
+
+if TYPE_CHECKING:
+    from model.model import TownModel
+
+LEVELS = (1, 2, 3, 4)
+
+
+def towns_at(dimension: int) -> Callable[[TownModel], int]:
+    """Reporter: number of towns at a dimension."""
+    return lambda m: int((m.towns.dimension == dimension).sum())
+
+
+def firms_at(level: int) -> Callable[[TownModel], int]:
+    """Reporter: number of live firms at a digital level."""
+    return lambda m: int((m.firms.alive & (m.firms.level == level)).sum())
+
+
+def platform_coverage(model: TownModel) -> float:
+    """Share of towns with at least one collaborative-innovation platform."""
+    return float(model.towns.platform_built.any(axis=1).mean())
+
+
+def member_share(model: TownModel) -> float:
+    """Share of live firms that belong to a platform."""
+    alive = model.firms.alive
+    return float((model.firms.member[alive] > 0).mean()) if alive.any() else 0.0
+
+
+MODEL_REPORTERS: dict[str, Any] = {
+    "year": "year",
+    "firms": lambda m: int(m.firms.alive.sum()),
+    "gdp": lambda m: float(m.towns.gdp.sum()),
+    "coordination": lambda m: float(m.towns.coordination.mean()),
+    "platform_coverage": platform_coverage,
+    "member_share": member_share,
+    "entries": "entries",
+    "exits": "exits",
+    **{f"towns_dimension_{d}": towns_at(d) for d in LEVELS},
+    **{f"firms_level_{level}": firms_at(level) for level in LEVELS},
+}
+"""Province-wide series; `gdp` is yearly output in million yuan."""
+
+
+def town_record(model: TownModel) -> dict[str, np.ndarray]:
+    """The town table's rows for this moment: one per town, as columns."""
+    towns, f, flows = model.towns, model.firms, model.ledger.flows
+    shape = (model.n_towns, model.capacity)
+    alive, level = f.alive.reshape(shape), f.level.reshape(shape)
+    n = model.n_towns
+    record: dict[str, np.ndarray] = {
+        "town": np.arange(n),
+        "year": np.full(n, round(model.year)),
+        "industry": np.array(INDUSTRIES)[towns.industry],
+        "region": np.array(REGIONS)[towns.region],
+        "dimension": towns.dimension.copy(),
+        **{name: towns.indices[:, i].copy() for i, name in enumerate(SYSTEMS)},
+        "coordination": towns.coordination.copy(),
+        "external": towns.external.copy(),
+        "gdp": towns.gdp.copy(),
+        "firms": towns.firms.copy(),
+        **{f"firms_level_{lv}": (alive & (level == lv)).sum(axis=1) for lv in LEVELS},
+        "member_share": towns.member_share.copy(),
+        **{
+            f"platform_{kind}": towns.platform_built[:, k].copy()
+            for k, kind in enumerate(PLATFORM_KINDS)
+        },
+        "infrastructure": towns.infrastructure.copy(),
+        "ip_protection": towns.ip_protection.copy(),
+        "talent_pool": towns.talent_pool.copy(),
+    }
+    for name in ("entries", "exits", "subsidies", "shared", "leaked"):
+        record[name] = flows[name].copy()
+    for lever in LEVERS:
+        record[f"spent_{lever}"] = flows[f"spent_{lever}"].copy()
+    return record
+
+
+FIRM_COLUMNS = (
+    "town",
+    "industry",
+    "stage",
+    "size",
+    "level",
+    "knowledge",
+    "talent",
+    "funds",
+    "trust",
+    "output",
+    "profit",
+    "age",
+    "member",
+    "university",
+    "adoption_probability",
+    "blocked",
+    "upgraded_at",
+)
+
+
+def firm_frame(model: TownModel) -> pd.DataFrame:
+    """The live firms, one row each, with their slot and number of partners."""
+    f = model.firms
+    slots = np.flatnonzero(f.alive)
+    frame = pd.DataFrame({name: getattr(f, name)[slots] for name in FIRM_COLUMNS})
+    frame.insert(0, "slot", slots)
+    frame["partners"] = (f.partners[slots] >= 0).sum(axis=1)
+    frame["industry"] = np.array(INDUSTRIES)[frame["industry"]]
+    return frame

@@ -1,0 +1,278 @@
+"""Reading scenarios from TOML, applying overrides, and explaining bad input.
+
+Every way of making a scenario (a shipped name, a TOML file, `--set KEY=VALUE`,
+keyword arguments to the model) goes through `build_scenario`, so they are all
+validated by the same schema and fail with the same kind of message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+from scenarios.schema import Scenario, Section
+
+
+class ScenarioError(ValueError):
+    """Bad scenario input; the message names file, key, value and what is allowed."""
+
+
+def shipped_scenarios() -> list[str]:
+    """Names of the scenarios shipped in this package, sorted."""
+    folder = resources.files("scenarios")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def scenario_path(name_or_path: str | Path) -> Path:
+    """Resolve a shipped scenario name (`baseline`) or a file path to a path."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        return path
+    shipped = resources.files("scenarios") / f"{name_or_path}.toml"
+    if shipped.is_file():
+        return Path(str(shipped))
+    names = shipped_scenarios()
+    hint = _did_you_mean(str(name_or_path), names)
+    raise ScenarioError(
+        f"{name_or_path}: no such scenario file or shipped scenario; "
+        f"shipped: {', '.join(names)}{hint}"
+    )
+
+
+def load_scenario(
+    source: str | Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> Scenario:
+    """Load a scenario by shipped name or path, apply overrides and validate it.
+
+    Args:
+        source: A shipped scenario name, a path to a TOML file, or None for defaults.
+        overrides: Keys (dotted paths or unique field names) and values to set.
+
+    Raises:
+        ScenarioError: If the file is missing, unreadable, not TOML, or invalid.
+    """
+    if source is None:
+        return build_scenario({}, overrides, origin="defaults")
+    path = scenario_path(source)
+    return build_scenario(_read_toml(path), overrides, origin=str(path))
+
+
+def build_scenario(
+    data: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None = None,
+    origin: str = "scenario",
+) -> Scenario:
+    """Validate raw scenario data after overrides; `origin` names it in errors."""
+    merged = _resolve_extends(dict(data), origin)
+    for key, value in (overrides or {}).items():
+        _set_path(merged, resolve_key(key, origin), value)
+    try:
+        return Scenario.model_validate(merged)
+    except ValidationError as error:
+        raise ScenarioError(explain(error, origin)) from None
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Split a `KEY=VALUE` override; the value is read as TOML, else as a string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ScenarioError(
+            f"--set {text!r}: expected KEY=VALUE, e.g. province.towns=10"
+        )
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key.strip(), value
+
+
+def leaf_paths() -> dict[str, str]:
+    """Map each unique field name of the schema to its dotted path."""
+    paths: dict[str, str] = {}
+    for path, _field in _walk_fields(Scenario):
+        leaf = path.rsplit(".", 1)[-1]
+        if leaf in paths:
+            raise RuntimeError(f"field name {leaf!r} is not unique in the schema")
+        paths[leaf] = path
+    return paths
+
+
+def resolve_key(key: str, origin: str = "scenario") -> str:
+    """Turn a dotted path or unique field name into a dotted path, or explain."""
+    known = dict(_walk_fields(Scenario))
+    if key in known:
+        return key
+    head = key.split(".", 1)[0]
+    if head in Scenario.model_fields and "." in key:
+        section = key.rsplit(".", 1)[0]
+        if _section_type(section) is not None or _dict_field(section):
+            return key  # a key inside a dict field; validated later
+    leaves = leaf_paths()
+    if key in leaves:
+        return leaves[key]
+    hint = _did_you_mean(key, [*known, *leaves])
+    raise ScenarioError(f"{origin}: key {key!r}: unknown key{hint}")
+
+
+def explain(error: ValidationError, origin: str) -> str:
+    """One readable message for a pydantic error: file, key, value, what is allowed."""
+    lines = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"]]
+        key = ".".join(loc) or "(top level)"
+        value = item.get("input")
+        if item["type"] == "extra_forbidden":
+            parent = ".".join(loc[:-1])
+            allowed = _allowed_keys(parent)
+            hint = _did_you_mean(loc[-1], allowed)
+            lines.append(
+                f"{origin}: key {key!r}: unknown key{hint}; "
+                f"allowed in {parent or 'the top level'}: {', '.join(allowed)}"
+            )
+            continue
+        allowed = _allowed_text(".".join(p for p in loc if not p.isdigit()))
+        message = item["msg"].removeprefix("Value error, ")
+        shown = "" if isinstance(value, dict) else f" = {value!r}"
+        lines.append(f"{origin}: key {key!r}{shown}: {message}{allowed}")
+    return "\n".join(lines)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError(f"{path}: cannot read file ({error})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+
+
+def _resolve_extends(data: dict[str, Any], origin: str) -> dict[str, Any]:
+    """Merge a scenario onto the shipped scenario named by its `extends` key."""
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data
+    if not isinstance(base_name, str):
+        raise ScenarioError(f"{origin}: key 'extends' = {base_name!r}: must be a name")
+    base = _resolve_extends(_read_toml(scenario_path(base_name)), base_name)
+    return _deep_merge(base, data)
+
+
+def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = data
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ScenarioError(f"key {path!r}: {part!r} is not a table")
+        node = child
+    node[leaf] = value
+
+
+def _walk_fields(
+    model: type[BaseModel], prefix: str = ""
+) -> list[tuple[str, FieldInfo]]:
+    """Every settable leaf field of a section tree, as (dotted path, field)."""
+    found = []
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, Section):
+            found.extend(_walk_fields(annotation, f"{path}."))
+        elif get_origin(annotation) is not list or not _is_section_list(annotation):
+            found.append((path, field))
+    return found
+
+
+def _is_section_list(annotation: Any) -> bool:
+    args = get_args(annotation)
+    return bool(args) and isinstance(args[0], type) and issubclass(args[0], Section)
+
+
+def _section_type(path: str) -> type[BaseModel] | None:
+    model: type[BaseModel] = Scenario
+    for part in [p for p in path.split(".") if p]:
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        annotation = field.annotation
+        if _is_section_list(annotation):
+            annotation = get_args(annotation)[0]
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _dict_field(path: str) -> bool:
+    fields = dict(_walk_fields(Scenario))
+    return path in fields and get_origin(fields[path].annotation) is dict
+
+
+def _allowed_keys(parent: str) -> list[str]:
+    parts = [p for p in parent.split(".") if not p.isdigit()]
+    model = _section_type(".".join(parts))
+    return sorted(model.model_fields) if model else []
+
+
+def _allowed_text(path: str) -> str:
+    """Describe what a field accepts: its type, bounds and choices."""
+    parent, _, leaf = path.rpartition(".")
+    model = _section_type(parent)
+    field = model.model_fields.get(leaf) if model else None
+    if field is None:
+        return ""
+    bounds = []
+    for meta in field.metadata:
+        for attr, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            if getattr(meta, attr, None) is not None:
+                bounds.append(f"{word} {getattr(meta, attr)}")
+    kind = _type_name(field.annotation)
+    text = f"; allowed: {kind}" + (f" {' and '.join(bounds)}" if bounds else "")
+    if field.description:
+        text += f" ({field.description})"
+    return text
+
+
+def _type_name(annotation: Any) -> str:
+    origin = get_origin(annotation)
+    if origin is None:
+        return getattr(annotation, "__name__", str(annotation))
+    args = get_args(annotation)
+    if str(origin).endswith("Literal"):
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin is list:
+        return f"list of {_type_name(args[0])}"
+    if origin is dict:
+        return f"table of {_type_name(args[1])}"
+    if hasattr(annotation, "__metadata__"):
+        return _type_name(args[0])
+    return " or ".join(_type_name(a) for a in args if a is not type(None))
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if not match and "." in word:
+        leaf = word.rsplit(".", 1)[-1]
+        match = difflib.get_close_matches(leaf, choices, n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
