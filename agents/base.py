@@ -54,6 +54,17 @@ class Column:
         getattr(getattr(agent.model, self.table), self.name)[agent.slot] = value
 
 
+class ArrayView:
+    """Mixin for agents that are views on a row `slot` of a state table."""
+
+    slot: int
+
+    @property
+    def slots(self) -> np.ndarray:
+        """This agent's row as a one-element index array, for the behaviours."""
+        return np.array([self.slot])
+
+
 def state_of(agent: Any, table: str) -> dict[str, Any]:
     """All columns of an agent's row, for inspection and display."""
     return {

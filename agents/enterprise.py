@@ -15,10 +15,11 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import ArrayLike, NDArray
 
-from agents.base import Column, state_of
+from agents.base import ArrayView, Column, state_of
 
 if TYPE_CHECKING:
     from model.model import TownModel
+    from model.state import Firms
 
 Slots = NDArray[np.intp]
 
@@ -222,6 +223,34 @@ def trust_target(ip_protection: ArrayLike, member: ArrayLike) -> ArrayLike:
 # --- Behaviours: the rules applied to a set of firm slots ----------------------
 
 
+def tie_list(f: Firms, idx: Slots) -> tuple[Slots, Slots, Slots]:
+    """The ties of firms `idx` as (row in idx, column in the tie table, partner).
+
+    Kept until the ties change, since several behaviours read the same list.
+    """
+    cached = f.tie_cache
+    if cached is not None and cached[0] is idx:
+        return cached[1]
+    found = _find_ties(f, idx)
+    f.tie_cache = (idx, found)
+    return found
+
+
+def _find_ties(f: Firms, idx: Slots) -> tuple[Slots, Slots, Slots]:
+    width = f.partners.shape[1]
+    if idx.size * 4 > f.alive.size:  # most firms: one scan of the whole table
+        flat = np.flatnonzero(f.partners.ravel() >= 0)
+        slots, cols = np.divmod(flat, width)
+        where = np.full(f.alive.size, -1)
+        where[idx] = np.arange(idx.size)
+        rows = where[slots]
+        keep = rows >= 0
+        return rows[keep], cols[keep], f.partners.ravel()[flat[keep]]
+    flat = np.flatnonzero(f.partners[idx].ravel() >= 0)
+    rows, cols = np.divmod(flat, width)
+    return rows, cols, f.partners[idx[rows], cols]
+
+
 def hire_talent(model: TownModel, idx: Slots) -> None:
     """Lose some IT staff, then hire toward the next level's need from the town pool."""
     f, towns, r = model.firms, model.towns, model.rates
@@ -254,33 +283,33 @@ def revise_ties(model: TownModel, idx: Slots) -> None:
 def drop_ties(model: TownModel, idx: Slots) -> None:
     """Each tie ends with a yearly chance that trust lowers; both ends forget it."""
     f, r = model.firms, model.rates
-    partners = f.partners[idx]
-    owned = partners > idx[:, None]  # each tie is decided once, by its lower slot
-    if not owned.any():
-        return
-    trust = tie_acceptance(f.trust[idx][:, None], f.trust[np.maximum(partners, 0)])
-    ends = owned & (
-        model.rng.random(partners.shape) < r.tie_decay * (1.0 - 0.5 * trust)
-    )
-    rows, cols = np.nonzero(ends)
-    cut_ties(f.partners, idx[rows], cols)
+    rows, cols, partner = tie_list(f, idx)
+    owners = idx[rows]
+    owned = partner > owners  # each tie is decided once, by its lower slot
+    owners, cols, partner = owners[owned], cols[owned], partner[owned]
+    trust = tie_acceptance(f.trust[owners], f.trust[partner])
+    ends = model.rng.random(owners.size) < r.tie_decay * (1.0 - 0.5 * trust)
+    cut_ties(f, owners[ends], cols[ends])
 
 
-def cut_ties(partners: NDArray[np.intp], owners: Slots, cols: Slots) -> None:
-    """Remove ties `partners[owners, cols]` from both ends' lists."""
-    others = partners[owners, cols]
-    matches = partners[others] == owners[:, None]
+def cut_ties(f: Firms, owners: Slots, cols: Slots) -> None:
+    """Remove ties `f.partners[owners, cols]` from both ends' lists."""
+    others = f.partners[owners, cols]
+    matches = f.partners[others] == owners[:, None]
     back = np.argmax(matches, axis=1)
     found = matches.any(axis=1)
-    partners[owners, cols] = -1
-    partners[others[found], back[found]] = -1
+    for table in (f.partners, f.tie_kind):
+        table[owners, cols] = -1
+        table[others[found], back[found]] = -1
+    f.tie_cache = None
 
 
 def seek_partner(model: TownModel, idx: Slots) -> None:
     """Meet one candidate in the town or a neighbouring town and propose a tie."""
     f, towns, r, rng = model.firms, model.towns, model.rates, model.rng
     member = f.member[idx] > 0
-    has_room = (f.partners[idx] < 0).any(axis=1)
+    ties = np.bincount(tie_list(f, idx)[0], minlength=idx.size)
+    has_room = ties < f.partners.shape[1]
     searching = has_room & (
         rng.random(idx.size) < r.search * (1.0 + r.search_boost * member)
     )
@@ -314,19 +343,22 @@ def seek_partner(model: TownModel, idx: Slots) -> None:
             < tie_acceptance(f.trust[seekers], f.trust[candidates])
         )
     )
-    a, b = _one_tie_per_firm(seekers[fits], candidates[fits])
-    f.partners[a, np.argmax(f.partners[a] < 0, axis=1)] = b
-    f.partners[b, np.argmax(f.partners[b] < 0, axis=1)] = a
+    a, b, kind = seekers[fits], candidates[fits], kind[fits]
+    keep = _one_tie_per_firm(a, b)
+    for one, other in ((a[keep], b[keep]), (b[keep], a[keep])):
+        free = np.argmax(f.partners[one] < 0, axis=1)
+        f.partners[one, free] = other
+        f.tie_kind[one, free] = kind[keep]
+    f.tie_cache = None
 
 
-def _one_tie_per_firm(a: Slots, b: Slots) -> tuple[Slots, Slots]:
-    """Keep the proposals whose two firms appear in no earlier proposal this step."""
+def _one_tie_per_firm(a: Slots, b: Slots) -> NDArray[np.bool_]:
+    """Mask of proposals whose two firms appear in no earlier proposal this step."""
     ends = np.concatenate([a, b])
     _, first = np.unique(ends, return_index=True)
     is_first = np.zeros(ends.size, dtype=bool)
     is_first[first] = True
-    keep = is_first[: a.size] & is_first[a.size :]
-    return a[keep], b[keep]
+    return is_first[: a.size] & is_first[a.size :]
 
 
 def learn(model: TownModel, idx: Slots) -> None:
@@ -339,11 +371,14 @@ def learn(model: TownModel, idx: Slots) -> None:
     share = sharing(ip, r.sharing_floor)
     leak = leakage(ip, r.leakage_max)
 
-    partners = f.partners[idx]
-    source = np.where(partners >= 0, f.knowledge[np.maximum(partners, 0)], 0.0)
-    from_ties = learning_gain(
-        absorb[:, None], knowledge[:, None], source, share[:, None], r.learning
-    ).sum(axis=1)
+    rows, _, partner = tie_list(f, idx)
+    from_ties = np.bincount(
+        rows,
+        weights=learning_gain(
+            absorb[rows], knowledge[rows], f.knowledge[partner], share[rows], r.learning
+        ),
+        minlength=idx.size,
+    )
     from_platform = (f.member[idx] > 0) * learning_gain(
         absorb, knowledge, towns.platform_knowledge[town], share, r.platform_learning
     )
@@ -375,13 +410,13 @@ def consider_upgrade(model: TownModel, idx: Slots) -> None:
     f, towns, r = model.firms, model.towns, model.rates
     town, level = f.town[idx], f.level[idx]
     step = level - 1  # 0: 1->2, 1: 2->3, 2: 3->4, 3: at the top
-    partners = f.partners[idx]
-    linked = partners >= 0
-    partner_up = (f.level[np.maximum(partners, 0)] > level[:, None]) & linked
-    n_partners = linked.sum(axis=1)
+    rows, _, partner = tie_list(f, idx)
+    partner_up = f.level[partner] > level[rows]
+    n_partners = np.bincount(rows, minlength=idx.size)
+    ahead = np.bincount(rows, weights=partner_up, minlength=idx.size)
     imitation = imitation_share(
-        partner_up.sum(axis=1) / np.maximum(n_partners, 1),
-        towns.share_at_least[town, np.minimum(level + 1, 4)],
+        ahead / np.maximum(n_partners, 1),
+        towns.share_at_least.ravel()[town * 6 + np.minimum(level + 1, 4)],
         n_partners > 0,
         r.partner_weight,
     )
@@ -431,7 +466,7 @@ def produce(model: TownModel, idx: Slots) -> None:
         r.level_gain,
         r.knowledge_gain,
     )
-    ties = (f.partners[idx] >= 0).sum(axis=1)
+    ties = np.bincount(tie_list(f, idx)[0], minlength=idx.size)
     costs = operating_cost(
         size, f.talent[idx], ties, r.productivity, r.unit_cost, r.it_wage, r.tie_cost
     )
@@ -439,7 +474,8 @@ def produce(model: TownModel, idx: Slots) -> None:
     f.output[idx] = sales
     f.profit[idx] = sales - costs
     f.funds[idx] += (sales - costs - fees) / r.steps_per_year
-    f.size[idx] = size * np.exp(r.size_drift + r.size_shock * rng.normal(size=idx.size))
+    shock = rng.standard_normal(idx.size, dtype=np.float32)
+    f.size[idx] = size * np.exp(r.size_drift + r.size_shock * shock)
     f.age[idx] += 1.0 / r.steps_per_year
     model.ledger.add("profits", town, (sales - costs) / r.steps_per_year)
     model.ledger.add("projects", town, fees / r.steps_per_year)
@@ -458,7 +494,7 @@ def exit_if_failing(model: TownModel, idx: Slots) -> None:
 # --- The Mesa agent ------------------------------------------------------------
 
 
-class Enterprise(FixedAgent):
+class Enterprise(ArrayView, FixedAgent):
     """A firm of a professional town: a view on one row of the model's firm table.
 
     Args:
@@ -487,7 +523,6 @@ class Enterprise(FixedAgent):
     def __init__(self, model: TownModel, slot: int) -> None:
         super().__init__(model)
         self.slot = slot
-        self.slots = np.array([slot])
         self.cell = model.grid[int(model.firms.town[slot])]
 
     def step(self) -> None:

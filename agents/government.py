@@ -14,7 +14,7 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import ArrayLike, NDArray
 
-from agents.base import Column, state_of
+from agents.base import ArrayView, Column, state_of
 from scenarios.schema import LEVERS
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ def settle_subsidies(model: TownModel) -> None:
     model.ledger.add("spent_funding", np.arange(model.n_towns), spent)
 
 
-class Government(FixedAgent):
+class Government(ArrayView, FixedAgent):
     """A town's government: a view on one row of the model's town table.
 
     Args:
@@ -152,7 +152,6 @@ class Government(FixedAgent):
     def __init__(self, model: TownModel, town: int) -> None:
         super().__init__(model)
         self.slot = town
-        self.slots = np.array([town])
         self.cell = model.grid[town]
 
     def step(self) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import ArrayLike, NDArray
 
-from agents.base import Column, state_of
+from agents.base import ArrayView, Column, state_of
 from agents.university import first_per_group
 from scenarios.schema import PLATFORM_KINDS
 
@@ -55,7 +55,7 @@ def admit_members(model: TownModel, idx: NDArray[np.intp]) -> None:
         f.member[candidates[joining]] |= bit
 
 
-class Platform(FixedAgent):
+class Platform(ArrayView, FixedAgent):
     """A platform of one kind in one town: a view on one row of the platform table.
 
     Args:
@@ -70,7 +70,6 @@ class Platform(FixedAgent):
     def __init__(self, model: TownModel, slot: int) -> None:
         super().__init__(model)
         self.slot = slot
-        self.slots = np.array([slot])
         self.town = slot // len(PLATFORM_KINDS)
         self.kind = PLATFORM_KINDS[slot % len(PLATFORM_KINDS)]
         self.cell = model.grid[self.town]

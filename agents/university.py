@@ -13,7 +13,7 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import NDArray
 
-from agents.base import Column, state_of
+from agents.base import ArrayView, Column, state_of
 
 if TYPE_CHECKING:
     from model.model import TownModel
@@ -64,7 +64,7 @@ def serve_region(model: TownModel, idx: NDArray[np.intp]) -> None:
     f.project_left[applicants[accepted]] = r.project_years
 
 
-class University(FixedAgent):
+class University(ArrayView, FixedAgent):
     """A university or research institute: a view on one row of the university table.
 
     Args:
@@ -80,7 +80,6 @@ class University(FixedAgent):
     def __init__(self, model: TownModel, slot: int, town: int) -> None:
         super().__init__(model)
         self.slot = slot
-        self.slots = np.array([slot])
         self.cell = model.grid[town]
 
     def step(self) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from agents.enterprise import CROSS_INDUSTRY, CROSS_TOWN, HORIZONTAL, VERTICAL, tie_kind
+from agents.enterprise import CROSS_INDUSTRY, CROSS_TOWN, HORIZONTAL, VERTICAL
 
 if TYPE_CHECKING:
     from model.model import TownModel
@@ -74,64 +74,73 @@ def ladder(
     return 1 + climbed.sum(axis=1)
 
 
-def measure(model: TownModel) -> None:
-    """Recompute every town's aggregates, six indices, coordination and dimension."""
-    f, towns, r, s = model.firms, model.towns, model.rates, model.settings
-    shape = (model.n_towns, model.capacity)
-    alive = f.alive.reshape(shape)
+def observe(model: TownModel) -> None:
+    """Refresh the town aggregates that firms read every step (cheap)."""
+    f, towns = model.firms, model.towns
+    alive = f.alive.reshape(model.n_towns, model.capacity)
     count = alive.sum(axis=1)
-    n = np.maximum(count, 1)
-
-    def mean(values: ArrayLike) -> F64:
-        return np.where(alive, np.asarray(values).reshape(shape), 0.0).sum(axis=1) / n
-
     towns.firms[:] = count
-    towns.gdp[:] = mean(f.output) * count
-    level = f.level.reshape(shape)
+    towns.gdp[:] = town_sum(model, f.output)
+    level = f.level.reshape(alive.shape)
     for at_least in range(6):
-        towns.share_at_least[:, at_least] = mean(level >= at_least)
-    towns.mean_knowledge[:] = mean(f.knowledge)
-
-    kinds = tie_kinds(model)
-    has = lambda *wanted: np.isin(kinds, wanted).any(axis=1)  # noqa: E731
-    any_tie = has(VERTICAL, HORIZONTAL, CROSS_INDUSTRY, CROSS_TOWN)
-    towns.external[:] = mean(has(CROSS_TOWN))
+        towns.share_at_least[:, at_least] = (alive & (level >= at_least)).sum(
+            axis=1
+        ) / np.maximum(count, 1)
+    towns.mean_knowledge[:] = town_mean(model, f.knowledge)
     member = f.member > 0
-    towns.member_share[:] = mean(member)
-
-    built, links = towns.platform_built, model.adjacency @ towns.platform_built
-    towns.platform_linked[:] = built & (links > 0)
+    towns.member_share[:] = town_mean(model, member)
+    towns.platform_linked[:] = towns.platform_built & (
+        model.adjacency @ towns.platform_built > 0
+    )
     towns.linked[:] = towns.platform_linked.any(axis=1)
-    member_k = np.where(alive & member.reshape(shape), f.knowledge.reshape(shape), 0)
-    members = np.maximum((alive & member.reshape(shape)).sum(axis=1), 1)
-    pool = member_k.sum(axis=1) / members
-    best_uni = np.zeros(model.n_towns)
+    members = np.maximum(town_sum(model, member), 1)
+    pool = town_sum(model, f.knowledge * member) / members
     uni = model.universities
-    for region in np.unique(uni.region):
-        best_uni[towns.region == region] = uni.knowledge[uni.region == region].max()
+    best = np.zeros(uni.region.max() + 1 if uni.region.size else 1)
+    np.maximum.at(best, uni.region, uni.knowledge)
+    best_here = best[np.minimum(towns.region, best.size - 1)]
     centre = towns.platform_built[:, 1]
-    towns.platform_knowledge[:] = pool + centre * 0.5 * np.maximum(0, best_uni - pool)
+    towns.platform_knowledge[:] = pool + centre * 0.5 * np.maximum(0, best_here - pool)
 
+
+def measure_systems(model: TownModel) -> None:
+    """Compute the six system indices, coordination D and each town's dimension.
+
+    Done once a year (and at the start), like the yearly statistics these
+    indices stand for; adaptive governments read them at their next budget.
+    """
+    f, towns, r, s = model.firms, model.towns, model.rates, model.settings
+    kinds = f.tie_kind
+
+    def has(*wanted: int) -> F64:
+        hit = np.zeros(kinds.shape[0], dtype=bool)
+        for kind in wanted:
+            hit |= (kinds == kind).any(axis=1)
+        return town_mean(model, hit)
+
+    towns.external[:] = has(CROSS_TOWN)
     next_cost = r.upgrade_cost[f.level - 1] * f.size
-    affordable = mean(f.funds >= next_cost * (1 - towns.subsidy_offer[f.town]))
-    talent = mean(np.minimum(1.0, f.talent / r.talent_reference))
+    offer = towns.subsidy_offer[f.town]
+    affordable = town_mean(model, f.funds >= next_cost * (1 - offer))
+    talent = town_mean(model, np.minimum(1.0, f.talent / r.talent_reference))
     management = np.cbrt(talent * towns.mean_knowledge * affordable)
-
-    coverage = 0.6 * towns.member_share + 0.2 * built.mean(axis=1)
-    platforms = coverage + 0.2 * towns.platform_linked.mean(axis=1)
-    in_project = mean(f.university >= 0)
-    spending = model.spending_intensity()
+    built = towns.platform_built
+    platforms = (
+        0.6 * towns.member_share
+        + 0.2 * built.mean(axis=1)
+        + 0.2 * towns.platform_linked.mean(axis=1)
+    )
     gov_uni = (
-        0.4 * np.minimum(1.0, in_project / 0.1)
-        + 0.3 * np.minimum(1.0, spending / 0.005)
+        0.4 * np.minimum(1.0, town_mean(model, f.university >= 0) / 0.1)
+        + 0.3 * np.minimum(1.0, model.spending_intensity() / 0.005)
         + 0.3 * towns.share_at_least[:, 3]
     )
     towns.indices[:] = np.column_stack(
         [
             management,
-            mean(any_tie),
-            mean(has(VERTICAL)),
-            mean(has(HORIZONTAL, CROSS_INDUSTRY)),
+            has(VERTICAL, HORIZONTAL, CROSS_INDUSTRY, CROSS_TOWN),
+            has(VERTICAL),
+            has(HORIZONTAL, CROSS_INDUSTRY),
             platforms,
             gov_uni,
         ]
@@ -147,14 +156,13 @@ def measure(model: TownModel) -> None:
     )
 
 
-def tie_kinds(model: TownModel) -> NDArray[np.int64]:
-    """Kind of every tie slot of every firm; -1 where the slot is empty."""
-    f = model.firms
-    partners = f.partners
-    other = np.maximum(partners, 0)
-    kinds = tie_kind(
-        f.town[other] == f.town[:, None],
-        f.industry[other] == f.industry[:, None],
-        f.stage[other] == f.stage[:, None],
-    )
-    return np.where(partners >= 0, kinds, -1)
+def town_sum(model: TownModel, values: ArrayLike) -> F64:
+    """Sum of a firm column over each town's live firms."""
+    shape = (model.n_towns, model.capacity)
+    alive = model.firms.alive.reshape(shape)
+    return np.where(alive, np.asarray(values).reshape(shape), 0).sum(axis=1)
+
+
+def town_mean(model: TownModel, values: ArrayLike) -> F64:
+    """Mean of a firm column over each town's live firms (0 for an empty town)."""
+    return town_sum(model, values) / np.maximum(model.towns.firms, 1)

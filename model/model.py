@@ -33,8 +33,8 @@ from agents.enterprise import (
 )
 from agents.government import Government, govern, settle_subsidies
 from agents.platform import Platform, admit_members
-from agents.university import University, first_per_group, serve_region
-from model.indices import measure
+from agents.university import University, serve_region
+from model.indices import measure_systems, observe
 from model.province import (
     adjacency,
     build_towns,
@@ -122,7 +122,8 @@ class TownModel(Model):
         self._warm_up_ties()
 
         self.entries = self.exits = 0
-        measure(self)
+        observe(self)
+        measure_systems(self)
         self.datacollector = DataCollector(model_reporters=MODEL_REPORTERS)
         self.datacollector.collect(self)
         self._town_rows = [town_record(self)]
@@ -139,11 +140,12 @@ class TownModel(Model):
         self._enterprises_act()
         settle_subsidies(self)
         self._enter_startups()
-        measure(self)
-        self.datacollector.collect(self)
+        observe(self)
         if self.steps % self.rates.steps_per_year == 0:
+            measure_systems(self)
             self._town_rows.append(town_record(self))
             self.ledger.reset()
+        self.datacollector.collect(self)
         self.running = self.steps < self.settings.steps
 
     def _start_step(self) -> None:
@@ -186,7 +188,7 @@ class TownModel(Model):
         self.ledger.add("exit_funds", f.town[slots], f.funds[slots])
         self.ledger.add("exits", f.town[slots], 1.0)
         rows, cols = np.nonzero(f.partners[slots] >= 0)
-        cut_ties(f.partners, slots[rows], cols)
+        cut_ties(f, slots[rows], cols)
         f.alive[slots] = False
         f.funds[slots] = 0.0
         f.member[slots] = 0
@@ -207,8 +209,9 @@ class TownModel(Model):
         )
         attractive = np.clip(margin / 0.15, 0, 1) * (0.5 + 0.5 * towns.coordination)
         wanted = self.rng.poisson(r.entry * towns.firms * attractive)
-        free = np.flatnonzero(~f.alive)
-        chosen = free[first_per_group(f.town[free], wanted, self.rng)]
+        free = ~alive
+        rank = np.cumsum(free, axis=1)  # 1 for a town's first free slot, 2 ...
+        chosen = np.flatnonzero(free & (rank <= wanted[:, None]))
         if chosen.size == 0:
             return
         digital = self.rng.random(chosen.size) < towns.share_at_least[f.town[chosen], 2]

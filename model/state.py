@@ -27,7 +27,7 @@ class Firms:
     industry: NDArray[np.int16]
     stage: NDArray[np.int8]
     size: F64
-    level: NDArray[np.int64]
+    level: NDArray[np.int8]
     knowledge: F64
     talent: F64
     funds: F64
@@ -42,7 +42,10 @@ class Firms:
     adoption_probability: F64
     blocked: NDArray[np.int64]
     upgraded_at: F64
-    partners: NDArray[np.intp]
+    partners: NDArray[np.int32]
+    tie_kind: NDArray[np.int8]
+    tie_cache: tuple | None = None
+    """Last `tie_list` result and the index it was for; reset when ties change."""
 
     @classmethod
     def empty(cls, slots: int, max_partners: int) -> Firms:
@@ -50,9 +53,13 @@ class Firms:
         zeros = {
             f.name: np.zeros(slots, dtype=_dtype(f.type))
             for f in fields(cls)
-            if f.name != "partners"
+            if f.name not in ("partners", "tie_kind", "tie_cache")
         }
-        table = cls(**zeros, partners=np.full((slots, max_partners), -1, np.intp))
+        table = cls(
+            **zeros,
+            partners=np.full((slots, max_partners), -1, np.int32),
+            tie_kind=np.full((slots, max_partners), -1, np.int8),
+        )
         table.university[:] = -1
         table.upgraded_at[:] = np.nan
         return table
@@ -60,7 +67,7 @@ class Firms:
 
 def _dtype(annotation: object) -> type:
     text = str(annotation)
-    for name in ("bool_", "intp", "int16", "int8", "uint8", "int64"):
+    for name in ("bool_", "intp", "int16", "uint8", "int8", "int32", "int64"):
         if name in text:
             return getattr(np, name)
     return np.float64
