@@ -72,7 +72,7 @@ def build_scenario(
     """Validate raw scenario data after overrides; `origin` names it in errors."""
     merged = _resolve_extends(dict(data), origin)
     for key, value in (overrides or {}).items():
-        _set_path(merged, resolve_key(key, origin), value)
+        _set_path(merged, resolve_key(key, f"{origin}, override"), value)
     try:
         return Scenario.model_validate(merged)
     except ValidationError as error:

@@ -357,6 +357,18 @@ class LadderSettings(Section):
     )
 
 
+class PlanSettings(Section):
+    """Targets the outputs are compared with (the province's 2020 plan by default)."""
+
+    year: int = Field(2020, ge=1990, le=2200, description="year of the targets")
+    gdp_target: float | None = Field(
+        None, ge=0, description="output target, M yuan/yr (province-wide scenarios)"
+    )
+    coverage_target: Share = Field(
+        0.9, description="share of towns with a collaborative-innovation platform"
+    )
+
+
 class Scenario(Section):
     """A complete, validated description of one simulation run (less the seed)."""
 
@@ -372,6 +384,7 @@ class Scenario(Section):
     government: GovernmentSettings = Field(default_factory=GovernmentSettings)
     policy_changes: list[PolicyChange] = Field(default_factory=list)
     ladder: LadderSettings = Field(default_factory=LadderSettings)
+    plan: PlanSettings = Field(default_factory=PlanSettings)
 
     @model_validator(mode="after")
     def _years_in_order(self) -> Scenario:
