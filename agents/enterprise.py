@@ -236,6 +236,23 @@ def tie_list(f: Firms, idx: Slots) -> tuple[Slots, Slots, Slots]:
     return found
 
 
+def tie_count(f: Firms, slots: Slots) -> NDArray[np.int64]:
+    """Number of ties of each firm in `slots`."""
+    many = slots.size * 4 > f.alive.size  # most firms: count over the whole table
+    table = f.partners if many else f.partners[slots]
+    counts = sum((table[:, k] >= 0).astype(np.int64) for k in range(table.shape[1]))
+    return counts[slots] if many else counts
+
+
+def lists_any(f: Firms, slots: Slots, values: Slots) -> NDArray[np.bool_]:
+    """Whether each firm's partner list contains the matching entry of `values`."""
+    table = f.partners[slots]
+    found = np.zeros(slots.size, dtype=bool)
+    for k in range(table.shape[1]):
+        found |= table[:, k] == values
+    return found
+
+
 def _find_ties(f: Firms, idx: Slots) -> tuple[Slots, Slots, Slots]:
     width = f.partners.shape[1]
     if idx.size * 4 > f.alive.size:  # most firms: one scan of the whole table
@@ -244,8 +261,11 @@ def _find_ties(f: Firms, idx: Slots) -> tuple[Slots, Slots, Slots]:
         where = np.full(f.alive.size, -1)
         where[idx] = np.arange(idx.size)
         rows = where[slots]
+        partner = f.partners.ravel()[flat]
         keep = rows >= 0
-        return rows[keep], cols[keep], f.partners.ravel()[flat[keep]]
+        if keep.all():
+            return rows, cols, partner
+        return rows[keep], cols[keep], partner[keep]
     flat = np.flatnonzero(f.partners[idx].ravel() >= 0)
     rows, cols = np.divmod(flat, width)
     return rows, cols, f.partners[idx[rows], cols]
@@ -308,8 +328,7 @@ def seek_partner(model: TownModel, idx: Slots) -> None:
     """Meet one candidate in the town or a neighbouring town and propose a tie."""
     f, towns, r, rng = model.firms, model.towns, model.rates, model.rng
     member = f.member[idx] > 0
-    ties = np.bincount(tie_list(f, idx)[0], minlength=idx.size)
-    has_room = ties < f.partners.shape[1]
+    has_room = tie_count(f, idx) < f.partners.shape[1]
     searching = has_room & (
         rng.random(idx.size) < r.search * (1.0 + r.search_boost * member)
     )
@@ -322,9 +341,7 @@ def seek_partner(model: TownModel, idx: Slots) -> None:
     )
     far = rng.random(seekers.size) < far_chance
     target_town = np.where(far, model.random_neighbour_town(town), town)
-    candidates = target_town * model.capacity + rng.integers(
-        0, model.capacity, seekers.size
-    )
+    candidates = model.random_firm_in(target_town)
     kind = tie_kind(
         target_town == town,
         f.industry[candidates] == f.industry[seekers],
@@ -333,8 +350,8 @@ def seek_partner(model: TownModel, idx: Slots) -> None:
     fits = (
         f.alive[candidates]
         & (candidates != seekers)
-        & ~(f.partners[seekers] == candidates[:, None]).any(axis=1)
-        & (f.partners[candidates] < 0).any(axis=1)
+        & ~lists_any(f, seekers, candidates)
+        & (tie_count(f, candidates) < f.partners.shape[1])
         & tie_possible(
             kind, f.level[seekers], f.level[candidates], r.cross_border_level
         )
@@ -372,10 +389,11 @@ def learn(model: TownModel, idx: Slots) -> None:
     leak = leakage(ip, r.leakage_max)
 
     rows, _, partner = tie_list(f, idx)
+    openness = sharing(towns.ip_protection[f.town[partner]], r.sharing_floor)
     from_ties = np.bincount(
         rows,
         weights=learning_gain(
-            absorb[rows], knowledge[rows], f.knowledge[partner], share[rows], r.learning
+            absorb[rows], knowledge[rows], f.knowledge[partner], openness, r.learning
         ),
         minlength=idx.size,
     )
@@ -441,15 +459,16 @@ def consider_upgrade(model: TownModel, idx: Slots) -> None:
         towns.infrastructure[town],
         r.infrastructure_needed[step],
     ) | (TOP * (level >= 4))
-    climbs = (model.rng.random(idx.size) < r.per_step(yearly)) & (blocked == 0)
     f.adoption_probability[idx] = yearly
     f.blocked[idx] = blocked
-    paid = cost * climbs
-    f.level[idx] = level + climbs
-    f.funds[idx] -= paid
-    f.subsidy_claim[idx] = offer * paid
-    f.upgraded_at[idx] = np.where(climbs, model.year, f.upgraded_at[idx])
-    model.ledger.add("upgrades", town, paid)
+    free = np.flatnonzero(blocked == 0)
+    up = free[model.rng.random(free.size) < r.per_step(yearly[free])]
+    climbers, paid = idx[up], cost[up]
+    f.level[climbers] += 1
+    f.funds[climbers] -= paid
+    f.subsidy_claim[climbers] = offer[up] * paid
+    f.upgraded_at[climbers] = model.year
+    model.ledger.add("upgrades", town[up], paid)
 
 
 def produce(model: TownModel, idx: Slots) -> None:

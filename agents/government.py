@@ -97,18 +97,22 @@ def govern(model: TownModel, idx: NDArray[np.intp]) -> None:
 def invest_in_platforms(
     model: TownModel, idx: NDArray[np.intp], money: NDArray[np.float64]
 ) -> None:
-    """Build platforms in order (public service first), then fund the built ones."""
+    """Build platforms in order (public service first) and run the built ones.
+
+    While a kind remains to be built and another already runs, the money is
+    split half and half, so that running platforms keep their members.
+    """
     towns, r = model.towns, model.rates
     capital, built = towns.platform_capital[idx], towns.platform_built[idx]
     capital *= 1.0 - r.platform_depreciation
     unbuilt = ~built
-    first = np.argmax(unbuilt, axis=1)
     building = unbuilt.any(axis=1)
+    running = built.any(axis=1)
+    to_build = money * np.where(running, 0.5, 1.0) * building
     rows = np.arange(len(idx))
-    capital[rows[building], first[building]] += money[building]
-    running = ~building
+    capital[rows[building], np.argmax(unbuilt, axis=1)[building]] += to_build[building]
     n_built = np.maximum(built.sum(axis=1), 1)
-    capital[running] += (money[running] / n_built[running])[:, None] * built[running]
+    capital += ((money - to_build) / n_built)[:, None] * built
     towns.platform_capital[idx] = capital
     towns.platform_built[idx] = built | (capital >= r.build_cost)
 

@@ -44,6 +44,7 @@ from model.province import (
     town_graph,
 )
 from model.reporting import MODEL_REPORTERS, firm_frame, town_record
+from model.space import TownCell
 from model.state import Ledger, Platforms, Rates
 from scenarios import Scenario, build_scenario, load_scenario
 
@@ -104,7 +105,9 @@ class TownModel(Model):
         self.n_towns = self.towns.n
         self.graph = town_graph(settings, self.towns, self.rng)
         self.adjacency = adjacency(self.graph)
-        self.grid = Network(self.graph, layout=None, random=self.random)
+        self.grid = Network(
+            self.graph, layout=None, random=self.random, cell_klass=TownCell
+        )
         self.universities = build_universities(settings, self.towns, self.rng)
         self.firms, self.capacity = place_firms(settings, self.towns, self.rng)
         self.platforms = Platforms.of(self.towns)
@@ -119,10 +122,11 @@ class TownModel(Model):
         for slot, hub in enumerate(self.universities.hub):
             University(self, slot, int(hub))
         self._add_enterprises(np.flatnonzero(self.firms.alive))
-        self._warm_up_ties()
+        self.towns.ip_protection[:] = self.rates.legal_protection
 
         self.entries = self.exits = 0
-        observe(self)
+        self._observe()
+        self._warm_up_ties()
         measure_systems(self)
         self.datacollector = DataCollector(model_reporters=MODEL_REPORTERS)
         self.datacollector.collect(self)
@@ -140,7 +144,7 @@ class TownModel(Model):
         self._enterprises_act()
         settle_subsidies(self)
         self._enter_startups()
-        observe(self)
+        self._observe()
         if self.steps % self.rates.steps_per_year == 0:
             measure_systems(self)
             self._town_rows.append(town_record(self))
@@ -162,6 +166,12 @@ class TownModel(Model):
         )
         towns.talent_pool += r.talent_inflow * workforce
         self.entries = self.exits = 0
+
+    def _observe(self) -> None:
+        """Refresh town aggregates and the index of live firms used to meet partners."""
+        observe(self)
+        self._live_slots = np.flatnonzero(self.firms.alive)
+        self._live_first = np.concatenate([[0], np.cumsum(self.towns.firms)[:-1]])
 
     def _each(self, kind: type, behaviour: Any, idx: NDArray[np.intp]) -> None:
         """Run one kind of agent: one by one in random order, or all at once."""
@@ -261,9 +271,18 @@ class TownModel(Model):
     def random_neighbour_town(self, town: NDArray[np.intp]) -> NDArray[np.intp]:
         """A random neighbour of each town in the town network (itself if isolated)."""
         indptr, indices = self._neighbours
+        if indices.size == 0:
+            return town
         degree = indptr[town + 1] - indptr[town]
         pick = indptr[town] + (self.rng.random(town.size) * degree).astype(np.intp)
         return np.where(degree > 0, indices[np.minimum(pick, indices.size - 1)], town)
+
+    def random_firm_in(self, town: NDArray[np.intp]) -> NDArray[np.intp]:
+        """A random live firm of each town, as of the step's start (-1 if none)."""
+        live, first = self._live_slots, self._live_first
+        count = self.towns.firms[town]
+        pick = first[town] + (self.rng.random(town.size) * count).astype(np.intp)
+        return np.where(count > 0, live[np.minimum(pick, max(live.size - 1, 0))], -1)
 
     def random_university(self, region: NDArray[np.intp]) -> NDArray[np.intp]:
         """A random university of each region (-1 where the region has none)."""

@@ -14,8 +14,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
-PerLevel = Annotated[list[float], Field(min_length=3, max_length=3)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+PerLevel = Annotated[list[NonNegative], Field(min_length=3, max_length=3)]
 """One value per upgrade step: 1->2, 2->3, 3->4."""
+SharePerLevel = Annotated[list[Share], Field(min_length=3, max_length=3)]
 
 LEVERS = ("talent", "funding", "ip", "platform")
 PLATFORM_KINDS = ("public_service", "innovation_centre", "ecommerce")
@@ -126,7 +128,9 @@ class EconomySettings(Section):
     customized_speed: float = Field(
         0.25, gt=0, le=5, description="logistic speed, per year"
     )
-    customized_fit: Annotated[list[Share], Field(min_length=4, max_length=4)] = Field(
+    customized_fit: Annotated[
+        list[Annotated[float, Field(ge=0, le=5)]], Field(min_length=4, max_length=4)
+    ] = Field(
         default_factory=lambda: [0.3, 0.4, 1.0, 1.2],
         description="value captured from customized demand by level 1..4",
     )
@@ -161,6 +165,15 @@ class EconomySettings(Section):
         description="digital infrastructure at start by region",
     )
 
+    @field_validator("infrastructure_start")
+    @classmethod
+    def _all_regions(cls, levels: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(levels) - set(REGIONS))
+        if unknown:
+            raise ValueError(f"unknown region {unknown[0]!r}; allowed: {list(REGIONS)}")
+        defaults = cls.model_fields["infrastructure_start"].default_factory()
+        return defaults | levels
+
 
 class EnterpriseSettings(Section):
     """Adoption, talent, knowledge and collaboration rules of firms."""
@@ -169,11 +182,11 @@ class EnterpriseSettings(Section):
         default_factory=lambda: [0.6, 0.34, 0.06, 0.0],
         description="share of firms at level 1..4 at start",
     )
-    innovation_p: PerLevel = Field(
+    innovation_p: SharePerLevel = Field(
         default_factory=lambda: [0.03, 0.02, 0.01],
         description="Bass innovation coefficient per year, by step",
     )
-    imitation_q: PerLevel = Field(
+    imitation_q: SharePerLevel = Field(
         default_factory=lambda: [0.38, 0.38, 0.38],
         description="Bass imitation coefficient per year, by step",
     )
@@ -184,15 +197,15 @@ class EnterpriseSettings(Section):
         default_factory=lambda: [0.02, 0.05, 0.08],
         description="cost of the step, M yuan per worker",
     )
-    talent_needed: PerLevel = Field(
+    talent_needed: SharePerLevel = Field(
         default_factory=lambda: [0.02, 0.05, 0.09],
         description="IT talent share needed for the step",
     )
-    absorptive_needed: PerLevel = Field(
+    absorptive_needed: SharePerLevel = Field(
         default_factory=lambda: [0.15, 0.3, 0.45],
         description="absorptive capacity needed for the step",
     )
-    infrastructure_needed: PerLevel = Field(
+    infrastructure_needed: SharePerLevel = Field(
         default_factory=lambda: [0.1, 0.45, 0.7],
         description="town infrastructure needed for the step",
     )
@@ -229,7 +242,9 @@ class EnterpriseSettings(Section):
             raise ValueError("initial level shares must add up to 1")
         return shares
 
-    @field_validator("upgrade_cost", "talent_needed", "infrastructure_needed")
+    @field_validator(
+        "upgrade_cost", "talent_needed", "absorptive_needed", "infrastructure_needed"
+    )
     @classmethod
     def _rising(cls, values: list[float], info: object) -> list[float]:
         return _non_decreasing(values, getattr(info, "field_name", "values"))
@@ -274,7 +289,7 @@ class UniversitySettings(Section):
 class PlatformSettings(Section):
     """Public service platforms, innovation centres and e-commerce platforms."""
 
-    build_cost: Annotated[list[float], Field(min_length=3, max_length=3)] = Field(
+    build_cost: PerLevel = Field(
         default_factory=lambda: [5.0, 15.0, 10.0],
         description="M yuan to build: public service, innovation centre, e-commerce",
     )
@@ -348,7 +363,7 @@ class LadderSettings(Section):
     firm_share: Share = Field(
         0.5, description="share of firms at the level or above needed"
     )
-    coordination_needed: PerLevel = Field(
+    coordination_needed: SharePerLevel = Field(
         default_factory=lambda: [0.3, 0.45, 0.6],
         description="coupling coordination degree D needed for dimension 2..4",
     )
