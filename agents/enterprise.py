@@ -236,14 +236,6 @@ def tie_list(f: Firms, idx: Slots) -> tuple[Slots, Slots, Slots]:
     return found
 
 
-def tie_count(f: Firms, slots: Slots) -> NDArray[np.int64]:
-    """Number of ties of each firm in `slots`."""
-    many = slots.size * 4 > f.alive.size  # most firms: count over the whole table
-    table = f.partners if many else f.partners[slots]
-    counts = sum((table[:, k] >= 0).astype(np.int64) for k in range(table.shape[1]))
-    return counts[slots] if many else counts
-
-
 def lists_any(f: Firms, slots: Slots, values: Slots) -> NDArray[np.bool_]:
     """Whether each firm's partner list contains the matching entry of `values`."""
     table = f.partners[slots]
@@ -257,7 +249,8 @@ def _find_ties(f: Firms, idx: Slots) -> tuple[Slots, Slots, Slots]:
     width = f.partners.shape[1]
     if idx.size * 4 > f.alive.size:  # most firms: one scan of the whole table
         flat = np.flatnonzero(f.partners.ravel() >= 0)
-        slots, cols = np.divmod(flat, width)
+        slots = flat // width
+        cols = flat - slots * width
         where = np.full(f.alive.size, -1)
         where[idx] = np.arange(idx.size)
         rows = where[slots]
@@ -267,7 +260,8 @@ def _find_ties(f: Firms, idx: Slots) -> tuple[Slots, Slots, Slots]:
             return rows, cols, partner
         return rows[keep], cols[keep], partner[keep]
     flat = np.flatnonzero(f.partners[idx].ravel() >= 0)
-    rows, cols = np.divmod(flat, width)
+    rows = flat // width
+    cols = flat - rows * width
     return rows, cols, f.partners[idx[rows], cols]
 
 
@@ -321,6 +315,8 @@ def cut_ties(f: Firms, owners: Slots, cols: Slots) -> None:
     for table in (f.partners, f.tie_kind):
         table[owners, cols] = -1
         table[others[found], back[found]] = -1
+    np.add.at(f.ties, owners, -1)
+    np.add.at(f.ties, others[found], -1)
     f.tie_cache = None
 
 
@@ -328,7 +324,7 @@ def seek_partner(model: TownModel, idx: Slots) -> None:
     """Meet one candidate in the town or a neighbouring town and propose a tie."""
     f, towns, r, rng = model.firms, model.towns, model.rates, model.rng
     member = f.member[idx] > 0
-    has_room = tie_count(f, idx) < f.partners.shape[1]
+    has_room = f.ties[idx] < f.partners.shape[1]
     searching = has_room & (
         rng.random(idx.size) < r.search * (1.0 + r.search_boost * member)
     )
@@ -351,7 +347,7 @@ def seek_partner(model: TownModel, idx: Slots) -> None:
         f.alive[candidates]
         & (candidates != seekers)
         & ~lists_any(f, seekers, candidates)
-        & (tie_count(f, candidates) < f.partners.shape[1])
+        & (f.ties[candidates] < f.partners.shape[1])
         & tie_possible(
             kind, f.level[seekers], f.level[candidates], r.cross_border_level
         )
@@ -366,6 +362,7 @@ def seek_partner(model: TownModel, idx: Slots) -> None:
         free = np.argmax(f.partners[one] < 0, axis=1)
         f.partners[one, free] = other
         f.tie_kind[one, free] = kind[keep]
+        f.ties[one] += 1
     f.tie_cache = None
 
 
@@ -408,8 +405,9 @@ def learn(model: TownModel, idx: Slots) -> None:
         1.0,
         r.project_learning,
     )
+    leak_step = r.per_step(leakage(towns.ip_protection, r.leakage_max))[town]
     from_leaks = learning_gain(
-        absorb, knowledge, towns.mean_knowledge[town], 1.0, r.per_step(leak)
+        absorb, knowledge, towns.mean_knowledge[town], 1.0, leak_step
     )
     research = own_research(knowledge, r.rd, leak)
     f.knowledge[idx] = np.minimum(
@@ -485,7 +483,7 @@ def produce(model: TownModel, idx: Slots) -> None:
         r.level_gain,
         r.knowledge_gain,
     )
-    ties = np.bincount(tie_list(f, idx)[0], minlength=idx.size)
+    ties = f.ties[idx]
     costs = operating_cost(
         size, f.talent[idx], ties, r.productivity, r.unit_cost, r.it_wage, r.tie_cost
     )

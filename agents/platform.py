@@ -31,28 +31,35 @@ def member_places(
 def admit_members(model: TownModel, idx: NDArray[np.intp]) -> None:
     """Let firms join platforms with room, and drop members where capital shrank."""
     f, p, r, rng = model.firms, model.platforms, model.rates, model.rng
-    for kind in range(len(PLATFORM_KINDS)):
-        mine = idx[idx % len(PLATFORM_KINDS) == kind]
+    kinds = len(PLATFORM_KINDS)
+    live = np.flatnonzero(f.alive)
+    places = member_places(p.capital, p.built, r.member_cost).astype(np.int64)
+    for kind in range(kinds):
+        mine = idx[idx % kinds == kind]
         if mine.size == 0:
             continue
         bit = np.uint8(1 << kind)
-        town_of = np.full(model.n_towns, -1)
-        town_of[mine // len(PLATFORM_KINDS)] = mine
-        platform = town_of[f.town]
-        has_bit = (f.member & bit) > 0
-        members = f.alive & has_bit & (platform >= 0)
-        count = np.bincount(platform[members], minlength=p.capital.size)
-        places = member_places(p.capital, p.built, r.member_cost).astype(np.int64)
+        platform_of = np.full(model.n_towns, -1)
+        platform_of[mine // kinds] = mine
+        platform = platform_of[f.town[live]]
+        reach = platform >= 0
+        has_bit = (f.member[live] & bit) > 0
+        count = np.bincount(platform[reach & has_bit], minlength=p.capital.size)
         over = np.maximum(count - places, 0)
-        leaving = first_per_group(platform[members], over, rng)
-        f.member[np.flatnonzero(members)[leaving]] &= ~bit
-
-        candidates = np.flatnonzero(
-            f.alive & ~has_bit & (platform >= 0) & (rng.random(f.alive.size) < r.join)
-        )
+        if over.any():
+            full = over[np.maximum(platform, 0)] > 0
+            crowded = np.flatnonzero(reach & has_bit & full)
+            leaving = ~first_per_group(platform[crowded], places, rng)
+            f.member[live[crowded[leaving]]] &= ~bit
         room = np.maximum(places - count, 0)
+        candidates = np.flatnonzero(
+            reach
+            & ~has_bit
+            & (room[np.maximum(platform, 0)] > 0)
+            & (rng.random(live.size) < r.join)
+        )
         joining = first_per_group(platform[candidates], room, rng)
-        f.member[candidates[joining]] |= bit
+        f.member[live[candidates[joining]]] |= bit
 
 
 class Platform(ArrayView, FixedAgent):

@@ -23,7 +23,9 @@ def first_per_group(
     groups: NDArray[np.intp], room: NDArray[np.int64], rng: np.random.Generator
 ) -> NDArray[np.bool_]:
     """Pick, in random order, at most `room[g]` members of each group `g`."""
-    order = np.lexsort((rng.random(groups.size), groups))
+    if groups.size == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.argsort(groups + rng.random(groups.size))  # by group, random within
     sorted_groups = groups[order]
     starts = np.searchsorted(sorted_groups, sorted_groups, side="left")
     rank = np.empty(groups.size, dtype=np.int64)

@@ -18,15 +18,16 @@ import sys
 import time
 
 CASES = [
-    (1, 200, 80, "vectorized"),
-    (50, 200, 80, "vectorized"),
-    (500, 1000, 80, "vectorized"),
+    (1, 200, 80, "vectorized", "all"),
+    (50, 200, 80, "vectorized", "all"),
+    (500, 1000, 80, "vectorized", "lazy"),
+    (500, 1000, 80, "vectorized", "all"),
 ]
 RATIO_CASE = (10, 1000)  # 10,000 firms
 AGENT_STEPS = 4  # the agents schedule is slow; a few steps give its per-step cost
 
 
-def measure(towns: int, firms: int, steps: int, schedule: str) -> dict:
+def measure(towns: int, firms: int, steps: int, schedule: str, views: str) -> dict:
     """Build and run one model; return the figures of one JSON line."""
     started = time.perf_counter()
     from model import TownModel
@@ -36,6 +37,7 @@ def measure(towns: int, firms: int, steps: int, schedule: str) -> dict:
         towns=towns,
         firms_per_town=firms,
         schedule=schedule,
+        views=views,
         end_year=2016 + -(-steps // 4),
     )
     built = time.perf_counter()
@@ -48,6 +50,7 @@ def measure(towns: int, firms: int, steps: int, schedule: str) -> dict:
         "firms_per_town": firms,
         "steps": steps,
         "schedule": schedule,
+        "views": views,
         "build_s": round(built - started, 3),
         "run_s": round(ran - built, 3),
         "ns_per_firm_step": round(1e9 * (ran - built) / (steps * towns * firms), 1),
@@ -55,11 +58,16 @@ def measure(towns: int, firms: int, steps: int, schedule: str) -> dict:
     }
 
 
-def in_subprocess(towns: int, firms: int, steps: int, schedule: str) -> dict:
+def in_subprocess(
+    towns: int, firms: int, steps: int, schedule: str, views: str = "all"
+) -> dict:
     """Run `measure` in a fresh interpreter and parse its JSON line."""
-    command = [sys.executable, __file__, "--case", str(towns), str(firms), str(steps)]
+    case = [str(towns), str(firms), str(steps), schedule, views]
     output = subprocess.run(
-        [*command, schedule], capture_output=True, text=True, check=True
+        [sys.executable, __file__, "--case", *case],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -67,14 +75,16 @@ def in_subprocess(towns: int, firms: int, steps: int, schedule: str) -> dict:
 def main() -> None:
     """Run every case and print the results as JSON lines."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", nargs=4, metavar=("TOWNS", "FIRMS", "STEPS", "SCHED"))
-    parser.add_argument("--quick", action="store_true", help="skip the largest case")
+    parser.add_argument(
+        "--case", nargs=5, metavar=("TOWNS", "FIRMS", "STEPS", "SCHEDULE", "VIEWS")
+    )
+    parser.add_argument("--quick", action="store_true", help="skip the largest cases")
     args = parser.parse_args()
     if args.case:
-        towns, firms, steps, schedule = args.case
-        print(json.dumps(measure(int(towns), int(firms), int(steps), schedule)))
+        towns, firms, steps, schedule, views = args.case
+        print(json.dumps(measure(int(towns), int(firms), int(steps), schedule, views)))
         return
-    cases = CASES[:-1] if args.quick else CASES
+    cases = CASES[:2] if args.quick else CASES
     for case in cases:
         print(json.dumps(in_subprocess(*case)), flush=True)
     towns, firms = RATIO_CASE

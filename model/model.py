@@ -46,6 +46,7 @@ from model.province import (
 from model.reporting import MODEL_REPORTERS, firm_frame, town_record
 from model.space import TownCell
 from model.state import Ledger, Platforms, Rates
+from model.views import FirmViews
 from scenarios import Scenario, build_scenario, load_scenario
 
 ENTERPRISE_BEHAVIOURS = (
@@ -115,13 +116,14 @@ class TownModel(Model):
         self._neighbours = self.adjacency.indptr, self.adjacency.indices
         self._universities_by_region = self._index_universities()
 
-        self.enterprises: dict[int, Enterprise] = {}
+        lazy = settings.run.views == "lazy" and self.schedule == "vectorized"
+        self.enterprises = FirmViews(self, lazy=lazy)
         self.platform_agents: dict[int, Platform] = {}
         for town in range(self.n_towns):
             Government(self, town)
         for slot, hub in enumerate(self.universities.hub):
             University(self, slot, int(hub))
-        self._add_enterprises(np.flatnonzero(self.firms.alive))
+        self.enterprises.born(np.flatnonzero(self.firms.alive))
         self.towns.ip_protection[:] = self.rates.legal_protection
 
         self.entries = self.exits = 0
@@ -205,8 +207,7 @@ class TownModel(Model):
         f.university[slots] = -1
         f.subsidy_claim[slots] = 0.0
         self.exits += slots.size
-        for slot in slots.tolist():
-            self.enterprises.pop(slot).remove()
+        self.enterprises.died(slots)
 
     def _enter_startups(self) -> None:
         """Start-ups take free slots in towns where firms earn money and cooperate."""
@@ -239,11 +240,7 @@ class TownModel(Model):
         self.ledger.add("entry_funds", f.town[chosen], f.funds[chosen])
         self.ledger.add("entries", f.town[chosen], 1.0)
         self.entries += chosen.size
-        self._add_enterprises(chosen)
-
-    def _add_enterprises(self, slots: NDArray[np.intp]) -> None:
-        for slot in slots.tolist():
-            self.enterprises[slot] = Enterprise(self, slot)
+        self.enterprises.born(chosen)
 
     def _sync_platforms(self) -> None:
         for slot in np.flatnonzero(self.platforms.built).tolist():

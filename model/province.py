@@ -186,3 +186,5 @@ def found_firms(
     firms.blocked[slots] = 0
     firms.upgraded_at[slots] = np.nan
     firms.partners[slots] = -1
+    firms.tie_kind[slots] = -1
+    firms.ties[slots] = 0

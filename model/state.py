@@ -42,6 +42,7 @@ class Firms:
     adoption_probability: F64
     blocked: NDArray[np.int64]
     upgraded_at: F64
+    ties: NDArray[np.int8]
     partners: NDArray[np.int32]
     tie_kind: NDArray[np.int8]
     tie_cache: tuple | None = None

@@ -60,6 +60,9 @@ class RunSettings(Section):
     schedule: Literal["vectorized", "agents"] = Field(
         "vectorized", description="vectorized arrays or Mesa's shuffle_do"
     )
+    views: Literal["all", "lazy"] = Field(
+        "all", description="make every firm's Mesa agent, or only those asked for"
+    )
 
 
 class ProvinceSettings(Section):
