@@ -29,6 +29,8 @@ TIE_KINDS = ("vertical", "horizontal", "cross_industry", "cross_town")
 
 # Reasons an upgrade is blocked, as bits of `Enterprise.blocked`.
 FUNDS, TALENT, ABSORPTION, INFRASTRUCTURE, TOP = 1, 2, 4, 8, 16
+TOLERANCE = 1e-9
+"""Rounding allowed when a firm's talent is compared with what it hired toward."""
 BLOCKERS = {
     FUNDS: "not enough funds",
     TALENT: "not enough IT talent",
@@ -101,10 +103,14 @@ def upgrade_blockers(
     infrastructure: ArrayLike,
     infrastructure_needed: ArrayLike,
 ) -> ArrayLike:
-    """Bit mask of the gates that stop an upgrade (0: free to upgrade)."""
+    """Bit mask of the gates that stop an upgrade (0: free to upgrade).
+
+    Firms hire exactly up to the talent they need, so that gate allows for
+    rounding (`TOLERANCE`).
+    """
     return (
         FUNDS * np.less(funds, own_cost)
-        | TALENT * np.less(talent, talent_needed)
+        | TALENT * np.less(talent, np.asarray(talent_needed) - TOLERANCE)
         | ABSORPTION * np.less(absorptive, absorptive_needed)
         | INFRASTRUCTURE * np.less(infrastructure, infrastructure_needed)
     )
