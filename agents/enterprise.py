@@ -404,12 +404,9 @@ def learn(model: TownModel, idx: Slots) -> None:
         absorb, knowledge, towns.platform_knowledge[town], share, r.platform_learning
     )
     project = f.university[idx]
+    university_knowledge = np.append(model.universities.knowledge, 0.0)
     from_project = (project >= 0) * learning_gain(
-        absorb,
-        knowledge,
-        model.universities.knowledge[np.maximum(project, 0)],
-        1.0,
-        r.project_learning,
+        absorb, knowledge, university_knowledge[project], 1.0, r.project_learning
     )
     leak_step = r.per_step(leakage(towns.ip_protection, r.leakage_max))[town]
     from_leaks = learning_gain(
@@ -473,6 +470,7 @@ def consider_upgrade(model: TownModel, idx: Slots) -> None:
     f.subsidy_claim[climbers] = offer[up] * paid
     f.upgraded_at[climbers] = model.year
     model.ledger.add("upgrades", town[up], paid)
+    towns.step_outlay += np.bincount(town[up], weights=paid, minlength=model.n_towns)
 
 
 def produce(model: TownModel, idx: Slots) -> None:

@@ -64,6 +64,25 @@ def ip_protection(legal: float, spending: ArrayLike, scale: float) -> ArrayLike:
     return legal + (1.0 - legal) * (1.0 - np.exp(-np.asarray(spending) / scale))
 
 
+def subsidy_rate(
+    funding: ArrayLike, expected_outlay: ArrayLike, cap: float
+) -> ArrayLike:
+    """Share of upgrade costs the government offers to pay.
+
+    Its yearly funding budget spread over the upgrade spending it expects (last
+    years', smoothed), at most `cap`; the full cap before any upgrade is seen.
+
+    Args:
+        funding: Yearly funding-lever budget, M yuan.
+        expected_outlay: Expected yearly upgrade spending of the town's firms.
+        cap: Largest share of a cost that is subsidized.
+    """
+    funding = np.asarray(funding, dtype=float)
+    outlay = np.asarray(expected_outlay, dtype=float)
+    covered = np.divide(funding, outlay, out=np.ones_like(funding), where=outlay > 0)
+    return np.where(funding > 0, np.minimum(cap, covered), 0.0)
+
+
 def govern(model: TownModel, idx: NDArray[np.intp]) -> None:
     """Collect this step's budget and spend it on the four levers."""
     towns, r, policy = model.towns, model.rates, model.policy
@@ -89,7 +108,11 @@ def govern(model: TownModel, idx: NDArray[np.intp]) -> None:
     invest_in_platforms(model, idx, spend[:, PLATFORM])
 
     towns.funding_pool[idx] = spend[:, FUNDING]
-    towns.subsidy_offer[idx] = np.where(spend[:, FUNDING] > 0, policy.subsidy_cap, 0.0)
+    towns.subsidy_offer[idx] = subsidy_rate(
+        spend[:, FUNDING] * r.steps_per_year,
+        towns.upgrade_outlay[idx],
+        policy.subsidy_cap,
+    )
     for lever in (TALENT, IP, PLATFORM):
         model.ledger.add(f"spent_{LEVERS[lever]}", idx, spend[:, lever])
 
@@ -132,6 +155,11 @@ def settle_subsidies(model: TownModel) -> None:
     f.subsidy_claim[:] = 0.0
     spent = np.bincount(f.town, weights=paid, minlength=model.n_towns)
     towns.funding_pool -= spent
+    yearly_outlay = towns.step_outlay * model.rates.steps_per_year
+    towns.upgrade_outlay += model.rates.smoothing * (
+        yearly_outlay - towns.upgrade_outlay
+    )
+    towns.step_outlay[:] = 0.0
     model.ledger.add("subsidies", np.arange(model.n_towns), spent)
     model.ledger.add("spent_funding", np.arange(model.n_towns), spent)
 

@@ -91,6 +91,8 @@ class Towns:
     ip_spending: F64 = field(init=False)
     ip_protection: F64 = field(init=False)
     funding_pool: F64 = field(init=False)
+    upgrade_outlay: F64 = field(init=False)
+    step_outlay: F64 = field(init=False)
     subsidy_offer: F64 = field(init=False)
     lever_weights: F64 = field(init=False)
     platform_capital: F64 = field(init=False)
@@ -110,7 +112,9 @@ class Towns:
         n, kinds = self.n, len(PLATFORM_KINDS)
         for name in ("gdp", "talent_pool", "ip_spending", "ip_protection"):
             setattr(self, name, np.zeros(n))
-        for name in ("funding_pool", "subsidy_offer", "mean_knowledge"):
+        for name in ("funding_pool", "upgrade_outlay", "step_outlay"):
+            setattr(self, name, np.zeros(n))
+        for name in ("subsidy_offer", "mean_knowledge"):
             setattr(self, name, np.zeros(n))
         for name in ("platform_knowledge", "member_share", "coordination", "external"):
             setattr(self, name, np.zeros(n))
