@@ -29,6 +29,26 @@ def growth_per_step(yearly: ArrayLike, steps_per_year: int) -> np.ndarray | floa
     return (1.0 + np.asarray(yearly)) ** (1.0 / steps_per_year) - 1.0
 
 
+def bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarray:
+    """Positions of the successes among `n` Bernoulli(`p`) trials, in order.
+
+    Drawn by geometric gaps, so the cost grows with the successes, not the trials:
+    the same distribution as `np.flatnonzero(rng.random(n) < p)`.
+    """
+    if n == 0 or p <= 0.0:
+        return np.zeros(0, dtype=np.intp)
+    if p >= 0.2:
+        return np.flatnonzero(rng.random(n) < p)
+    found, last = [], -1
+    while True:
+        batch = int(n * p + 6.0 * np.sqrt(n * p) + 16)
+        positions = last + np.cumsum(rng.geometric(p, size=batch))
+        found.append(positions[positions < n])
+        if positions[-1] >= n:
+            return np.concatenate(found)
+        last = int(positions[-1])
+
+
 class Column:
     """An agent attribute that is one cell of a column in the model's state table.
 

@@ -15,7 +15,7 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import ArrayLike, NDArray
 
-from agents.base import ArrayView, Column, state_of
+from agents.base import ArrayView, Column, bernoulli_positions, state_of
 
 if TYPE_CHECKING:
     from model.model import TownModel
@@ -303,13 +303,36 @@ def revise_ties(model: TownModel, idx: Slots) -> None:
 def drop_ties(model: TownModel, idx: Slots) -> None:
     """Each tie ends with a yearly chance that trust lowers; both ends forget it."""
     f, r = model.firms, model.rates
-    rows, cols, partner = tie_list(f, idx)
-    owners = idx[rows]
+    owners, cols = _sample_tie_slots(f, idx, r.tie_decay, model.rng)
+    partner = f.partners[owners, cols]
     owned = partner > owners  # each tie is decided once, by its lower slot
     owners, cols, partner = owners[owned], cols[owned], partner[owned]
     trust = tie_acceptance(f.trust[owners], f.trust[partner])
-    ends = model.rng.random(owners.size) < r.tie_decay * (1.0 - 0.5 * trust)
+    ends = model.rng.random(owners.size) < 1.0 - 0.5 * trust
     cut_ties(f, owners[ends], cols[ends])
+
+
+def _sample_tie_slots(
+    f: Firms, idx: Slots, chance: float, rng: np.random.Generator
+) -> tuple[Slots, Slots]:
+    """Each tie slot of firms `idx` drawn with `chance`: (firm, column), filled only.
+
+    Thinning: ties are candidates with the largest chance to end, then each is
+    kept with its own share of it, so only the candidates are read.
+    """
+    width = f.partners.shape[1]
+    if idx.size * 4 > f.alive.size:  # most firms: draw over the whole table
+        flat = bernoulli_positions(rng, f.partners.size, chance)
+        owners = flat // width
+        mine = np.zeros(f.alive.size, dtype=bool)
+        mine[idx] = True
+        flat = flat[mine[owners]]
+    else:
+        picked = bernoulli_positions(rng, idx.size * width, chance)
+        flat = idx[picked // width] * width + picked % width
+    flat = flat[f.partners.ravel()[flat] >= 0]
+    owners = flat // width
+    return owners, flat - owners * width
 
 
 def cut_ties(f: Firms, owners: Slots, cols: Slots) -> None:
@@ -392,7 +415,7 @@ def learn(model: TownModel, idx: Slots) -> None:
     leak = leakage(ip, r.leakage_max)
 
     rows, _, partner = tie_list(f, idx)
-    openness = sharing(towns.ip_protection[f.town[partner]], r.sharing_floor)
+    openness = sharing(towns.ip_protection, r.sharing_floor)[partner // model.capacity]
     from_ties = np.bincount(
         rows,
         weights=learning_gain(

@@ -79,7 +79,8 @@ def subsidy_rate(
     """
     funding = np.asarray(funding, dtype=float)
     outlay = np.asarray(expected_outlay, dtype=float)
-    covered = np.divide(funding, outlay, out=np.ones_like(funding), where=outlay > 0)
+    seen = outlay > 1e-9  # M yuan: below a thousandth of a yuan, nothing was seen
+    covered = np.divide(funding, outlay, out=np.ones_like(funding), where=seen)
     return np.where(funding > 0, np.minimum(cap, covered), 0.0)
 
 

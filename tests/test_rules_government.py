@@ -22,6 +22,7 @@ from agents.government import (
     TALENT,
     ip_protection,
     lever_weights,
+    subsidy_rate,
 )
 from agents.platform import member_places
 from agents.university import first_per_group
@@ -176,3 +177,16 @@ def test_first_per_group_picks_at_random():
     first = np.flatnonzero(first_per_group(groups, room, np.random.default_rng(0)))
     again = np.flatnonzero(first_per_group(groups, room, np.random.default_rng(0)))
     np.testing.assert_array_equal(first, again)
+
+
+def test_subsidy_rate_spreads_funding_over_expected_outlay():
+    rate = subsidy_rate(
+        np.array([1.0, 4.0, 0.0, 2.0]), np.array([4.0, 4.0, 4.0, 0.0]), 0.5
+    )
+    assert rate.tolist() == [0.25, 0.5, 0.0, 0.5]
+
+
+def test_subsidy_rate_ignores_a_vanishing_outlay():
+    with np.errstate(all="raise"):
+        rate = subsidy_rate(np.array([2.8]), np.array([1.3e-322]), 0.3)
+    assert rate.tolist() == [0.3]
