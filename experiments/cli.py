@@ -78,11 +78,13 @@ def run_command(args: argparse.Namespace) -> int:
     """Validate everything, run with a progress bar, print the summary, write files."""
     from tqdm import tqdm
 
+    from experiments.allocator import keep_freed_memory
     from experiments.run import run_scenario, write_results
     from experiments.summary import summarize
 
     overrides = dict(parse_assignment(text) for text in args.overrides)
     scenario = load_scenario(args.scenario, overrides)
+    keep_freed_memory()
     out = args.out or Path("results") / f"{scenario.name}-seed{args.seed}"
     with tqdm(
         total=scenario.steps,
