@@ -242,13 +242,16 @@ def tie_list(f: Firms, idx: Slots) -> tuple[Slots, Slots, Slots]:
     return found
 
 
-def lists_any(f: Firms, slots: Slots, values: Slots) -> NDArray[np.bool_]:
-    """Whether each firm's partner list contains the matching entry of `values`."""
-    table = f.partners[slots]
-    found = np.zeros(slots.size, dtype=bool)
-    for k in range(table.shape[1]):
-        found |= table[:, k] == values
-    return found
+def column_of(table: NDArray[np.int32], values: ArrayLike) -> NDArray[np.intp]:
+    """First column where each row of `table` holds its entry of `values` (-1: none).
+
+    A loop over the few columns: numpy reduces a short last axis slowly.
+    """
+    values = np.broadcast_to(values, table.shape[:1])
+    column = np.full(table.shape[0], -1, dtype=np.intp)
+    for k in range(table.shape[1] - 1, -1, -1):
+        column[table[:, k] == values] = k
+    return column
 
 
 def _find_ties(f: Firms, idx: Slots) -> tuple[Slots, Slots, Slots]:
@@ -338,9 +341,8 @@ def _sample_tie_slots(
 def cut_ties(f: Firms, owners: Slots, cols: Slots) -> None:
     """Remove ties `f.partners[owners, cols]` from both ends' lists."""
     others = f.partners[owners, cols]
-    matches = f.partners[others] == owners[:, None]
-    back = np.argmax(matches, axis=1)
-    found = matches.any(axis=1)
+    back = column_of(f.partners[others], owners)
+    found = back >= 0
     for table in (f.partners, f.tie_kind):
         table[owners, cols] = -1
         table[others[found], back[found]] = -1
@@ -375,7 +377,7 @@ def seek_partner(model: TownModel, idx: Slots) -> None:
     fits = (
         f.alive[candidates]
         & (candidates != seekers)
-        & ~lists_any(f, seekers, candidates)
+        & (column_of(f.partners[seekers], candidates) < 0)
         & (f.ties[candidates] < f.partners.shape[1])
         & tie_possible(
             kind, f.level[seekers], f.level[candidates], r.cross_border_level
@@ -388,7 +390,7 @@ def seek_partner(model: TownModel, idx: Slots) -> None:
     a, b, kind = seekers[fits], candidates[fits], kind[fits]
     keep = _one_tie_per_firm(a, b)
     for one, other in ((a[keep], b[keep]), (b[keep], a[keep])):
-        free = np.argmax(f.partners[one] < 0, axis=1)
+        free = column_of(f.partners[one], -1)
         f.partners[one, free] = other
         f.tie_kind[one, free] = kind[keep]
         f.ties[one] += 1
@@ -416,13 +418,8 @@ def learn(model: TownModel, idx: Slots) -> None:
 
     rows, _, partner = tie_list(f, idx)
     openness = sharing(towns.ip_protection, r.sharing_floor)[partner // model.capacity]
-    from_ties = np.bincount(
-        rows,
-        weights=learning_gain(
-            absorb[rows], knowledge[rows], f.knowledge[partner], openness, r.learning
-        ),
-        minlength=idx.size,
-    )
+    gains = learning_gain(1.0, knowledge[rows], f.knowledge[partner], openness, 1.0)
+    from_ties = absorb * r.learning * np.bincount(rows, gains, minlength=idx.size)
     from_platform = (f.member[idx] > 0) * learning_gain(
         absorb, knowledge, towns.platform_knowledge[town], share, r.platform_learning
     )
@@ -454,7 +451,7 @@ def consider_upgrade(model: TownModel, idx: Slots) -> None:
     step = level - 1  # 0: 1->2, 1: 2->3, 2: 3->4, 3: at the top
     rows, _, partner = tie_list(f, idx)
     partner_up = f.level[partner] > level[rows]
-    n_partners = np.bincount(rows, minlength=idx.size)
+    n_partners = f.ties[idx]
     ahead = np.bincount(rows, weights=partner_up, minlength=idx.size)
     imitation = imitation_share(
         ahead / np.maximum(n_partners, 1),

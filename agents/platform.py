@@ -33,6 +33,8 @@ def admit_members(model: TownModel, idx: NDArray[np.intp]) -> None:
     f, p, r, rng = model.firms, model.platforms, model.rates, model.rng
     kinds = len(PLATFORM_KINDS)
     live = np.flatnonzero(f.alive)
+    town, member = f.town[live], f.member[live]
+    draws = rng.random((kinds, live.size))
     places = member_places(p.capital, p.built, r.member_cost).astype(np.int64)
     for kind in range(kinds):
         mine = idx[idx % kinds == kind]
@@ -41,25 +43,26 @@ def admit_members(model: TownModel, idx: NDArray[np.intp]) -> None:
         bit = np.uint8(1 << kind)
         platform_of = np.full(model.n_towns, -1)
         platform_of[mine // kinds] = mine
-        platform = platform_of[f.town[live]]
+        platform = platform_of[town]
         reach = platform >= 0
-        has_bit = (f.member[live] & bit) > 0
+        has_bit = (member & bit) > 0
         count = np.bincount(platform[reach & has_bit], minlength=p.capital.size)
         over = np.maximum(count - places, 0)
         if over.any():
             full = over[np.maximum(platform, 0)] > 0
             crowded = np.flatnonzero(reach & has_bit & full)
             leaving = ~first_per_group(platform[crowded], places, rng)
-            f.member[live[crowded[leaving]]] &= ~bit
+            member[crowded[leaving]] &= ~bit
         room = np.maximum(places - count, 0)
         candidates = np.flatnonzero(
             reach
             & ~has_bit
             & (room[np.maximum(platform, 0)] > 0)
-            & (rng.random(live.size) < r.join)
+            & (draws[kind] < r.join)
         )
         joining = first_per_group(platform[candidates], room, rng)
-        f.member[live[candidates[joining]]] |= bit
+        member[candidates[joining]] |= bit
+    f.member[live] = member
 
 
 class Platform(ArrayView, FixedAgent):

@@ -110,13 +110,11 @@ def measure_systems(model: TownModel) -> None:
     indices stand for; adaptive governments read them at their next budget.
     """
     f, towns, r, s = model.firms, model.towns, model.rates, model.settings
-    kinds = f.tie_kind
+    held = kinds_held(f.tie_kind)
 
     def has(*wanted: int) -> F64:
-        hit = np.zeros(kinds.shape[0], dtype=bool)
-        for kind in wanted:
-            hit |= (kinds == kind).any(axis=1)
-        return town_mean(model, hit)
+        bits = sum(1 << kind for kind in wanted)
+        return town_mean(model, (held & bits) > 0)
 
     towns.external[:] = has(CROSS_TOWN)
     next_cost = r.upgrade_cost[f.level - 1] * f.size
@@ -154,6 +152,16 @@ def measure_systems(model: TownModel) -> None:
         s.ladder.coordination_needed,
         s.ladder.external_needed,
     )
+
+
+def kinds_held(tie_kind: NDArray[np.int8]) -> NDArray[np.uint8]:
+    """Bit mask per firm of the tie kinds it holds (bit k: kind k)."""
+    held = np.zeros(tie_kind.shape[0], dtype=np.uint8)
+    for column in tie_kind.T:
+        held |= np.where(column >= 0, np.left_shift(1, column.clip(0)), 0).astype(
+            np.uint8
+        )
+    return held
 
 
 def town_sum(model: TownModel, values: ArrayLike) -> F64:
