@@ -27,10 +27,11 @@ Slots = NDArray[np.intp]
 VERTICAL, HORIZONTAL, CROSS_INDUSTRY, CROSS_TOWN = 0, 1, 2, 3
 TIE_KINDS = ("vertical", "horizontal", "cross_industry", "cross_town")
 
-# Reasons an upgrade is blocked, as bits of `Enterprise.blocked`.
-FUNDS, TALENT, ABSORPTION, INFRASTRUCTURE, TOP = 1, 2, 4, 8, 16
 TOLERANCE = 1e-9
 """Rounding allowed when a firm's talent is compared with what it hired toward."""
+
+# Reasons an upgrade is blocked, as bits of `Enterprise.blocked`.
+FUNDS, TALENT, ABSORPTION, INFRASTRUCTURE, TOP = 1, 2, 4, 8, 16
 BLOCKERS = {
     FUNDS: "not enough funds",
     TALENT: "not enough IT talent",
