@@ -376,7 +376,8 @@ def seek_partner(model: TownModel, idx: Slots) -> None:
         f.stage[candidates] == f.stage[seekers],
     )
     fits = (
-        f.alive[candidates]
+        (candidates >= 0)
+        & f.alive[candidates]
         & (candidates != seekers)
         & (column_of(f.partners[seekers], candidates) < 0)
         & (f.ties[candidates] < f.partners.shape[1])
@@ -389,22 +390,39 @@ def seek_partner(model: TownModel, idx: Slots) -> None:
         )
     )
     a, b, kind = seekers[fits], candidates[fits], kind[fits]
-    keep = _one_tie_per_firm(a, b)
-    for one, other in ((a[keep], b[keep]), (b[keep], a[keep])):
-        free = column_of(f.partners[one], -1)
-        f.partners[one, free] = other
-        f.tie_kind[one, free] = kind[keep]
-        f.ties[one] += 1
+    a, b, kind = _distinct_pairs(a, b, kind)
+    width = f.partners.shape[1]
+    while a.size:  # rounds: a firm takes one new tie per round while it has room
+        keep = _one_tie_per_firm(a, b)
+        for one, other in ((a[keep], b[keep]), (b[keep], a[keep])):
+            free = column_of(f.partners[one], -1)
+            f.partners[one, free] = other
+            f.tie_kind[one, free] = kind[keep]
+            f.ties[one] += 1
+        a, b, kind = a[~keep], b[~keep], kind[~keep]
+        room = (f.ties[a] < width) & (f.ties[b] < width)
+        a, b, kind = a[room], b[room], kind[room]
     f.tie_cache = None
 
 
+def _distinct_pairs(a: Slots, b: Slots, kind: Slots) -> tuple[Slots, Slots, Slots]:
+    """Drop repeated proposals between the same two firms (a to b and b to a)."""
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    _, first = np.unique(low * (high.max(initial=0) + 1) + high, return_index=True)
+    first.sort()
+    return a[first], b[first], kind[first]
+
+
 def _one_tie_per_firm(a: Slots, b: Slots) -> NDArray[np.bool_]:
-    """Mask of proposals whose two firms appear in no earlier proposal this step."""
-    ends = np.concatenate([a, b])
+    """Mask of proposals whose two firms appear in no earlier proposal this round.
+
+    The first proposal is always kept, so rounds of this always finish.
+    """
+    ends = np.column_stack([a, b]).ravel()  # a0, b0, a1, b1, ...: proposal order
     _, first = np.unique(ends, return_index=True)
     is_first = np.zeros(ends.size, dtype=bool)
     is_first[first] = True
-    return is_first[: a.size] & is_first[a.size :]
+    return is_first[0::2] & is_first[1::2]
 
 
 def learn(model: TownModel, idx: Slots) -> None:

@@ -133,12 +133,13 @@ def invest_in_platforms(
     building = unbuilt.any(axis=1)
     running = built.any(axis=1)
     to_build = money * np.where(running, 0.5, 1.0) * building
-    rows = np.arange(len(idx))
-    capital[rows[building], np.argmax(unbuilt, axis=1)[building]] += to_build[building]
+    rows, next_kind = np.flatnonzero(building), np.argmax(unbuilt, axis=1)[building]
+    capital[rows, next_kind] += to_build[rows]
     n_built = np.maximum(built.sum(axis=1), 1)
     capital += ((money - to_build) / n_built)[:, None] * built
+    built[rows, next_kind] = capital[rows, next_kind] >= r.build_cost[next_kind]
     towns.platform_capital[idx] = capital
-    towns.platform_built[idx] = built | (capital >= r.build_cost)
+    towns.platform_built[idx] = built
 
 
 def settle_subsidies(model: TownModel) -> None:

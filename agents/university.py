@@ -45,7 +45,7 @@ def serve_region(model: TownModel, idx: NDArray[np.intp]) -> None:
 
     mine = np.isin(f.university, idx)
     f.project_left[mine] -= 1.0 / r.steps_per_year
-    f.university[mine & (f.project_left <= 0)] = -1
+    f.university[mine & (f.project_left <= 1e-9)] = -1  # allow for rounding
 
     running = np.bincount(f.university[f.university >= 0], minlength=len(unis.region))
     room = np.maximum(unis.capacity - running, 0)

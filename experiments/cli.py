@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from experiments.run import OutputError, check_output, run_scenario, write_results
 from scenarios import ScenarioError, load_scenario, parse_assignment, shipped_scenarios
 
 DEFAULT_SCENARIO = "baseline"
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:12s} {scenario.description}")
             return 0
         return app_command(args)
-    except ScenarioError as error:
+    except (ScenarioError, OutputError) as error:
         print(f"townsim: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -79,13 +80,13 @@ def run_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from experiments.allocator import keep_freed_memory
-    from experiments.run import run_scenario, write_results
     from experiments.summary import summarize
 
     overrides = dict(parse_assignment(text) for text in args.overrides)
     scenario = load_scenario(args.scenario, overrides)
     keep_freed_memory()
     out = args.out or Path("results") / f"{scenario.name}-seed{args.seed}"
+    check_output(out)
     with tqdm(
         total=scenario.steps,
         desc=f"{scenario.name} seed {args.seed}",

@@ -24,6 +24,33 @@ from experiments.provenance import code_version, package_versions
 from model import TownModel
 from scenarios import Scenario
 
+RESULT_FILES = frozenset(
+    {"series.parquet", "towns.parquet", "firms.parquet", "manifest.json"}
+)
+
+
+class OutputError(ValueError):
+    """The output folder holds something that is not a townsim result."""
+
+
+def check_output(out: Path) -> None:
+    """Refuse an output path that is a file or a folder with anything but results.
+
+    Raises:
+        OutputError: With the path and what is in the way.
+    """
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder; choose another --out")
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in RESULT_FILES)
+    if foreign:
+        raise OutputError(
+            f"{out}: holds files that are not townsim results ({', '.join(foreign[:3])}"
+            f"{', ...' if len(foreign) > 3 else ''}); choose an empty or new --out"
+        )
+
 
 @dataclass
 class RunResult:
@@ -82,8 +109,12 @@ def manifest(result: RunResult, command: list[str] | None = None) -> dict:
 def write_results(
     result: RunResult, out: Path, command: list[str] | None = None
 ) -> Path:
-    """Write the run's Parquet files and manifest.json into `out`, atomically."""
+    """Write the run's Parquet files and manifest.json into `out`, atomically.
+
+    An existing `out` is replaced only if it holds nothing but earlier results.
+    """
     out = Path(out)
+    check_output(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

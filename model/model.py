@@ -39,6 +39,7 @@ from model.province import (
     adjacency,
     build_towns,
     build_universities,
+    customized_share,
     found_firms,
     place_firms,
     town_graph,
@@ -95,12 +96,13 @@ class TownModel(Model):
         settings = make_scenario(scenario, params)
         super().__init__(rng=rng)
         self.settings = settings
-        self.seed = rng if isinstance(rng, int | np.integer) else self._seed
+        self.seed = int(rng) if isinstance(rng, int | np.integer) else None
+        """The integer seed the run was made with (None for a Generator or entropy)."""
         self.rates = Rates.of(settings)
         self.schedule = settings.run.schedule
         self.year = float(settings.run.start_year)
         self.policy = settings.government_in(settings.run.start_year)
-        self.customized_share = self._customized_share(self.year)
+        self.customized_share = customized_share(self.settings, self.year)
 
         self.towns = build_towns(settings, self.rng)
         self.n_towns = self.towns.n
@@ -159,7 +161,7 @@ class TownModel(Model):
         r, towns = self.rates, self.towns
         self.year = self.settings.run.start_year + self.steps / r.steps_per_year
         self.policy = self.settings.government_in(self.calendar_year)
-        self.customized_share = self._customized_share(self.year)
+        self.customized_share = customized_share(self.settings, self.year)
         towns.infrastructure += r.infrastructure_growth * (1.0 - towns.infrastructure)
         workforce = np.bincount(
             self.firms.town,
@@ -200,7 +202,9 @@ class TownModel(Model):
         self.ledger.add("exit_funds", f.town[slots], f.funds[slots])
         self.ledger.add("exits", f.town[slots], 1.0)
         rows, cols = np.nonzero(f.partners[slots] >= 0)
-        cut_ties(f, slots[rows], cols)
+        owners, partners = slots[rows], f.partners[slots][rows, cols]
+        once = ~np.isin(partners, slots) | (partners > owners)  # ties among leavers
+        cut_ties(f, owners[once], cols[once])
         f.alive[slots] = False
         f.funds[slots] = 0.0
         f.member[slots] = 0
@@ -234,6 +238,7 @@ class TownModel(Model):
             levels=1 + digital.astype(np.int64),
             rng=self.rng,
             age=np.zeros(chosen.size),
+            customized=self.customized_share,
             size_scale=0.5,
             knowledge_scale=0.5,
         )
@@ -263,7 +268,9 @@ class TownModel(Model):
     def calendar_year(self) -> int:
         """The calendar year the current step falls in."""
         start = self.settings.run.start_year
-        return start + (max(self.steps, 1) - 1) // self.rates.steps_per_year + 1
+        if self.steps == 0:
+            return start  # the initial state is the end of the start year
+        return start + (self.steps - 1) // self.rates.steps_per_year + 1
 
     def random_neighbour_town(self, town: NDArray[np.intp]) -> NDArray[np.intp]:
         """A random neighbour of each town in the town network (itself if isolated)."""
@@ -294,13 +301,6 @@ class TownModel(Model):
         count = np.bincount(region, minlength=4)
         start = np.concatenate([[0], np.cumsum(count)[:-1]])
         return start, count, order
-
-    def _customized_share(self, year: float) -> float:
-        e = self.settings.economy
-        rise = 1.0 / (1.0 + np.exp(-e.customized_speed * (year - e.customized_midyear)))
-        return float(
-            e.customized_start + (e.customized_end - e.customized_start) * rise
-        )
 
     def spending_intensity(self) -> NDArray[np.float64]:
         """Government budget as a share of each town's output this year."""

@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from agents.enterprise import operating_cost, revenue
 from model.state import Firms, Towns, Universities
 from scenarios.schema import INDUSTRIES, REGIONS, Scenario
 
@@ -21,6 +22,13 @@ REGION_CENTRES = {
     "west": (0.18, 0.40),
     "north": (0.50, 0.80),
 }
+
+
+def customized_share(s: Scenario, year: float) -> float:
+    """Share of demand that wants customized products: a logistic rise over time."""
+    e = s.economy
+    rise = 1.0 / (1.0 + np.exp(-e.customized_speed * (year - e.customized_midyear)))
+    return float(e.customized_start + (e.customized_end - e.customized_start) * rise)
 
 
 def apportion(total: int, shares: list[float]) -> NDArray[np.int64]:
@@ -119,7 +127,8 @@ def build_universities(
 
 def firm_capacity(s: Scenario) -> int:
     """Slots per town: the initial firms plus room for start-ups."""
-    return int(np.ceil(s.province.firms_per_town * (1.0 + s.province.headroom)))
+    slots = s.province.firms_per_town * (1.0 + s.province.headroom)
+    return int(np.ceil(slots - 1e-9))  # 100 firms with 10% room: 110, not 111
 
 
 def place_firms(
@@ -131,10 +140,11 @@ def place_firms(
     firms.town[:] = np.repeat(np.arange(towns.n), capacity)
     start = (np.arange(capacity) < s.province.firms_per_town)[None, :]
     slots = np.flatnonzero(np.broadcast_to(start, (towns.n, capacity)))
-    levels = rng.choice(4, size=slots.size, p=s.enterprise.initial_levels) + 1
-    found_firms(
-        s, towns, firms, slots, levels, rng, age=rng.exponential(8.0, slots.size)
-    )
+    shares = np.array(s.enterprise.initial_levels)
+    levels = rng.choice(4, size=slots.size, p=shares / shares.sum()) + 1
+    age = rng.exponential(8.0, slots.size)
+    customized = customized_share(s, s.run.start_year)
+    found_firms(s, towns, firms, slots, levels, rng, age, customized)
     return firms, capacity
 
 
@@ -146,6 +156,7 @@ def found_firms(
     levels: NDArray[np.int64],
     rng: np.random.Generator,
     age: NDArray[np.float64],
+    customized: float,
     size_scale: float = 1.0,
     knowledge_scale: float = 1.0,
 ) -> None:
@@ -175,9 +186,26 @@ def found_firms(
     )
     firms.trust[slots] = np.clip(e.trust_start + rng.normal(0, 0.05, n), 0, 1)
     firms.age[slots] = age
-    firms.output[slots] = firms.size[slots] * eco.productivity
+    firms.output[slots] = revenue(
+        firms.size[slots],
+        levels,
+        firms.knowledge[slots],
+        np.array(eco.customized_fit)[levels - 1],
+        customized,
+        eco.productivity,
+        eco.level_gain,
+        eco.knowledge_gain,
+    )
+    firms.profit[slots] = firms.output[slots] - operating_cost(
+        firms.size[slots],
+        firms.talent[slots],
+        0,
+        eco.productivity,
+        eco.unit_cost,
+        e.it_wage,
+        e.tie_cost,
+    )
     firms.funds[slots] = eco.initial_funds * firms.output[slots]
-    firms.profit[slots] = 0.0
     firms.member[slots] = 0
     firms.university[slots] = -1
     firms.project_left[slots] = 0.0

@@ -139,6 +139,9 @@ def explain(error: ValidationError, origin: str) -> str:
             continue
         allowed = _allowed_text(".".join(p for p in loc if not p.isdigit()))
         message = item["msg"].removeprefix("Value error, ")
+        if not loc:  # a rule across sections names its keys itself
+            lines.append(f"{origin}: {message}")
+            continue
         whole_section = _section_type(".".join(loc)) is not None
         shown = "" if whole_section and isinstance(value, dict) else f" = {value!r}"
         lines.append(f"{origin}: key {key!r}{shown}: {message}{allowed}")

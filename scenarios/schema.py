@@ -11,7 +11,14 @@ from __future__ import annotations
 import itertools
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -407,7 +414,28 @@ class Scenario(Section):
     @model_validator(mode="after")
     def _years_in_order(self) -> Scenario:
         if self.run.end_year <= self.run.start_year:
-            raise ValueError("run.end_year must be after run.start_year")
+            raise ValueError(
+                f"run.end_year = {self.run.end_year} must be after "
+                f"run.start_year = {self.run.start_year}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _policy_changes_valid(self) -> Scenario:
+        for n, change in enumerate(self.policy_changes):
+            if not self.run.start_year < change.year <= self.run.end_year:
+                raise ValueError(
+                    f"policy_changes.{n}.year = {change.year}: must fall in the run, "
+                    f"from {self.run.start_year + 1} to {self.run.end_year}"
+                )
+            try:
+                self.government_in(change.year)
+            except ValidationError as error:
+                reason = error.errors()[0]["msg"].removeprefix("Value error, ")
+                raise ValueError(
+                    f"policy_changes.{n} (year {change.year}) leaves an invalid "
+                    f"government: {reason}"
+                ) from None
         return self
 
     @property

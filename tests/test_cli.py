@@ -164,3 +164,27 @@ def test_every_shipped_scenario_is_listed(capsys):
     ):
         assert name in listed
         assert load_scenario(name).description in listed
+
+
+def test_run_refuses_an_output_folder_with_other_files(tmp_path, capsys):
+    out = tmp_path / "mine"
+    (out / "otherrun").mkdir(parents=True)
+    (out / "notes.txt").write_text("keep me")
+    assert main(["run", "--quiet", "--out", str(out), *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err
+    assert "not townsim results" in err
+    assert (out / "notes.txt").read_text() == "keep me"
+    assert (out / "otherrun").is_dir()
+
+
+def test_policy_change_that_zeroes_every_lever_is_rejected_up_front(tmp_path, capsys):
+    path = tmp_path / "zero.toml"
+    path.write_text(
+        'extends = "baseline"\n[[policy_changes]]\nyear = 2018\n'
+        "talent = 0\nfunding = 0\nip = 0\nplatform = 0\n"
+    )
+    assert main(["run", str(path), "--quiet", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "policy_changes.0" in err
+    assert "at least one lever weight must be positive" in err

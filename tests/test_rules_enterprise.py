@@ -336,3 +336,14 @@ def test_trust_target_in_unit_interval_and_raised_by_protection_and_platforms(
     assert np.all((target >= 0.2 - 1e-12) & (target <= 1.0 + 1e-12))
     assert np.all(ent.trust_target(ip, True) >= target - 1e-12)
     assert np.all(ent.trust_target(np.minimum(1, ip + 0.1), member) >= target - 1e-12)
+
+
+def test_one_tie_per_firm_keeps_the_first_proposal_even_in_a_cycle():
+    from agents.enterprise import _distinct_pairs, _one_tie_per_firm
+
+    a, b = np.array([1, 2, 3, 4]), np.array([2, 3, 1, 5])
+    assert _one_tie_per_firm(a, b).tolist() == [True, False, False, True]
+    kept = _distinct_pairs(
+        np.array([1, 2, 1]), np.array([2, 1, 3]), np.array([0, 0, 1])
+    )
+    assert [x.tolist() for x in kept] == [[1, 1], [2, 3], [0, 1]]
