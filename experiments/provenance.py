@@ -29,7 +29,7 @@ def code_version() -> str:
             timeout=10,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            ["git", "-C", str(ROOT), "status", "--porcelain"],
             capture_output=True,
             text=True,
             check=True,

@@ -73,13 +73,13 @@ def summarize(result: RunResult) -> str:
         met = coverage[plan.year] >= plan.coverage_target
         lines.append(
             f"Plan {plan.year}: coverage {100 * coverage[plan.year]:.0f}% vs target "
-            f">{100 * plan.coverage_target:.0f}% ({'met' if met else 'not met'})"
+            f"{100 * plan.coverage_target:.0f}% ({'met' if met else 'not met'})"
         )
         if plan.gdp_target is not None:
             reached = gdp[plan.year] >= plan.gdp_target
             lines.append(
                 f"Plan {plan.year}: output {gdp[plan.year] / 1e6:,.2f} trillion yuan "
-                f"vs target >{plan.gdp_target / 1e6:,.2f} trillion "
+                f"vs target {plan.gdp_target / 1e6:,.2f} trillion "
                 f"({'met' if reached else 'not met'})"
             )
     reached = {
@@ -88,8 +88,8 @@ def summarize(result: RunResult) -> str:
     }
     parts = [
         f"{d}D: {len(r)}/{s.province.towns} towns"
-        + (f", median year {int(np.median(r))}" if len(r) else "")
+        + (f", median year {np.median(r):g}" if len(r) else "")
         for d, r in reached.items()
     ]
-    lines.append("Reached by the end: " + "; ".join(parts))
+    lines.append("Ever reached: " + "; ".join(parts))
     return "\n".join(lines)
