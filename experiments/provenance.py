@@ -21,23 +21,21 @@ ROOT = Path(__file__).resolve().parent.parent
 def code_version() -> str:
     """The git commit (with `-dirty` if modified), else the package version."""
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
+        commit = _git("rev-parse", "HEAD")
+        dirty = _git("status", "--porcelain")
     except (OSError, subprocess.SubprocessError):
         return f"townsim {package_versions().get('townsim', 'unknown')}"
     return commit + ("-dirty" if dirty else "")
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(ROOT), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    ).stdout.strip()
 
 
 def package_versions() -> dict[str, str]:

@@ -58,6 +58,12 @@ def _non_decreasing(values: list[float], name: str) -> list[float]:
     return values
 
 
+def _check_regions(values: dict[str, float]) -> None:
+    unknown = sorted(set(values) - set(REGIONS))
+    if unknown:
+        raise ValueError(f"unknown region {unknown[0]!r}; allowed: {list(REGIONS)}")
+
+
 class RunSettings(Section):
     """Clock and schedule of a run."""
 
@@ -104,9 +110,7 @@ class ProvinceSettings(Section):
     @field_validator("region_shares")
     @classmethod
     def _known_regions(cls, shares: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(shares) - set(REGIONS))
-        if unknown:
-            raise ValueError(f"unknown region {unknown[0]!r}; allowed: {list(REGIONS)}")
+        _check_regions(shares)
         if abs(sum(shares.values()) - 1.0) > 1e-6:
             raise ValueError("region shares must add up to 1")
         return shares
@@ -178,9 +182,7 @@ class EconomySettings(Section):
     @field_validator("infrastructure_start")
     @classmethod
     def _all_regions(cls, levels: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(levels) - set(REGIONS))
-        if unknown:
-            raise ValueError(f"unknown region {unknown[0]!r}; allowed: {list(REGIONS)}")
+        _check_regions(levels)
         defaults = cls.model_fields["infrastructure_start"].default_factory()
         return defaults | levels
 
