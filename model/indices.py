@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from agents.enterprise import CROSS_INDUSTRY, CROSS_TOWN, HORIZONTAL, VERTICAL
+from scenarios.schema import REGIONS
 
 if TYPE_CHECKING:
     from model.model import TownModel
@@ -96,9 +97,9 @@ def observe(model: TownModel) -> None:
     members = np.maximum(town_sum(model, member), 1)
     pool = town_sum(model, f.knowledge * member) / members
     uni = model.universities
-    best = np.zeros(uni.region.max() + 1 if uni.region.size else 1)
+    best = np.zeros(len(REGIONS))  # best university knowledge per region
     np.maximum.at(best, uni.region, uni.knowledge)
-    best_here = best[np.minimum(towns.region, best.size - 1)]
+    best_here = best[towns.region]
     centre = towns.platform_built[:, 1]
     towns.platform_knowledge[:] = pool + centre * 0.5 * np.maximum(0, best_here - pool)
 

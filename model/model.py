@@ -48,7 +48,7 @@ from model.reporting import MODEL_REPORTERS, firm_frame, town_record
 from model.space import TownCell
 from model.state import Ledger, Platforms, Rates
 from model.views import FirmViews
-from scenarios import Scenario, build_scenario, load_scenario
+from scenarios import REGIONS, Scenario, build_scenario, load_scenario
 
 ENTERPRISE_BEHAVIOURS = (
     hire_talent,
@@ -298,7 +298,7 @@ class TownModel(Model):
     def _index_universities(self) -> tuple[NDArray[np.intp], ...]:
         region = self.universities.region
         order = np.argsort(region, kind="stable")
-        count = np.bincount(region, minlength=4)
+        count = np.bincount(region, minlength=len(REGIONS))
         start = np.concatenate([[0], np.cumsum(count)[:-1]])
         return start, count, order
 
