@@ -298,12 +298,24 @@ def test_ip_protection_trade_off():
 
 # --- the two schedules ---------------------------------------------------------------
 
-Statistic = Callable[[pd.DataFrame], float]
+Statistic = Callable[[pd.DataFrame, pd.DataFrame], float]
+
+
+def final_town_mean(column: str) -> Statistic:
+    """Mean over towns of a town-table column in the last recorded year."""
+    return lambda _, tf: float(tf.loc[tf["year"] == tf["year"].max(), column].mean())
+
+
 SCHEDULE_STATISTICS: dict[str, tuple[Statistic, float]] = {
-    # name: (statistic of the final row of the model frame, absolute slack)
-    "mean level": (lambda mf: float(mean_level(mf.tail(1))[0]), 0.02),
-    "share at level >= 2": (lambda mf: float(share_at_least(mf.tail(1))[0, 1]), 0.02),
-    "firms alive": (lambda mf: float(mf["firms"].iloc[-1]), 1.0),
+    # name: (statistic of the model and town frames, absolute slack)
+    "mean level": (lambda mf, _: float(mean_level(mf.tail(1))[0]), 0.02),
+    "share at level >= 2": (
+        lambda mf, _: float(share_at_least(mf.tail(1))[0, 1]),
+        0.02,
+    ),
+    "firms alive": (lambda mf, _: float(mf["firms"].iloc[-1]), 1.0),
+    "share of firms with a tie": (final_town_mean("enterprises"), 0.02),
+    "share of firms with a chain tie": (final_town_mean("chain"), 0.02),
 }
 
 
@@ -323,7 +335,10 @@ def test_schedules_agree_in_distribution(statistic):
     compute, slack = SCHEDULE_STATISTICS[statistic]
     values = {
         schedule: np.array(
-            [compute(mf) for mf, _ in batch(SCHEDULE_SEEDS, **TINY, schedule=schedule)]
+            [
+                compute(mf, tf)
+                for mf, tf in batch(SCHEDULE_SEEDS, **TINY, schedule=schedule)
+            ]
         )
         for schedule in ("vectorized", "agents")
     }
