@@ -14,6 +14,7 @@ from mesa.discrete_space import FixedAgent
 from numpy.typing import NDArray
 
 from agents.base import ArrayView, Column, state_of
+from scenarios.schema import REGIONS
 
 if TYPE_CHECKING:
     from model.model import TownModel
@@ -37,11 +38,13 @@ def serve_region(model: TownModel, idx: NDArray[np.intp]) -> None:
     """Send graduates to the towns in reach, close finished projects, open new ones."""
     f, towns, unis, r = model.firms, model.towns, model.universities, model.rates
     unis.knowledge[idx] += r.university_growth * (1.0 - unis.knowledge[idx])
-    for u in idx:
-        reach = towns.region == unis.region[u]
-        firms = np.maximum(towns.firms * reach, 0)
-        if firms.sum() > 0:
-            towns.talent_pool += r.graduates * firms / firms.sum()
+    regions = len(REGIONS)
+    graduates = r.graduates * np.bincount(unis.region[idx], minlength=regions)
+    firms = np.bincount(towns.region, weights=towns.firms, minlength=regions)
+    share = np.divide(
+        towns.firms, firms[towns.region], out=np.zeros(towns.n), where=towns.firms > 0
+    )
+    towns.talent_pool += graduates[towns.region] * share  # by firms, in the region
 
     mine = np.isin(f.university, idx)
     f.project_left[mine] -= 1.0 / r.steps_per_year

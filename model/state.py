@@ -314,7 +314,9 @@ class Ledger:
     def add(self, name: str, town: ArrayLike, amount: ArrayLike) -> None:
         """Book `amount` (one per entry of `town`, or one for all) under `name`."""
         town = np.asarray(town)
-        weights = np.broadcast_to(np.asarray(amount, dtype=float), town.shape)
+        weights = np.asarray(amount, dtype=float)
+        if weights.shape != town.shape:
+            weights = np.broadcast_to(weights, town.shape)
         self.flows[name] += np.bincount(
             town.ravel(), weights=weights.ravel(), minlength=self.n_towns
         )
