@@ -75,10 +75,11 @@ def run_scenario(
         progress: Called with the step number after each step.
     """
     started = time.perf_counter()
-    model = TownModel(scenario, rng=seed)
+    # A run writes tables, never reads firms' Mesa agents: make them only on demand.
+    model = TownModel(scenario, rng=seed, views="lazy")
     model.run(progress)
     return RunResult(
-        scenario=scenario,
+        scenario=model.settings,
         seed=seed,
         series=model.model_frame(),
         towns=model.town_frame(),
