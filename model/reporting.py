@@ -119,6 +119,6 @@ def firm_frame(model: TownModel) -> pd.DataFrame:
     slots = np.flatnonzero(f.alive)
     frame = pd.DataFrame({name: getattr(f, name)[slots] for name in FIRM_COLUMNS})
     frame.insert(0, "slot", slots)
-    frame["partners"] = (f.partners[slots] >= 0).sum(axis=1)
+    frame["partners"] = f.ties[slots]
     frame["industry"] = np.array(INDUSTRIES)[frame["industry"]]
     return frame
