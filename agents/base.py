@@ -8,10 +8,30 @@ see ordinary Mesa agents, while the `vectorized` schedule works on whole columns
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    from model.model import TownModel
+
+ALL = slice(None)
+"""Every slot of a table. Behaviours given `ALL` work on whole columns in place,
+with no copies; the free slots among them must then act as no-ops."""
+
+Selection = NDArray[np.intp] | slice
+"""Slots a behaviour acts on: an index array (one agent, or some) or `ALL`."""
+
+
+def slots_at(idx: Selection, rows: NDArray[np.intp]) -> NDArray[np.intp]:
+    """The slots at positions `rows` of `idx`."""
+    return rows if isinstance(idx, slice) else idx[rows]
+
+
+def pick(idx: Selection, mask: NDArray[np.bool_]) -> NDArray[np.intp]:
+    """The slots of `idx` where `mask` (one entry per slot of `idx`) holds."""
+    return np.flatnonzero(mask) if isinstance(idx, slice) else idx[mask]
 
 
 def per_step(yearly: ArrayLike, steps_per_year: int) -> np.ndarray | float:
@@ -47,6 +67,18 @@ def bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarra
         if positions[-1] >= n:
             return np.concatenate(found)
         last = int(positions[-1])
+
+
+def town_totals(model: TownModel, idx: Selection, values: ArrayLike) -> ArrayLike:
+    """Sum per town of one value per firm of `idx`.
+
+    Over `ALL` slots the town blocks make this a reshape, much cheaper than a
+    bincount by town.
+    """
+    if isinstance(idx, slice):
+        return np.reshape(values, (model.n_towns, model.capacity)).sum(axis=1)
+    town = model.firms.town[idx]
+    return np.bincount(town, weights=values, minlength=model.n_towns)
 
 
 class Column:

@@ -3,8 +3,11 @@
 The rules are pure functions of numbers or numpy arrays alike. The six behaviours
 below (`hire_talent` ... `exit_if_failing`) apply them to a set of firm slots: the
 `agents` schedule calls each for one firm at a time from `Enterprise.step`, the
-`vectorized` schedule calls each once for all firms. Same code, so the two
-schedules differ only in updating order (sequential versus synchronous).
+`vectorized` schedule calls each once for `ALL` slots, in place. Same code, so the
+two schedules differ only in updating order (sequential versus synchronous).
+
+A free slot (no firm) has size 0, funds 0 and no ties, so it earns, costs, hires
+and books nothing; where that is not enough, a behaviour masks it with `alive`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,16 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import ArrayLike, NDArray
 
-from agents.base import ArrayView, Column, bernoulli_positions, state_of
+from agents.base import (
+    ArrayView,
+    Column,
+    Selection,
+    bernoulli_positions,
+    pick,
+    slots_at,
+    state_of,
+    town_totals,
+)
 
 if TYPE_CHECKING:
     from model.model import TownModel
@@ -230,7 +242,7 @@ def trust_target(ip_protection: ArrayLike, member: ArrayLike) -> ArrayLike:
 # --- Behaviours: the rules applied to a set of firm slots ----------------------
 
 
-def tie_list(f: Firms, idx: Slots) -> tuple[Slots, Slots, Slots]:
+def tie_list(f: Firms, idx: Selection) -> tuple[Slots, Slots, Slots]:
     """The ties of firms `idx` as (row in idx, column in the tie table, partner).
 
     Kept until the ties change, since several behaviours read the same list.
@@ -255,8 +267,12 @@ def column_of(table: NDArray[np.int32], values: ArrayLike) -> NDArray[np.intp]:
     return column
 
 
-def _find_ties(f: Firms, idx: Slots) -> tuple[Slots, Slots, Slots]:
+def _find_ties(f: Firms, idx: Selection) -> tuple[Slots, Slots, Slots]:
     width = f.partners.shape[1]
+    if isinstance(idx, slice):
+        flat = np.flatnonzero(f.partners.ravel() >= 0)
+        slots = flat // width
+        return slots, flat - slots * width, f.partners.ravel()[flat]
     if idx.size * 4 > f.alive.size:  # most firms: one scan of the whole table
         flat = np.flatnonzero(f.partners.ravel() >= 0)
         slots = flat // width
@@ -275,27 +291,24 @@ def _find_ties(f: Firms, idx: Slots) -> tuple[Slots, Slots, Slots]:
     return rows, cols, f.partners[idx[rows], cols]
 
 
-def hire_talent(model: TownModel, idx: Slots) -> None:
+def hire_talent(model: TownModel, idx: Selection) -> None:
     """Lose some IT staff, then hire toward the next level's need from the town pool."""
     f, towns, r = model.firms, model.towns, model.rates
+    size = f.size[idx]
     talent = f.talent[idx] * (1.0 - r.talent_attrition)
-    lost = (f.talent[idx] - talent) * f.size[idx]
+    lost = (f.talent[idx] - talent) * size
     target = r.talent_needed[f.level[idx] - 1]
-    demand = np.maximum(0.0, target - talent) * f.size[idx]
-    town = f.town[idx]
-    asked = np.bincount(town, weights=demand, minlength=model.n_towns)
-    pool = towns.talent_pool + 0.5 * np.bincount(
-        town, weights=lost, minlength=model.n_towns
-    )
+    demand = np.maximum(0.0, target - talent) * size
+    asked = town_totals(model, idx, demand)
+    pool = towns.talent_pool + 0.5 * town_totals(model, idx, lost)
     ratio = np.divide(pool, asked, out=np.ones_like(pool), where=asked > pool)
-    hired = demand * np.minimum(1.0, ratio[town])
-    f.talent[idx] = np.minimum(1.0, talent + hired / f.size[idx])
-    towns.talent_pool = np.maximum(
-        0.0, pool - np.bincount(town, weights=hired, minlength=model.n_towns)
-    )
+    hired = demand * np.minimum(1.0, ratio[f.town[idx]])
+    per_head = np.divide(hired, size, out=np.zeros_like(hired), where=hired > 0)
+    f.talent[idx] = np.minimum(1.0, talent + per_head)
+    towns.talent_pool = np.maximum(0.0, pool - town_totals(model, idx, hired))
 
 
-def revise_ties(model: TownModel, idx: Slots) -> None:
+def revise_ties(model: TownModel, idx: Selection) -> None:
     """Update trust, end some ties, then perhaps search for one new partner."""
     f, r = model.firms, model.rates
     target = trust_target(model.towns.ip_protection[f.town[idx]], f.member[idx] > 0)
@@ -304,7 +317,7 @@ def revise_ties(model: TownModel, idx: Slots) -> None:
     seek_partner(model, idx)
 
 
-def drop_ties(model: TownModel, idx: Slots) -> None:
+def drop_ties(model: TownModel, idx: Selection) -> None:
     """Each tie ends with a yearly chance that trust lowers; both ends forget it."""
     f, r = model.firms, model.rates
     owners, cols = _sample_tie_slots(f, idx, r.tie_decay, model.rng)
@@ -317,7 +330,7 @@ def drop_ties(model: TownModel, idx: Slots) -> None:
 
 
 def _sample_tie_slots(
-    f: Firms, idx: Slots, chance: float, rng: np.random.Generator
+    f: Firms, idx: Selection, chance: float, rng: np.random.Generator
 ) -> tuple[Slots, Slots]:
     """Each tie slot of firms `idx` drawn with `chance`: (firm, column), filled only.
 
@@ -325,7 +338,9 @@ def _sample_tie_slots(
     kept with its own share of it, so only the candidates are read.
     """
     width = f.partners.shape[1]
-    if idx.size * 4 > f.alive.size:  # most firms: draw over the whole table
+    if isinstance(idx, slice):
+        flat = bernoulli_positions(rng, f.partners.size, chance)
+    elif idx.size * 4 > f.alive.size:  # most firms: draw over the whole table
         flat = bernoulli_positions(rng, f.partners.size, chance)
         owners = flat // width
         mine = np.zeros(f.alive.size, dtype=bool)
@@ -352,15 +367,15 @@ def cut_ties(f: Firms, owners: Slots, cols: Slots) -> None:
     f.tie_cache = None
 
 
-def seek_partner(model: TownModel, idx: Slots) -> None:
+def seek_partner(model: TownModel, idx: Selection) -> None:
     """Meet one candidate in the town or a neighbouring town and propose a tie."""
     f, towns, r, rng = model.firms, model.towns, model.rates, model.rng
     member = f.member[idx] > 0
-    has_room = f.ties[idx] < f.partners.shape[1]
+    has_room = f.alive[idx] & (f.ties[idx] < f.partners.shape[1])
     searching = has_room & (
-        rng.random(idx.size) < r.search * (1.0 + r.search_boost * member)
+        rng.random(member.size) < r.search * (1.0 + r.search_boost * member)
     )
-    seekers = idx[searching]
+    seekers = pick(idx, searching)
     if seekers.size == 0:
         return
     town = f.town[seekers]
@@ -425,12 +440,14 @@ def _one_tie_per_firm(a: Slots, b: Slots) -> NDArray[np.bool_]:
     return is_first[0::2] & is_first[1::2]
 
 
-def learn(model: TownModel, idx: Slots) -> None:
+def learn(model: TownModel, idx: Selection) -> None:
     """Learn from partners, platform, university project, leaks and own research."""
     f, towns, r = model.firms, model.towns, model.rates
     town = f.town[idx]
     knowledge = f.knowledge[idx]
-    absorb = absorptive_capacity(f.talent[idx], knowledge, r.talent_reference)
+    absorb = f.alive[idx] * absorptive_capacity(
+        f.talent[idx], knowledge, r.talent_reference
+    )
     ip = towns.ip_protection[town]
     share = sharing(ip, r.sharing_floor)
     leak = leakage(ip, r.leakage_max)
@@ -438,7 +455,7 @@ def learn(model: TownModel, idx: Slots) -> None:
     rows, _, partner = tie_list(f, idx)
     openness = sharing(towns.ip_protection, r.sharing_floor)[partner // model.capacity]
     gains = learning_gain(1.0, knowledge[rows], f.knowledge[partner], openness, 1.0)
-    from_ties = absorb * r.learning * np.bincount(rows, gains, minlength=idx.size)
+    from_ties = absorb * r.learning * np.bincount(rows, gains, minlength=town.size)
     from_platform = (f.member[idx] > 0) * learning_gain(
         absorb, knowledge, towns.platform_knowledge[town], share, r.platform_learning
     )
@@ -456,14 +473,15 @@ def learn(model: TownModel, idx: Slots) -> None:
         1.0,
         knowledge + from_ties + from_platform + from_project + from_leaks + research,
     )
-    licence = r.licence_cost * ip * (from_ties + from_platform) * f.size[idx] / 1000.0
+    shared = from_ties + from_platform
+    licence = r.licence_cost * ip * shared * f.size[idx] / 1000.0
     f.funds[idx] -= licence
-    model.ledger.add("licences", town, licence)
-    model.ledger.add("shared", town, from_ties + from_platform)
-    model.ledger.add("leaked", town, from_leaks)
+    model.ledger.book("licences", town_totals(model, idx, licence))
+    model.ledger.book("shared", town_totals(model, idx, shared))
+    model.ledger.book("leaked", town_totals(model, idx, from_leaks))
 
 
-def consider_upgrade(model: TownModel, idx: Slots) -> None:
+def consider_upgrade(model: TownModel, idx: Selection) -> None:
     """Climb one level if the Bass hazard fires and no gate blocks; claim a subsidy."""
     f, towns, r = model.firms, model.towns, model.rates
     town, level = f.town[idx], f.level[idx]
@@ -471,7 +489,7 @@ def consider_upgrade(model: TownModel, idx: Slots) -> None:
     rows, _, partner = tie_list(f, idx)
     partner_up = f.level[partner] > level[rows]
     n_partners = f.ties[idx]
-    ahead = np.bincount(rows, weights=partner_up, minlength=idx.size)
+    ahead = np.bincount(rows, weights=partner_up, minlength=town.size)
     imitation = imitation_share(
         ahead / np.maximum(n_partners, 1),
         towns.share_at_least.ravel()[town * 6 + np.minimum(level + 1, 4)],
@@ -501,9 +519,9 @@ def consider_upgrade(model: TownModel, idx: Slots) -> None:
     ) | (TOP * (level >= 4))
     f.adoption_probability[idx] = yearly
     f.blocked[idx] = blocked
-    free = np.flatnonzero(blocked == 0)
+    free = np.flatnonzero((blocked == 0) & f.alive[idx])
     up = free[model.rng.random(free.size) < r.per_step(yearly[free])]
-    climbers, paid = idx[up], cost[up]
+    climbers, paid = slots_at(idx, up), cost[up]
     f.level[climbers] += 1
     f.funds[climbers] -= paid
     f.subsidy_claim[climbers] = offer[up] * paid
@@ -512,7 +530,7 @@ def consider_upgrade(model: TownModel, idx: Slots) -> None:
     towns.step_outlay += np.bincount(town[up], weights=paid, minlength=model.n_towns)
 
 
-def produce(model: TownModel, idx: Slots) -> None:
+def produce(model: TownModel, idx: Selection) -> None:
     """Sell, pay costs and project fees, grow or shrink, and age by one step."""
     f, r, rng = model.firms, model.rates, model.rng
     town, size, level = f.town[idx], f.size[idx], f.level[idx]
@@ -534,21 +552,21 @@ def produce(model: TownModel, idx: Slots) -> None:
     f.output[idx] = sales
     f.profit[idx] = sales - costs
     f.funds[idx] += (sales - costs - fees) / r.steps_per_year
-    shock = rng.standard_normal(idx.size, dtype=np.float32)
+    shock = rng.standard_normal(town.size, dtype=np.float32)
     f.size[idx] = size * np.exp(r.size_drift + r.size_shock * shock)
     f.age[idx] += 1.0 / r.steps_per_year
-    model.ledger.add("profits", town, (sales - costs) / r.steps_per_year)
-    model.ledger.add("projects", town, fees / r.steps_per_year)
+    quarter = 1.0 / r.steps_per_year
+    model.ledger.book("profits", town_totals(model, idx, sales - costs) * quarter)
+    model.ledger.book("projects", town_totals(model, idx, fees) * quarter)
 
 
-def exit_if_failing(model: TownModel, idx: Slots) -> None:
+def exit_if_failing(model: TownModel, idx: Selection) -> None:
     """Leave the market when funds (counting the subsidy claimed) are gone."""
     f, r = model.firms, model.rates
-    leaving = exits(
-        f.funds[idx] + f.subsidy_claim[idx], model.rng.random(idx.size), r.base_exit
-    )
+    funds = f.funds[idx] + f.subsidy_claim[idx]
+    leaving = f.alive[idx] & exits(funds, model.rng.random(funds.size), r.base_exit)
     if leaving.any():
-        model.retire_firms(idx[leaving])
+        model.retire_firms(pick(idx, leaving))
 
 
 # --- The Mesa agent ------------------------------------------------------------

@@ -14,7 +14,7 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import ArrayLike, NDArray
 
-from agents.base import ArrayView, Column, state_of
+from agents.base import ALL, ArrayView, Column, state_of, town_totals
 from scenarios.schema import LEVERS
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def invest_in_platforms(
 def settle_subsidies(model: TownModel) -> None:
     """Pay this step's subsidy claims, pro rata where the funding pool falls short."""
     f, towns = model.firms, model.towns
-    claimed = np.bincount(f.town, weights=f.subsidy_claim, minlength=model.n_towns)
+    claimed = town_totals(model, ALL, f.subsidy_claim)
     ratio = np.divide(
         towns.funding_pool,
         claimed,
@@ -155,15 +155,15 @@ def settle_subsidies(model: TownModel) -> None:
     paid = f.subsidy_claim * np.minimum(1.0, ratio)[f.town]
     f.funds += paid
     f.subsidy_claim[:] = 0.0
-    spent = np.bincount(f.town, weights=paid, minlength=model.n_towns)
+    spent = town_totals(model, ALL, paid)
     towns.funding_pool -= spent
     yearly_outlay = towns.step_outlay * model.rates.steps_per_year
     towns.upgrade_outlay += model.rates.smoothing * (
         yearly_outlay - towns.upgrade_outlay
     )
     towns.step_outlay[:] = 0.0
-    model.ledger.add("subsidies", np.arange(model.n_towns), spent)
-    model.ledger.add("spent_funding", np.arange(model.n_towns), spent)
+    model.ledger.book("subsidies", spent)
+    model.ledger.book("spent_funding", spent)
 
 
 class Government(ArrayView, FixedAgent):

@@ -20,6 +20,7 @@ from mesa import DataCollector, Model
 from mesa.discrete_space import Network
 from numpy.typing import NDArray
 
+from agents.base import ALL, town_totals
 from agents.enterprise import (
     Enterprise,
     consider_upgrade,
@@ -163,11 +164,7 @@ class TownModel(Model):
         self.policy = self.settings.government_in(self.calendar_year)
         self.customized_share = customized_share(self.settings, self.year)
         towns.infrastructure += r.infrastructure_growth * (1.0 - towns.infrastructure)
-        workforce = np.bincount(
-            self.firms.town,
-            weights=self.firms.size * self.firms.alive,
-            minlength=self.n_towns,
-        )
+        workforce = town_totals(self, ALL, self.firms.size)  # free slots: size 0
         towns.talent_pool += r.talent_inflow * workforce
         self.entries = self.exits = 0
 
@@ -190,9 +187,8 @@ class TownModel(Model):
         if self.schedule == "agents":
             self.agents_by_type[Enterprise].shuffle_do("step")
             return
-        idx = np.flatnonzero(self.firms.alive)
         for behaviour in ENTERPRISE_BEHAVIOURS:
-            behaviour(self, idx)
+            behaviour(self, ALL)
 
     # --- Births, deaths and views -----------------------------------------
 
@@ -206,6 +202,7 @@ class TownModel(Model):
         once = ~np.isin(partners, slots) | (partners > owners)  # ties among leavers
         cut_ties(f, owners[once], cols[once])
         f.alive[slots] = False
+        f.size[slots] = 0.0  # a free slot earns, costs and hires nothing
         f.funds[slots] = 0.0
         f.member[slots] = 0
         f.university[slots] = -1

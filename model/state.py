@@ -20,7 +20,11 @@ F64 = NDArray[np.float64]
 
 @dataclass
 class Firms:
-    """State of every firm slot; `alive` says which slots hold a firm."""
+    """State of every firm slot; `alive` says which slots hold a firm.
+
+    A free slot has size 0, funds 0 and no ties, so behaviours run over all
+    slots at once (`agents.base.ALL`) earn, pay and book nothing for it.
+    """
 
     alive: NDArray[np.bool_]
     town: NDArray[np.intp]
@@ -320,6 +324,10 @@ class Ledger:
         self.flows[name] += np.bincount(
             town.ravel(), weights=weights.ravel(), minlength=self.n_towns
         )
+
+    def book(self, name: str, per_town: NDArray[np.float64]) -> None:
+        """Book amounts already summed per town under `name`."""
+        self.flows[name] += per_town
 
     def total(self, name: str) -> float:
         """Province-wide sum of one flow."""
