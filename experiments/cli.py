@@ -1,4 +1,4 @@
-"""The `townsim` command: run a scenario, list scenarios, or serve the app.
+"""The `townsim` command: run a scenario or a sweep, analyze a sweep, list, serve.
 
 Bad input ends with exit code 2 and one message naming the file, the key, the
 value and what is allowed; nothing is written before the input is known good.
@@ -19,7 +19,7 @@ DEFAULT_SEED = 42
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: `townsim run|scenarios|app`."""
+    """The command line: `townsim run|sweep|analyze|scenarios|app`."""
     parser = argparse.ArgumentParser(
         prog="townsim",
         description="Simulate how Guangdong's professional towns climb the four "
@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    add_sweep_parsers(commands)
+
     commands.add_parser("scenarios", help="list the shipped scenarios")
 
     app = commands.add_parser("app", help="serve the interactive app on localhost")
@@ -61,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return run_command(args)
+        if args.command == "sweep":
+            return sweep_command(args)
+        if args.command == "analyze":
+            return analyze_command(args)
         if args.command == "scenarios":
             for name in shipped_scenarios():
                 scenario = load_scenario(name)
@@ -98,6 +104,97 @@ def run_command(args: argparse.Namespace) -> int:
     print(summarize(result))
     written = write_results(result, out, command=["townsim", *sys.argv[1:]])
     print(f"\nResults: {written}/ (series, towns, firms .parquet; manifest.json)")
+    return 0
+
+
+def add_sweep_parsers(commands: argparse._SubParsersAction) -> None:
+    """`townsim sweep` and `townsim analyze`."""
+    sweep = commands.add_parser(
+        "sweep", help="run an experiment file's design; rerun to resume"
+    )
+    sweep.add_argument("experiment", type=Path, help="experiment TOML file")
+    sweep.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local worker processes (default: cores)",
+    )
+    sweep.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786",
+    )
+    sweep.add_argument(
+        "--out", type=Path, help="results folder (default: results/sweeps/NAME)"
+    )
+    sweep.add_argument(
+        "--retry-failed", action="store_true", help="run failed runs again"
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    analyze = commands.add_parser(
+        "analyze", help="sensitivity indices, fan charts and a report of a sweep"
+    )
+    analyze.add_argument("results", type=Path, help="a sweep's results folder")
+    analyze.add_argument(
+        "--out", type=Path, help="report folder (default: RESULTS/report)"
+    )
+    analyze.add_argument(
+        "--by", metavar="FACTOR", help="split the fan charts by this factor"
+    )
+    analyze.add_argument(
+        "--resamples", type=int, default=None, help="bootstrap draws for the CIs"
+    )
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    """Validate the experiment, run what is missing, say where the results are."""
+    from experiments.design import load_experiment
+    from experiments.sweep import SweepInterrupted, run_sweep
+
+    if args.workers is not None and args.workers < 1:
+        raise ScenarioError(f"--workers {args.workers}: allowed: 1 or more")
+    plan = load_experiment(args.experiment)
+    out = args.out or Path("results") / "sweeps" / plan.experiment.name
+    try:
+        summary = run_sweep(
+            plan,
+            out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            retry_failed=args.retry_failed,
+            progress=not args.quiet,
+            command=["townsim", *sys.argv[1:]],
+        )
+    except SweepInterrupted as stop:
+        done = stop.summary.skipped + stop.summary.done
+        print(
+            f"townsim: interrupted: {done} of {stop.summary.total} runs are recorded "
+            f"in {out}/; run the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    print(
+        f"{plan.experiment.name}: {summary.done} runs done now, {summary.skipped} "
+        f"found done, {summary.failed + summary.earlier_failed} failed, of "
+        f"{summary.total} ({summary.wall_seconds:.1f} s)"
+    )
+    print(f"Results: {out}/ (runs/*.parquet, manifest.json, design.parquet)")
+    if summary.failed or summary.earlier_failed:
+        print(
+            f"Failed runs and their tracebacks: {out}/failures/ "
+            "(rerun with --retry-failed to try them again)"
+        )
+        return 1
+    return 0
+
+
+def analyze_command(args: argparse.Namespace) -> int:
+    """Indices, charts, report and exports of a finished (or partial) sweep."""
+    from experiments.analyze import analyze
+
+    report = analyze(args.results, out=args.out, by=args.by, resamples=args.resamples)
+    print(f"Report: {report}")
     return 0
 
 

@@ -1,0 +1,586 @@
+"""Running a planned experiment: many runs on a pool of workers, resumable.
+
+Each run becomes one Parquet file named by a hash of its parameters and seed,
+written under a temporary name and renamed into place, so a killed sweep loses at
+most the runs in flight and a run is never recorded twice. Running the same
+command again skips what is done. A run that raises is written to `failures/`
+with its traceback and the sweep goes on. The driver keeps only a bounded number
+of runs in flight and never the results, so its memory does not grow with the
+sweep. Workers are long-lived processes (or Dask workers) that import the model
+once and run many jobs; the driver itself never imports Mesa.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import itertools
+import json
+import os
+import platform
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from experiments.design import TOWNSIM, ExperimentError, Plan, RunSpec
+from experiments.provenance import code_version, package_versions
+
+RUNS, FAILURES = "runs", "failures"
+MANIFEST, DESIGN = "manifest.json", "design.parquet"
+SWEEP_PACKAGES = ("SALib", "scipy", "dask", "distributed", "tqdm")
+
+
+class SweepError(ExperimentError):
+    """The results folder cannot take this sweep (another experiment, a lock)."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C: the sweep stopped; finished runs are kept and a rerun resumes."""
+
+    def __init__(self, summary: SweepSummary) -> None:
+        super().__init__(summary)
+        self.summary = summary
+
+
+@dataclass(frozen=True)
+class Task:
+    """What every run of a sweep shares; sent to the workers with each job."""
+
+    model: str
+    base: dict[str, Any] | None
+    outcomes: tuple[str, ...] | None
+    years: tuple[int, ...] | None
+    factors: tuple[tuple[str, bool], ...]
+    """Factor columns and whether each is numeric."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """What a worker sends back: a finished or failed run as Parquet bytes."""
+
+    run_id: str
+    ok: bool
+    payload: bytes
+    seconds: float
+
+
+@dataclass
+class SweepSummary:
+    """Counts and times of one sweep session."""
+
+    total: int
+    skipped: int = 0
+    """Runs found done before this session."""
+    earlier_failed: int = 0
+    """Runs recorded as failed before this session and not retried."""
+    done: int = 0
+    failed: int = 0
+    model_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """True when every run of the plan is recorded as done."""
+        return self.skipped + self.done == self.total
+
+
+# --- Worker side ------------------------------------------------------------
+
+
+def worker_init() -> None:
+    """Import the model once per worker, keep freed memory, leave Ctrl-C to the driver.
+
+    Workers ignore SIGINT so that Ctrl-C stops the sweep, not a run as a failure.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from experiments.allocator import keep_freed_memory
+
+    keep_freed_memory()
+    import model  # noqa: F401  (imported once here rather than in the first job)
+
+
+def execute(task: Task, spec: RunSpec) -> Record:
+    """Run one job; an exception becomes a failure record, never a lost worker."""
+    started = time.perf_counter()
+    try:
+        rows = _simulate(task, spec)
+        table = _table(task, spec, rows)
+        ok = True
+    except Exception:  # a failed run is data: record it with its traceback
+        table = failure_table(task, spec, traceback.format_exc())
+        ok = False
+    seconds = time.perf_counter() - started
+    return Record(spec.run_id, ok, _parquet_bytes(table, seconds), seconds)
+
+
+def _simulate(task: Task, spec: RunSpec) -> Any:
+    """The outcome rows of one run (a pandas DataFrame)."""
+    from experiments.outcomes import measure, rows_from_mapping
+
+    if task.model == TOWNSIM:
+        from model import TownModel
+        from scenarios import build_scenario
+
+        scenario = build_scenario(task.base, spec.params, origin=f"run {spec.run_id}")
+        model = TownModel(scenario, rng=spec.seed, views="lazy").run()
+        outcomes = list(task.outcomes) if task.outcomes else None
+        years = list(task.years) if task.years else None
+        return measure(model.town_frame(), outcomes, years)
+    function = _function(task.model)
+    return rows_from_mapping(function(**spec.params, seed=spec.seed))
+
+
+_FUNCTIONS: dict[str, Callable[..., dict]] = {}
+
+
+def _function(reference: str) -> Callable[..., dict]:
+    """A plain model function named 'module:function', imported once per worker."""
+    if reference not in _FUNCTIONS:
+        import importlib
+
+        module, _, name = reference.partition(":")
+        _FUNCTIONS[reference] = getattr(importlib.import_module(module), name)
+    return _FUNCTIONS[reference]
+
+
+def run_schema(task: Task) -> pa.Schema:
+    """Columns of every run file: run keys, factors, then the tidy outcome rows."""
+    return pa.schema(
+        [
+            *_key_fields(task),
+            ("outcome", pa.string()),
+            ("year", pa.int32()),
+            ("town", pa.int32()),
+            ("value", pa.float64()),
+        ]
+    )
+
+
+def failure_schema(task: Task) -> pa.Schema:
+    """Columns of every failure file: run keys, factors and the traceback."""
+    return pa.schema([*_key_fields(task), ("error", pa.string())])
+
+
+def _key_fields(task: Task) -> list[tuple[str, pa.DataType]]:
+    factors = [(n, pa.float64() if num else pa.string()) for n, num in task.factors]
+    return [
+        ("run_id", pa.string()),
+        ("point", pa.int64()),
+        ("replication", pa.int32()),
+        ("seed", pa.int64()),
+        *factors,
+    ]
+
+
+def _key_columns(task: Task, spec: RunSpec, n: int) -> dict[str, list]:
+    columns: dict[str, list] = {
+        "run_id": [spec.run_id] * n,
+        "point": [spec.point] * n,
+        "replication": [spec.replication] * n,
+        "seed": [spec.seed] * n,
+    }
+    for name, numeric in task.factors:
+        value = spec.params[name]
+        columns[name] = [float(value) if numeric else str(value)] * n
+    return columns
+
+
+def _table(task: Task, spec: RunSpec, rows: Any) -> pa.Table:
+    schema = run_schema(task)
+    columns: dict[str, Any] = _key_columns(task, spec, len(rows))
+    for name in ("outcome", "year", "town", "value"):
+        kind = schema.field(name).type
+        columns[name] = pa.Array.from_pandas(rows[name], type=kind)
+    return pa.Table.from_pydict(columns, schema=schema)
+
+
+def failure_table(task: Task, spec: RunSpec, error: str) -> pa.Table:
+    """The one-row table recording a failed run and its traceback."""
+    columns = _key_columns(task, spec, 1)
+    columns["error"] = [error]
+    return pa.Table.from_pydict(columns, schema=failure_schema(task))
+
+
+def _parquet_bytes(table: pa.Table, seconds: float) -> bytes:
+    meta = {
+        b"townsim.run_seconds": f"{seconds:.6f}".encode(),
+        b"townsim.host": platform.node().encode(),
+    }
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+# --- Driver side ------------------------------------------------------------
+
+
+def task_of(plan: Plan) -> Task:
+    """The shared part of every job of `plan`."""
+    return Task(
+        model=plan.experiment.model,
+        base=plan.base,
+        outcomes=tuple(plan.outcomes) if plan.outcomes else None,
+        years=tuple(plan.years) if plan.years else None,
+        factors=tuple((v.name, v.numeric) for v in plan.columns),
+    )
+
+
+def run_sweep(
+    plan: Plan,
+    out: Path,
+    *,
+    workers: int | None = None,
+    scheduler: Any = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+    command: list[str] | None = None,
+) -> SweepSummary:
+    """Run every run of `plan` not yet recorded in `out`.
+
+    Args:
+        plan: A planned experiment (`load_experiment`).
+        out: The results folder; created, or resumed if it holds this plan.
+        workers: Local worker processes (default: one per core).
+        scheduler: A Dask scheduler address (or cluster) to run on instead.
+        retry_failed: Run again the runs recorded as failed.
+        progress: Show a progress bar on stderr.
+        command: The command line, for the manifest.
+
+    Raises:
+        SweepError: If `out` holds another experiment or another sweep is writing it.
+        SweepInterrupted: On Ctrl-C, after stopping the workers.
+    """
+    out = Path(out)
+    started = time.perf_counter()
+    with _locked(out):
+        prepare(plan, out, command)
+        ids = {spec.run_id for spec in plan.specs()}
+        done = _recorded(out / RUNS) & ids
+        failed = set() if retry_failed else (_recorded(out / FAILURES) & ids) - done
+        summary = SweepSummary(
+            total=len(ids), skipped=len(done), earlier_failed=len(failed)
+        )
+        skip = done | failed
+        del ids, done, failed
+        _note_session(out, "started", summary)
+        pending = (spec for spec in plan.specs() if spec.run_id not in skip)
+        try:
+            if summary.skipped + summary.earlier_failed == summary.total:
+                return summary
+            with _executor(workers, scheduler) as (executor, capacity, stop):
+                _drive(
+                    executor,
+                    capacity,
+                    stop,
+                    task_of(plan),
+                    pending,
+                    out,
+                    summary,
+                    progress,
+                )
+        finally:
+            summary.wall_seconds = time.perf_counter() - started
+            _note_session(out, "finished", summary)
+    return summary
+
+
+def _drive(
+    executor: Executor,
+    capacity: int,
+    stop: Callable[[], None],
+    task: Task,
+    pending: Iterator[RunSpec],
+    out: Path,
+    summary: SweepSummary,
+    progress: bool,
+) -> None:
+    """Keep `capacity` runs in flight, write each as it finishes, until all are done."""
+    from tqdm import tqdm
+
+    in_flight: dict[Future, RunSpec] = {}
+    bar = tqdm(
+        total=summary.total,
+        initial=summary.skipped + summary.earlier_failed,
+        unit="run",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+    try:
+        while True:
+            for spec in itertools.islice(pending, capacity - len(in_flight)):
+                in_flight[executor.submit(execute, task, spec)] = spec
+            if not in_flight:
+                break
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                del in_flight[future]
+                _store(future.result(), out, summary)
+                bar.update()
+            bar.set_postfix(
+                done=summary.done, failed=summary.failed, running=len(in_flight)
+            )
+    except KeyboardInterrupt:
+        for future in in_flight:
+            future.cancel()
+        stop()
+        raise SweepInterrupted(summary) from None
+    finally:
+        bar.close()
+
+
+def _store(record: Record, out: Path, summary: SweepSummary) -> None:
+    folder = out / (RUNS if record.ok else FAILURES)
+    write_atomic(folder / f"{record.run_id}.parquet", record.payload)
+    if record.ok:
+        summary.done += 1
+        summary.model_seconds += record.seconds
+        (out / FAILURES / f"{record.run_id}.parquet").unlink(missing_ok=True)
+    else:
+        summary.failed += 1
+        summary.failures.append(record.run_id)
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Write under a hidden temporary name, then rename: readers never see half."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(payload)
+    os.replace(temporary, path)
+
+
+@contextlib.contextmanager
+def _executor(
+    workers: int | None, scheduler: Any
+) -> Iterator[tuple[Executor, int, Callable[[], None]]]:
+    """A concurrent.futures executor, how many runs to keep in flight, and a stop."""
+    if scheduler is not None:
+        with _dask_executor(scheduler) as opened:
+            yield opened
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    count = workers or os.cpu_count() or 1
+    executor = ProcessPoolExecutor(
+        max_workers=count,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=worker_init,
+    )
+
+    def stop() -> None:
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.terminate()
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    try:
+        yield executor, 2 * count, stop
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _dask_executor(
+    scheduler: Any,
+) -> Iterator[tuple[Executor, int, Callable[[], None]]]:
+    from distributed import Client
+
+    client = Client(scheduler)
+    try:
+        _check_worker_code(client)
+        threads = sum(client.nthreads().values()) or 1
+        executor = client.get_executor(pure=False)
+        yield executor, 2 * threads, lambda: executor.shutdown(wait=False)
+    finally:
+        client.close()
+
+
+def _check_worker_code(client: Any) -> None:
+    """Warn when Dask workers run another version of the code than the driver."""
+    mine = code_version()
+    theirs = client.run(code_version)
+    other = {address: v for address, v in theirs.items() if v != mine}
+    for address, version in other.items():
+        print(
+            f"townsim: warning: worker {address} runs code {version}, driver {mine}",
+            file=sys.stderr,
+        )
+
+
+# --- The results folder -----------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """One sweep writes a folder at a time; the lock dies with its process."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SweepError(
+                f"{out}: another sweep is writing this folder; wait for it or "
+                "choose another --out"
+            ) from None
+        yield
+
+
+def prepare(plan: Plan, out: Path, command: list[str] | None = None) -> None:
+    """Create the folder for `plan`, or check it holds `plan`; clear stale temporaries.
+
+    Raises:
+        SweepError: If the folder holds another experiment or unrelated files.
+    """
+    manifest_path = out / MANIFEST
+    if manifest_path.exists():
+        held = json.loads(manifest_path.read_text())
+        if held.get("fingerprint") != plan.fingerprint():
+            raise SweepError(
+                f"{out}: holds results of another experiment "
+                f"({held.get('experiment', {}).get('name', '?')}, "
+                f"{held.get('source', '?')}); choose another --out"
+            )
+    else:
+        foreign = sorted(p.name for p in out.iterdir() if p.name != ".lock")
+        if foreign:
+            raise SweepError(
+                f"{out}: holds files that are not sweep results "
+                f"({', '.join(foreign[:3])}); choose an empty or new --out"
+            )
+        write_design(plan, out)
+        write_atomic(manifest_path, _json(manifest(plan, command)))
+    for name in (RUNS, FAILURES):
+        (out / name).mkdir(exist_ok=True)
+        for stale in (out / name).glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+
+
+def _recorded(folder: Path) -> set[str]:
+    return {p.name[: -len(".parquet")] for p in folder.glob("*.parquet")}
+
+
+def manifest(plan: Plan, command: list[str] | None = None) -> dict[str, Any]:
+    """The design, root seed, base scenario, code and package versions of a sweep."""
+    from experiments.outcomes import BY_NAME
+
+    experiment = plan.experiment
+    versions = package_versions()
+    for name in SWEEP_PACKAGES:
+        versions[name] = _version(name)
+    names = plan.outcomes or (list(BY_NAME) if experiment.model == TOWNSIM else [])
+    return {
+        "experiment": experiment.model_dump(mode="json"),
+        "source": plan.source,
+        "fingerprint": plan.fingerprint(),
+        "design": {
+            "kind": experiment.design.kind,
+            "points": plan.points,
+            "replications": experiment.replications,
+            "runs": plan.runs,
+            "root_seed": experiment.root_seed,
+            "seeding": experiment.seeding,
+            "factors": [
+                {
+                    "name": v.name,
+                    "role": v.role,
+                    "low": v.low,
+                    "high": v.high,
+                    "levels": list(v.levels) if v.levels else None,
+                    "integer": v.integer,
+                }
+                for v in plan.columns
+            ],
+            "problem": plan.problem,
+        },
+        "base_scenario": plan.base,
+        "outcomes": {
+            name: {
+                "kind": BY_NAME[name].kind,
+                "unit": BY_NAME[name].unit,
+                "meaning": BY_NAME[name].meaning,
+            }
+            for name in names
+            if name in BY_NAME
+        },
+        "code_version": code_version(),
+        "packages": versions,
+        "python": platform.python_version(),
+        "command": command if command is not None else sys.argv,
+        "created": _now(),
+        "sessions": [],
+        "files": {
+            "runs/*.parquet": "one file per finished run: tidy rows (run keys, "
+            "factors, outcome, year, town, value)",
+            "failures/*.parquet": "one file per failed run, with its traceback",
+            "design.parquet": "the design points: unit coordinates and values",
+        },
+    }
+
+
+def write_design(plan: Plan, out: Path) -> None:
+    """The design points, one row each: point, unit coordinates, factor values."""
+    columns: dict[str, list] = {"point": list(range(plan.points))}
+    for i, variable in enumerate(plan.variables):
+        columns[f"unit:{variable.name}"] = (
+            [float(u) for u in plan.unit[:, i]]
+            if (plan.experiment.design.kind != "factorial")
+            else [None] * plan.points
+        )
+    for variable in plan.columns:
+        values = [point[variable.name] for point in plan.values]
+        columns[variable.name] = (
+            [float(v) for v in values] if variable.numeric else [str(v) for v in values]
+        )
+    sink = io.BytesIO()
+    pq.write_table(pa.table(columns), sink)
+    write_atomic(out / DESIGN, sink.getvalue())
+
+
+def _note_session(out: Path, event: str, summary: SweepSummary) -> None:
+    """Append this session's counts and code version to the manifest."""
+    path = out / MANIFEST
+    data = json.loads(path.read_text())
+    entry = {
+        "event": event,
+        "at": _now(),
+        "code_version": code_version(),
+        "total": summary.total,
+        "skipped": summary.skipped,
+        "done": summary.done,
+        "failed": summary.failed,
+        "earlier_failed": summary.earlier_failed,
+    }
+    if event == "finished":
+        entry["wall_seconds"] = round(summary.wall_seconds, 3)
+        entry["model_seconds"] = round(summary.model_seconds, 3)
+    data["sessions"].append(entry)
+    write_atomic(path, _json(data))
+
+
+def _json(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2) + "\n").encode()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _version(name: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
