@@ -1,0 +1,153 @@
+"""The app's charts, drawn from a model's public results.
+
+Province charts read Mesa's DataCollector series (one value per step); town
+charts read the town table and the towns' current indices. Each function returns
+the plain description of an SVG chart (see `viz.svg`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from viz.networks import LEVEL_COLOURS, LEVEL_NAMES
+from viz.svg import Chart
+
+if TYPE_CHECKING:
+    from model import TownModel
+
+PLAN_BASE_YEAR = 2016
+PLAN_START_GDP = 2.77
+"""Provincial towns' GDP at the end of 2016, trillion yuan (Wang 2018)."""
+PLAN_GDP = 4.0
+"""The 2020 plan's GDP target for the towns, trillion yuan (Wang 2018)."""
+SYSTEM_LABELS = (
+    "management elements",
+    "enterprises",
+    "industrial chain",
+    "industry",
+    "platforms",
+    "gov-univ-research-user",
+    "coordination D",
+)
+TOWN_COLOUR, MEAN_COLOUR, PLAN_COLOUR = "#1e88e5", "#9e9e9e", "#e53935"
+
+
+def series(model: TownModel, name: str) -> np.ndarray:
+    """One province series, one value per step, from Mesa's DataCollector."""
+    return np.asarray(model.datacollector.model_vars[name], dtype=float)
+
+
+def _time_chart(model: TownModel, title: str, y_range: tuple[float, float]) -> Chart:
+    """A chart over the whole run, so the x axis does not jump as time passes."""
+    run = model.settings.run
+    chart = Chart(title, (run.start_year, run.end_year), y_range)
+    chart.axes(x_format="{:.0f}")
+    return chart
+
+
+def towns_chart(model: TownModel) -> dict[str, Any]:
+    """Towns at each dimension over the years (stacked)."""
+    chart = _time_chart(model, "Towns per dimension", (0, model.n_towns))
+    layers = np.array([series(model, f"towns_dimension_{d}") for d in (1, 2, 3, 4)])
+    chart.stack(series(model, "year"), layers, LEVEL_COLOURS, LEVEL_NAMES)
+    return chart.spec()
+
+
+def levels_chart(model: TownModel) -> dict[str, Any]:
+    """Share of live firms at each digital level over the years (stacked)."""
+    chart = _time_chart(model, "Firms per digital level (share)", (0, 1))
+    layers = np.array([series(model, f"firms_level_{k}") for k in (1, 2, 3, 4)])
+    shares = layers / np.maximum(layers.sum(axis=0), 1.0)
+    chart.stack(series(model, "year"), shares, LEVEL_COLOURS, LEVEL_NAMES)
+    return chart.spec()
+
+
+def plan_path(start_year: int, plan_year: int) -> tuple[np.ndarray, np.ndarray]:
+    """The plan's output path, as a multiple of the start year's output.
+
+    The plan took the towns from 2.77 trillion yuan (2016) to 4 trillion (2020),
+    about 9.6% a year; the model's towns are compared with that growth.
+    """
+    growth = (PLAN_GDP / PLAN_START_GDP) ** (1 / (2020 - PLAN_BASE_YEAR))
+    years = np.arange(start_year, plan_year + 1, dtype=float)
+    return years, growth ** (years - start_year)
+
+
+def gdp_chart(model: TownModel) -> dict[str, Any]:
+    """Output against the 2020 plan: as an index, or in yuan when a target is set."""
+    plan, start = model.settings.plan, model.settings.run.start_year
+    years, gdp = series(model, "year"), series(model, "gdp")
+    if plan.gdp_target is None:
+        plan_years, path = plan_path(start, plan.year)
+        values = gdp / max(gdp[0], 1e-9)
+        top = max(float(values.max()), float(path.max())) * 1.1
+        chart = _time_chart(model, f"Output, {start} = 1, against the plan", (0, top))
+        chart.line(years, values, TOWN_COLOUR, "model towns")
+        chart.line(plan_years, path, PLAN_COLOUR, "plan: 2.77 to 4 tn yuan", dash="5,4")
+    else:
+        values = gdp / 1e3
+        top = max(float(values.max()), plan.gdp_target / 1e3) * 1.1
+        chart = _time_chart(model, "Output, bn yuan a year, against the plan", (0, top))
+        chart.line(years, values, TOWN_COLOUR, "model towns")
+        chart.hline(plan.gdp_target / 1e3, PLAN_COLOUR, "plan target")
+    chart.vline(plan.year, label=f"plan {plan.year}")
+    return chart.spec()
+
+
+def coverage_chart(model: TownModel) -> dict[str, Any]:
+    """Share of towns with a platform against the plan's target, and firms in one."""
+    plan = model.settings.plan
+    chart = _time_chart(model, "Platform coverage against the target", (0, 1))
+    years = series(model, "year")
+    chart.line(
+        years, series(model, "platform_coverage"), TOWN_COLOUR, "towns with a platform"
+    )
+    chart.line(
+        years, series(model, "member_share"), LEVEL_COLOURS[1], "firms in a platform"
+    )
+    chart.hline(plan.coverage_target, PLAN_COLOUR, f"target {plan.coverage_target:.0%}")
+    chart.vline(plan.year, label=f"plan {plan.year}")
+    return chart.spec()
+
+
+def systems_chart(model: TownModel, town: int) -> dict[str, Any]:
+    """One town's six system indices and D against the province's mean."""
+    towns = model.towns
+    mine = [*towns.indices[town], towns.coordination[town]]
+    mean = [*towns.indices.mean(axis=0), towns.coordination.mean()]
+    rows = len(mine)
+    chart = Chart(
+        f"Town {town}: six systems and D at the last year end",
+        (0, 1),
+        (rows, 0),
+        left=138,
+    )
+    chart.axes(y_ticks=[], x_format="{:.1f}")
+    for row, (label, value, average) in enumerate(
+        zip(SYSTEM_LABELS, mine, mean, strict=True)
+    ):
+        chart.bar(
+            0, value, row + 0.1, row + 0.5, TOWN_COLOUR, f"town {town}: {value:.2f}"
+        )
+        chart.bar(0, average, row + 0.5, row + 0.9, MEAN_COLOUR, f"mean: {average:.2f}")
+        y = float(chart.py(row + 0.55))
+        chart.text(chart.left - 6, y + 4, label, anchor="end", size=11)
+    chart.legend = [[f"town {town}", TOWN_COLOUR], ["province mean", MEAN_COLOUR]]
+    return chart.spec()
+
+
+def coordination_chart(model: TownModel, town: int) -> dict[str, Any]:
+    """Coordination D of one town and of the province's mean over the years."""
+    chart = _time_chart(model, "Coordination D over the years", (0, 1))
+    for low, band in ((0.3, "moderate"), (0.5, "high"), (0.8, "excellent")):
+        chart.text(
+            chart.left + 4, float(chart.py(low)) - 3, band, anchor="start", size=9
+        )
+    frame = model.town_frame()
+    here = frame[frame["town"] == town]
+    mean = frame.groupby("year")["coordination"].mean()
+    chart.line(here["year"], here["coordination"], TOWN_COLOUR, f"town {town}")
+    chart.line(mean.index, mean.to_numpy(), MEAN_COLOUR, "province mean", dash="5,4")
+    return chart.spec()

@@ -1,0 +1,297 @@
+"""Why a firm did what it did: its last decisions, retold by the model's own rules.
+
+The model records, for each firm, the yearly upgrade hazard and the gates that
+blocked it at its last decision. The inspector shows that record and rebuilds
+each term from the firm's current state with the very rule functions the model
+calls (`agents.enterprise`), so what a class reads here is what the model does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from agents.enterprise import (
+    BLOCKERS,
+    TIE_KINDS,
+    TOP,
+    absorptive_capacity,
+    adoption_probability,
+    exits,
+    imitation_share,
+    leakage,
+    learning_gain,
+    operating_cost,
+    own_research,
+    revenue,
+    sharing,
+    tie_acceptance,
+    trust_target,
+    upgrade_blockers,
+)
+from scenarios import INDUSTRIES
+
+if TYPE_CHECKING:
+    from agents.enterprise import Enterprise
+    from model import TownModel
+
+STAGES = ("upstream", "midstream", "downstream")
+LEVEL_NAMES = ("traditional", "informational", "internet-based", "Internet+")
+
+
+@dataclass
+class Section:
+    """One decision of the firm: a sentence, then the numbers behind it."""
+
+    title: str
+    summary: str
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, name: str, value: str, note: str = "") -> None:
+        """Add a row: what, its value, and what it means."""
+        self.rows.append((name, value, note))
+
+
+def inspect_firm(model: TownModel, slot: int) -> list[Section]:
+    """The firm's state and its five decisions, or why it cannot be shown."""
+    if not (0 <= slot < model.firms.alive.size) or not model.firms.alive[slot]:
+        return [Section("Firm gone", f"Firm {slot} has left the market.")]
+    firm = model.enterprises[slot]
+    return [
+        describe(model, firm),
+        upgrade(model, firm),
+        learning(model, firm),
+        ties(model, firm),
+        production(model, firm),
+    ]
+
+
+def describe(model: TownModel, firm: Enterprise) -> Section:
+    """Who the firm is."""
+    industry = INDUSTRIES[firm.industry].replace("_", " ")
+    section = Section(
+        f"Firm {firm.slot}",
+        f"A {STAGES[firm.stage]} {industry} firm of town {firm.town}, "
+        f"{firm.size:.0f} workers, at level {firm.level} "
+        f"({LEVEL_NAMES[firm.level - 1]}), {firm.age:.1f} years old.",
+    )
+    for name, value in firm.state.items():
+        section.add(name, _show(value))
+    return section
+
+
+def upgrade(model: TownModel, firm: Enterprise) -> Section:
+    """The upgrade decision: a Bass hazard, then the gates (ODD 7.8)."""
+    f, towns, r = model.firms, model.towns, model.rates
+    town, level, step = firm.town, firm.level, firm.level - 1
+    record = firm.explain()
+    section = Section("Upgrade decision", " ".join(record))
+    if level >= 4:
+        return section
+    partners = np.asarray(firm.partners, dtype=np.intp)
+    ahead = float((f.level[partners] > level).sum()) if partners.size else 0.0
+    partner_share = ahead / max(partners.size, 1)
+    peer_share = float(towns.share_at_least[town, min(level + 1, 4)])
+    imitation = imitation_share(
+        partner_share, peer_share, partners.size > 0, r.partner_weight
+    )
+    offer = float(towns.subsidy_offer[town])
+    member = firm.member > 0
+    yearly = float(
+        adoption_probability(
+            r.innovation_p[step],
+            r.imitation_q[step],
+            imitation,
+            offer,
+            member,
+            r.subsidy_effect,
+            r.platform_effect,
+        )
+    )
+    section.add("own initiative p", f"{r.innovation_p[step]:.3f}", "Bass p per year")
+    section.add("subsidy offer", f"{offer:.0%}", "raises p")
+    section.add("platform member", "yes" if member else "no", "raises p")
+    section.add(
+        "partners ahead",
+        f"{ahead:.0f} of {partners.size}",
+        f"partners weigh {r.partner_weight:.0%}",
+    )
+    section.add("town peers ahead", f"{peer_share:.0%}", f"at level {level + 1}+")
+    section.add("imitation q x share", f"{r.imitation_q[step] * imitation:.3f}")
+    section.add(
+        "yearly chance now",
+        f"{yearly:.1%}",
+        f"{float(r.per_step(yearly)):.1%} per step",
+    )
+    for row in _gates(model, firm, offer):
+        section.add(*row)
+    return section
+
+
+def _gates(model: TownModel, firm: Enterprise, offer: float) -> list[tuple[str, ...]]:
+    """Each gate of the next level: what the firm has, what it needs, pass or not."""
+    r, towns = model.rates, model.towns
+    step = firm.level - 1
+    cost = r.upgrade_cost[step] * firm.size * (1.0 - offer)
+    absorb = float(absorptive_capacity(firm.talent, firm.knowledge, r.talent_reference))
+    infrastructure = float(towns.infrastructure[firm.town])
+    checks = (
+        ("funds", firm.funds, cost, "M yuan, cost after subsidy"),
+        ("IT talent", firm.talent, r.talent_needed[step], "share of workforce"),
+        ("absorptive capacity", absorb, r.absorptive_needed[step], "talent+knowledge"),
+        ("infrastructure", infrastructure, r.infrastructure_needed[step], "town's"),
+    )
+    blocked = int(
+        upgrade_blockers(
+            firm.funds,
+            cost,
+            firm.talent,
+            r.talent_needed[step],
+            absorb,
+            r.absorptive_needed[step],
+            infrastructure,
+            r.infrastructure_needed[step],
+        )
+    )
+    rows = []
+    for bit, (name, has, needs, unit) in zip(BLOCKERS, checks, strict=True):
+        verdict = "blocks" if blocked & bit else "passes"
+        rows.append(
+            (f"gate: {name}", f"{has:.3g} vs {needs:.3g}", f"{verdict} ({unit})")
+        )
+    return rows
+
+
+def learning(model: TownModel, firm: Enterprise) -> Section:
+    """Where its knowledge comes from each step (ODD 7.7)."""
+    f, towns, r = model.firms, model.towns, model.rates
+    town, k = firm.town, firm.knowledge
+    absorb = float(absorptive_capacity(firm.talent, k, r.talent_reference))
+    ip = float(towns.ip_protection[town])
+    leak = float(leakage(ip, r.leakage_max))
+    partners = np.asarray(firm.partners, dtype=np.intp)
+    openness = sharing(towns.ip_protection, r.sharing_floor)[partners // model.capacity]
+    from_ties = float(
+        np.sum(learning_gain(absorb, k, f.knowledge[partners], openness, r.learning))
+    )
+    member = firm.member > 0
+    from_platform = member * float(
+        learning_gain(
+            absorb,
+            k,
+            towns.platform_knowledge[town],
+            sharing(ip, r.sharing_floor),
+            r.platform_learning,
+        )
+    )
+    project = firm.university
+    from_project = 0.0
+    if project >= 0:
+        source = model.universities.knowledge[project]
+        from_project = float(learning_gain(absorb, k, source, 1.0, r.project_learning))
+    from_leaks = float(
+        learning_gain(absorb, k, towns.mean_knowledge[town], 1.0, r.per_step(leak))
+    )
+    research = float(own_research(k, r.rd, leak))
+    section = Section(
+        "Learning",
+        f"Knowledge {k:.2f}. Town IP protection {ip:.2f}: its firms show partners "
+        f"{float(sharing(ip, r.sharing_floor)):.0%} of what they know and "
+        f"{leak:.0%} a year leaks to imitators.",
+    )
+    section.add("absorptive capacity", f"{absorb:.2f}", "half talent, half knowledge")
+    section.add("from partners", f"{from_ties:.4f}", f"{partners.size} partners")
+    section.add("from platforms", f"{from_platform:.4f}", "members only")
+    section.add("from a university project", f"{from_project:.4f}")
+    section.add("from town spillovers", f"{from_leaks:.4f}", "what leaks, caught")
+    section.add("own R&D", f"{research:.4f}", "less when results leak")
+    return section
+
+
+def ties(model: TownModel, firm: Enterprise) -> Section:
+    """Its partners, how much it trusts, and who it may tie to (ODD 7.6)."""
+    f, towns, r = model.firms, model.towns, model.rates
+    target = float(trust_target(towns.ip_protection[firm.town], firm.member > 0))
+    high = firm.level >= r.cross_border_level
+    section = Section(
+        "Ties",
+        f"Trust {firm.trust:.2f}, drifting toward {target:.2f} (IP protection and "
+        f"platform rules). Ties to other industries or towns need both firms at "
+        f"level {r.cross_border_level}+: this firm "
+        + ("qualifies." if high else "does not yet."),
+    )
+    kinds = f.tie_kind[firm.slot]
+    for column, partner in enumerate(f.partners[firm.slot].tolist()):
+        if partner < 0:
+            continue
+        accept = float(tie_acceptance(firm.trust, f.trust[partner]))
+        ends = float(r.tie_decay * (1.0 - 0.5 * accept))
+        section.add(
+            f"firm {partner} (town {f.town[partner]})",
+            TIE_KINDS[kinds[column]].replace("_", " "),
+            f"level {f.level[partner]}; ends with {ends:.1%} chance a step",
+        )
+    return section
+
+
+def production(model: TownModel, firm: Enterprise) -> Section:
+    """What it sells and pays, and whether it stays in the market (ODD 7.9-7.10)."""
+    r = model.rates
+    sales = float(
+        revenue(
+            firm.size,
+            firm.level,
+            firm.knowledge,
+            r.customized_fit[firm.level - 1],
+            model.customized_share,
+            r.productivity,
+            r.level_gain,
+            r.knowledge_gain,
+        )
+    )
+    f = model.firms
+    costs = float(
+        operating_cost(
+            firm.size,
+            firm.talent,
+            f.ties[firm.slot],
+            r.productivity,
+            r.unit_cost,
+            r.it_wage,
+            r.tie_cost,
+        )
+    )
+    cushion = firm.funds + float(f.subsidy_claim[firm.slot])
+    broke = bool(exits(cushion, 1.0, 0.0))
+    section = Section(
+        "Production and exit",
+        f"Sells {sales:,.1f} M yuan a year ({model.customized_share:.0%} of demand "
+        f"wants customized goods, which level {firm.level} serves at "
+        f"{r.customized_fit[firm.level - 1]:.0%}); costs {costs:,.1f}. "
+        + (
+            "Its funds are gone: it leaves at its next step."
+            if broke
+            else "Its funds cover it; it can still close by the background hazard."
+        ),
+    )
+    section.add("output", f"{sales:,.2f}", "M yuan a year")
+    section.add("operating cost", f"{costs:,.2f}", "production, IT staff, ties")
+    section.add("profit", f"{sales - costs:,.2f}", "M yuan a year")
+    section.add("funds", f"{firm.funds:,.2f}", "M yuan")
+    section.add(
+        "background exit", f"{float(r.base_exit):.2%}", "chance per step, any firm"
+    )
+    return section
+
+
+def _show(value: object) -> str:
+    if isinstance(value, float):
+        return "-" if np.isnan(value) else f"{value:.4g}"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    return str(value)
+
+
+__all__ = ["TOP", "Section", "inspect_firm"]
