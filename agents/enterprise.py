@@ -383,7 +383,8 @@ def seek_partner(model: TownModel, idx: Selection) -> None:
         1.0 + r.link_boost * (member[searching] & towns.linked[town])
     )
     far = rng.random(seekers.size) < far_chance
-    target_town = np.where(far, model.random_neighbour_town(town), town)
+    target_town = town.copy()
+    target_town[far] = model.random_neighbour_town(town[far])
     candidates = model.random_firm_in(target_town)
     kind = tie_kind(
         target_town == town,

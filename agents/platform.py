@@ -13,7 +13,7 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import ArrayLike, NDArray
 
-from agents.base import ArrayView, Column, state_of
+from agents.base import ArrayView, Column, bernoulli_positions, state_of
 from agents.university import first_per_group
 from scenarios.schema import PLATFORM_KINDS
 
@@ -29,40 +29,37 @@ def member_places(
 
 
 def admit_members(model: TownModel, idx: NDArray[np.intp]) -> None:
-    """Let firms join platforms with room, and drop members where capital shrank."""
+    """Let firms join platforms with room, and drop members where capital shrank.
+
+    Firms sit in town blocks, so each platform's candidates are one row of the
+    firm table reshaped by town; only firms that could join draw a random number.
+    """
     f, p, r, rng = model.firms, model.platforms, model.rates, model.rng
     kinds = len(PLATFORM_KINDS)
-    live = np.flatnonzero(f.alive)
-    town, member = f.town[live], f.member[live]
-    draws = rng.random((kinds, live.size))
+    shape = (model.n_towns, model.capacity)
     places = member_places(p.capital, p.built, r.member_cost).astype(np.int64)
+    member, alive = f.member.reshape(shape), f.alive.reshape(shape)
     for kind in range(kinds):
-        mine = idx[idx % kinds == kind]
-        if mine.size == 0:
+        towns = idx[idx % kinds == kind] // kinds
+        if towns.size == 0:
             continue
         bit = np.uint8(1 << kind)
-        platform_of = np.full(model.n_towns, -1)
-        platform_of[mine // kinds] = mine
-        platform = platform_of[town]
-        reach = platform >= 0
-        has_bit = (member & bit) > 0
-        count = np.bincount(platform[reach & has_bit], minlength=p.capital.size)
-        over = np.maximum(count - places, 0)
-        if over.any():
-            full = over[np.maximum(platform, 0)] > 0
-            crowded = np.flatnonzero(reach & has_bit & full)
-            leaving = ~first_per_group(platform[crowded], places, rng)
-            member[crowded[leaving]] &= ~bit
-        room = np.maximum(places - count, 0)
-        candidates = np.flatnonzero(
-            reach
-            & ~has_bit
-            & (room[np.maximum(platform, 0)] > 0)
-            & (draws[kind] < r.join)
+        block = member[towns]
+        has_bit = (block & bit) > 0
+        seats = places[towns * kinds + kind]
+        room = seats - has_bit.sum(axis=1)
+        if (room < 0).any():  # capital shrank: random members leave
+            crowded = np.flatnonzero(has_bit & (room < 0)[:, None])
+            stay = first_per_group(crowded // model.capacity, seats, rng)
+            block.ravel()[crowded[~stay]] &= ~bit
+        open_rows = (room > 0)[:, None]
+        candidates = np.flatnonzero(alive[towns] & ~has_bit & open_rows)
+        candidates = candidates[bernoulli_positions(rng, candidates.size, r.join)]
+        joining = first_per_group(
+            candidates // model.capacity, np.maximum(room, 0), rng
         )
-        joining = first_per_group(platform[candidates], room, rng)
-        member[candidates[joining]] |= bit
-    f.member[live] = member
+        block.ravel()[candidates[joining]] |= bit
+        member[towns] = block
 
 
 class Platform(ArrayView, FixedAgent):
