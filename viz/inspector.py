@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from agents.enterprise import (
-    BLOCKERS,
+    ABSORPTION,
+    FUNDS,
+    INFRASTRUCTURE,
+    TALENT,
     TIE_KINDS,
     TOP,
     absorptive_capacity,
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from model import TownModel
 
 STAGES = ("upstream", "midstream", "downstream")
+GATES = (FUNDS, TALENT, ABSORPTION, INFRASTRUCTURE)
 LEVEL_NAMES = ("traditional", "informational", "internet-based", "Internet+")
 
 
@@ -77,28 +81,52 @@ def describe(model: TownModel, firm: Enterprise) -> Section:
         f"{firm.size:.0f} workers, at level {firm.level} "
         f"({LEVEL_NAMES[firm.level - 1]}), {firm.age:.1f} years old.",
     )
+    names = {"industry": industry, "stage": STAGES[firm.stage]}
     for name, value in firm.state.items():
-        section.add(name, _show(value))
+        section.add(name, names.get(name, _show(value)))
     return section
 
 
-def upgrade(model: TownModel, firm: Enterprise) -> Section:
-    """The upgrade decision: a Bass hazard, then the gates (ODD 7.8)."""
+@dataclass
+class UpgradeTerms:
+    """The terms of a firm's upgrade decision, as `consider_upgrade` forms them."""
+
+    p: float
+    q: float
+    offer: float
+    member: bool
+    partners: int
+    ahead: int
+    peer_share: float
+    imitation: float
+    yearly: float
+    per_step: float
+    blocked: int
+    gates: list[tuple[str, float, float, str]]
+
+
+def upgrade_terms(model: TownModel, firm: Enterprise) -> UpgradeTerms:
+    """Rebuild a firm's upgrade hazard and gates from its state, with the model's rules.
+
+    Called with the state `consider_upgrade` sees, it gives what the model records
+    (`adoption_probability`, `blocked`); later in a step it gives the terms now.
+    """
     f, towns, r = model.firms, model.towns, model.rates
-    town, level, step = firm.town, firm.level, firm.level - 1
-    record = firm.explain()
-    section = Section("Upgrade decision", " ".join(record))
-    if level >= 4:
-        return section
+    town, level = firm.town, firm.level
+    step = level - 1
     partners = np.asarray(firm.partners, dtype=np.intp)
-    ahead = float((f.level[partners] > level).sum()) if partners.size else 0.0
-    partner_share = ahead / max(partners.size, 1)
+    ahead = int((f.level[partners] > level).sum())
     peer_share = float(towns.share_at_least[town, min(level + 1, 4)])
-    imitation = imitation_share(
-        partner_share, peer_share, partners.size > 0, r.partner_weight
+    imitation = float(
+        imitation_share(
+            ahead / max(partners.size, 1),
+            peer_share,
+            partners.size > 0,
+            r.partner_weight,
+        )
     )
     offer = float(towns.subsidy_offer[town])
-    member = firm.member > 0
+    member = bool(firm.member > 0)
     yearly = float(
         adoption_probability(
             r.innovation_p[step],
@@ -110,58 +138,58 @@ def upgrade(model: TownModel, firm: Enterprise) -> Section:
             r.platform_effect,
         )
     )
-    section.add("own initiative p", f"{r.innovation_p[step]:.3f}", "Bass p per year")
-    section.add("subsidy offer", f"{offer:.0%}", "raises p")
-    section.add("platform member", "yes" if member else "no", "raises p")
-    section.add(
-        "partners ahead",
-        f"{ahead:.0f} of {partners.size}",
-        f"partners weigh {r.partner_weight:.0%}",
-    )
-    section.add("town peers ahead", f"{peer_share:.0%}", f"at level {level + 1}+")
-    section.add("imitation q x share", f"{r.imitation_q[step] * imitation:.3f}")
-    section.add(
-        "yearly chance now",
-        f"{yearly:.1%}",
-        f"{float(r.per_step(yearly)):.1%} per step",
-    )
-    for row in _gates(model, firm, offer):
-        section.add(*row)
-    return section
-
-
-def _gates(model: TownModel, firm: Enterprise, offer: float) -> list[tuple[str, ...]]:
-    """Each gate of the next level: what the firm has, what it needs, pass or not."""
-    r, towns = model.rates, model.towns
-    step = firm.level - 1
     cost = r.upgrade_cost[step] * firm.size * (1.0 - offer)
     absorb = float(absorptive_capacity(firm.talent, firm.knowledge, r.talent_reference))
     infrastructure = float(towns.infrastructure[firm.town])
-    checks = (
+    gates = [
         ("funds", firm.funds, cost, "M yuan, cost after subsidy"),
         ("IT talent", firm.talent, r.talent_needed[step], "share of workforce"),
         ("absorptive capacity", absorb, r.absorptive_needed[step], "talent+knowledge"),
         ("infrastructure", infrastructure, r.infrastructure_needed[step], "town's"),
+    ]
+    blocked = int(upgrade_blockers(*(value for gate in gates for value in gate[1:3])))
+    return UpgradeTerms(
+        p=float(r.innovation_p[step]),
+        q=float(r.imitation_q[step]),
+        offer=offer,
+        member=member,
+        partners=int(partners.size),
+        ahead=ahead,
+        peer_share=peer_share,
+        imitation=imitation,
+        yearly=yearly,
+        per_step=float(r.per_step(yearly)),
+        blocked=blocked | (TOP * (level >= 4)),
+        gates=[
+            (name, float(has), float(needs), unit) for name, has, needs, unit in gates
+        ],
     )
-    blocked = int(
-        upgrade_blockers(
-            firm.funds,
-            cost,
-            firm.talent,
-            r.talent_needed[step],
-            absorb,
-            r.absorptive_needed[step],
-            infrastructure,
-            r.infrastructure_needed[step],
-        )
+
+
+def upgrade(model: TownModel, firm: Enterprise) -> Section:
+    """The upgrade decision: a Bass hazard, then the gates (ODD 7.8)."""
+    section = Section("Upgrade decision", " ".join(firm.explain()))
+    if firm.level >= 4:
+        return section
+    t = upgrade_terms(model, firm)
+    section.summary += " The terms, from its state now:"
+    section.add("own initiative p", f"{t.p:.3f}", "Bass p per year")
+    section.add("subsidy offer", f"{t.offer:.0%}", "of the cost; raises p")
+    section.add("platform member", "yes" if t.member else "no", "raises p")
+    section.add(
+        "partners ahead",
+        f"{t.ahead} of {t.partners}",
+        f"partners weigh {model.rates.partner_weight:.0%}",
     )
-    rows = []
-    for bit, (name, has, needs, unit) in zip(BLOCKERS, checks, strict=True):
-        verdict = "blocks" if blocked & bit else "passes"
-        rows.append(
-            (f"gate: {name}", f"{has:.3g} vs {needs:.3g}", f"{verdict} ({unit})")
-        )
-    return rows
+    section.add(
+        "town peers ahead", f"{t.peer_share:.0%}", f"at level {firm.level + 1}+"
+    )
+    section.add("imitation q x share", f"{t.q * t.imitation:.3f}", "per year")
+    section.add("chance to climb", f"{t.yearly:.1%} a year", f"{t.per_step:.1%} a step")
+    for bit, (name, has, needs, unit) in zip(GATES, t.gates, strict=True):
+        verdict = "blocks" if t.blocked & bit else "passes"
+        section.add(f"gate: {name}", f"{has:.3g} vs {needs:.3g}", f"{verdict} ({unit})")
+    return section
 
 
 def learning(model: TownModel, firm: Enterprise) -> Section:
@@ -202,11 +230,11 @@ def learning(model: TownModel, firm: Enterprise) -> Section:
         f"{leak:.0%} a year leaks to imitators.",
     )
     section.add("absorptive capacity", f"{absorb:.2f}", "half talent, half knowledge")
-    section.add("from partners", f"{from_ties:.4f}", f"{partners.size} partners")
-    section.add("from platforms", f"{from_platform:.4f}", "members only")
-    section.add("from a university project", f"{from_project:.4f}")
-    section.add("from town spillovers", f"{from_leaks:.4f}", "what leaks, caught")
-    section.add("own R&D", f"{research:.4f}", "less when results leak")
+    section.add("from partners", f"{from_ties:.3g}", f"{partners.size} partners")
+    section.add("from platforms", f"{from_platform:.3g}", "members only")
+    section.add("from a university project", f"{from_project:.3g}")
+    section.add("from town spillovers", f"{from_leaks:.3g}", "what leaks, caught")
+    section.add("own R&D", f"{research:.3g}", "less when results leak")
     return section
 
 
@@ -288,10 +316,7 @@ def production(model: TownModel, firm: Enterprise) -> Section:
 
 def _show(value: object) -> str:
     if isinstance(value, float):
-        return "-" if np.isnan(value) else f"{value:.4g}"
+        return "never" if np.isnan(value) else f"{value:.4g}"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "none"
     return str(value)
-
-
-__all__ = ["TOP", "Section", "inspect_firm"]

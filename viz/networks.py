@@ -50,8 +50,7 @@ def level_legend() -> list[list[str]]:
 def town_network(model: TownModel) -> dict[str, Any]:
     """Towns at their map positions, coloured by dimension and sized by GDP."""
     towns = model.towns
-    x = MARGIN + towns.x * (WIDTH - 2 * MARGIN)
-    y = HEIGHT - MARGIN - towns.y * (HEIGHT - 2 * MARGIN)  # north up
+    x, y = map_positions(towns.x, towns.y)
     gdp = np.maximum(towns.gdp, 0.0)
     radius = 4.0 + 14.0 * np.sqrt(gdp / max(gdp.max(), 1e-9))
     nodes = [
@@ -75,8 +74,19 @@ def town_network(model: TownModel) -> dict[str, Any]:
         "nodes": nodes,
         "edges": edges,
         "labels": [],
-        "legend": [*level_legend(), ["size: output (GDP)", "#ffffff"]],
+        "legend": [*level_legend(), ["size: output", "#ffffff"]],
     }
+
+
+def map_positions(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel positions of map points, zoomed to the towns and keeping the aspect."""
+    low = np.array([x.min(), y.min()])
+    span = max(float(x.max() - low[0]), float(y.max() - low[1]), 1e-9)
+    inner = min(WIDTH, HEIGHT) - 2 * MARGIN
+    shift = (WIDTH - inner) / 2, (HEIGHT - inner) / 2
+    px = shift[0] + (x - low[0]) / span * inner
+    py = HEIGHT - shift[1] - (y - low[1]) / span * inner  # north up
+    return px, py
 
 
 def _point(x: np.ndarray, y: np.ndarray, i: int) -> list[float]:

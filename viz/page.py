@@ -87,7 +87,6 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
     firm = solara.use_reactive(-1)
     lesson = solara.use_reactive("")
     generation = solara.use_reactive(0)
-    update_counter.get()  # redraw after every step
 
     def start(new_controls: dict[str, Any], text: str) -> None:
         """Apply a whole set of controls and start a run with them."""
@@ -124,18 +123,20 @@ def RunCard(
     generation: int,
 ) -> None:
     """The clock, and SolaraViz's Step / Play / Reset."""
+    update_counter.get()  # the model changed in place: redraw
     play_interval = solara.use_reactive(200)
     render_interval = solara.use_reactive(1)
     use_threads = solara.use_reactive(False)
     current = model.value
     with solara.Card("Run"):
-        solara.Text(
-            clock_label(current), classes=["townsim-year"], style="font-size: 24px"
-        )
-        solara.Text(
-            f"step {current.steps} of {current.settings.steps}",
-            classes=["townsim-step"],
-        )
+        with solara.Column(gap="0px"):
+            solara.Text(
+                clock_label(current), classes=["townsim-year"], style="font-size: 24px"
+            )
+            solara.Text(
+                f"step {current.steps} of {current.settings.steps}",
+                classes=["townsim-step"],
+            )
         ModelController(
             model,
             model_parameters=controls,
@@ -194,13 +195,12 @@ def SettingsCard(model: AppModel, controls: solara.Reactive[dict[str, Any]]) -> 
         for key, label, low, high, step in SLIDERS:
             slider = solara.SliderFloat if isinstance(step, float) else solara.SliderInt
             slider(
-                label,
+                f"{label}: {values[key]:g}",
                 value=values[key],
                 min=low,
                 max=high,
                 step=step,
                 on_value=lambda v, key=key: change(key, v),
-                thumb_label="always" if key == "budget_share" else True,
             )
         if problem.value:
             solara.Error(problem.value, dense=True)
@@ -208,6 +208,7 @@ def SettingsCard(model: AppModel, controls: solara.Reactive[dict[str, Any]]) -> 
             "Seed",
             value=values["seed"],
             on_value=lambda v: change("seed", max(0, int(v or 0))),
+            continuous_update=True,
         )
         solara.Select(
             "Schedule",
@@ -226,6 +227,7 @@ def SettingsCard(model: AppModel, controls: solara.Reactive[dict[str, Any]]) -> 
 @solara.component
 def ProvinceTab(model: AppModel, town: int, select_town: Callable[[int], None]) -> None:
     """The town map, the climb, and the plan figures."""
+    update_counter.get()  # the model changed in place: redraw
     with solara.Columns([1, 1]):
         with solara.Card("Towns of the province"):
             NetworkView(
@@ -255,6 +257,7 @@ def TownTab(
     select_firm: Callable[[int], None],
 ) -> None:
     """One town: its systems against the province, its firms, one firm's reasons."""
+    update_counter.get()  # the model changed in place: redraw
     with solara.Row(style="align-items: center"):
         solara.SliderInt(
             "Town",
@@ -302,6 +305,7 @@ def town_summary(model: AppModel, town: int) -> str:
 @solara.component
 def Inspector(model: AppModel, slot: int) -> None:
     """A firm's state and its last decisions, section by section."""
+    update_counter.get()  # the model changed in place: redraw
     if slot < 0:
         solara.Markdown(
             "Click a firm in the network to see its state and why it did what it "

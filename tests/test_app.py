@@ -1,0 +1,248 @@
+"""The app without a browser: Solara renders its widgets in this process.
+
+Buttons are clicked and sliders moved on the widgets themselves, so these tests
+check the app's wiring (Step, Reset, presets, selection, inspector) quickly; the
+browser test checks that the front end draws it.
+"""
+
+import ipyvue
+import ipyvuetify as v
+import numpy as np
+import pytest
+import solara
+
+from agents.enterprise import consider_upgrade, hire_talent, learn, revise_ties
+from viz import charts
+from viz.controls import PRESETS, AppModel, build, check_controls, default_controls
+from viz.inspector import inspect_firm, upgrade_terms
+from viz.networks import firm_network, town_network
+from viz.page import TownsimApp, clock_label
+
+SMALL = {**default_controls(), "towns": 4, "firms_per_town": 30}
+
+
+@pytest.fixture
+def app():
+    model = solara.reactive(build(SMALL))
+    _, rc = solara.render(
+        solara.AppLayout(children=[TownsimApp(model=model)]), handle_error=False
+    )
+    yield model, rc
+    rc.close()
+
+
+def click(rc, label):
+    rc.find(v.Btn, children=[label]).widget.click()
+
+
+def year_shown(rc):
+    return rc.find(v.Html, class_="townsim-year").widget.children[0]
+
+
+def slider(rc, label_start):
+    found = [w for w in rc.find(v.Slider).widgets if w.label.startswith(label_start)]
+    assert len(found) == 1, [w.label for w in rc.find(v.Slider).widgets]
+    return found[0]
+
+
+def vue_views(rc):
+    """The network views on screen (Vue templates with nodes)."""
+    return [w for w in rc.find(ipyvue.VueTemplate).widgets if hasattr(w, "nodes")]
+
+
+def markdown(rc):
+    """The html of every Markdown block on screen."""
+    templates = (w.template for w in rc.find(v.VuetifyTemplate).widgets)
+    return [getattr(t, "template", t) for t in templates]
+
+
+def test_step_advances_the_model_and_the_year_shown(app):
+    model, rc = app
+    assert year_shown(rc) == "End of 2016"
+    click(rc, "Step")
+    assert model.value.steps == 1
+    assert year_shown(rc) == "2017 Q1"
+    click(rc, "Step")
+    assert model.value.steps == 2
+    assert year_shown(rc) == "2017 Q2"
+
+
+def test_slider_change_then_reset_rebuilds_the_model_with_the_new_value(app):
+    model, rc = app
+    click(rc, "Step")
+    slider(rc, "Towns").v_model = 6
+    slider(rc, "Lever weight: platforms").v_model = 0.6
+    assert model.value.n_towns == 4  # nothing changes before Reset
+    rc.find(v.Alert).assert_not_empty()  # but the app says so
+    click(rc, "Reset")
+    new = model.value
+    assert new.n_towns == 6
+    assert new.steps == 0
+    assert new.settings.government.platform == pytest.approx(0.6)
+    assert new.controls["towns"] == 6
+    assert year_shown(rc) == "End of 2016"
+
+
+def test_seed_and_scenario_reach_the_model(app):
+    model, rc = app
+    rc.find(v.TextField, label="Seed").widget.v_model = "7"
+    rc.find(v.Select, label="Scenario").widget.v_model = "platform"
+    click(rc, "Reset")
+    assert model.value.seed == 7
+    assert model.value.controls["scenario_name"] == "platform"
+    assert model.value.settings.government.platform == pytest.approx(0.7)
+    assert model.value.n_towns == 4  # picking a scenario keeps the province size
+
+
+def test_levers_that_cannot_make_a_model_are_refused_with_a_reason(app):
+    model, rc = app
+    for lever in ("talent", "funding", "IP protection", "platforms"):
+        slider(rc, f"Lever weight: {lever}").v_model = 0.0
+    assert "positive" in rc.find(v.Alert, type="error").widget.children[0]
+    click(rc, "Reset")  # still the last valid settings
+    assert model.value.settings.government.platform == pytest.approx(0.2)
+
+
+def test_a_preset_starts_its_run_and_says_what_to_look_for(app):
+    model, rc = app
+    click(rc, "Step")
+    preset = PRESETS[1]
+    click(rc, preset.title)
+    assert model.value.steps == 0
+    assert model.value.controls == preset.controls()
+    assert model.value.n_towns == 1
+    assert any(preset.title in str(w.children) for w in rc.find(v.Alert).widgets)
+    click(rc, "Step")  # the new controller can step the new model
+    assert model.value.steps == 1
+
+
+def test_clicking_a_town_and_a_firm_fills_the_inspector(app):
+    model, rc = app
+    click(rc, "Step")
+    (town_view,) = vue_views(rc)
+    town_view.vue_select(2)
+    rc.find(v.Tabs).widget.v_model = 1  # the "Town and firms" tab
+    (firm_view,) = vue_views(rc)
+    slot = firm_view.nodes[0]["id"]
+    assert model.value.firms.town[slot] == 2
+    assert not any("Upgrade decision" in text for text in markdown(rc))
+    firm_view.vue_select(slot)
+    assert firm_view.selected == slot
+    assert any("Upgrade decision" in text for text in markdown(rc))
+
+
+def test_the_about_panel_follows_the_netlogo_info_tab(app):
+    _, rc = app
+    rc.find(v.Tabs).widget.v_model = 2
+    text = " ".join(markdown(rc))
+    for heading in (
+        "What is it?",
+        "How it works",
+        "How to use it",
+        "Things to notice",
+        "Things to try",
+        "Extending the model",
+    ):
+        assert heading in text
+
+
+def test_inspector_rebuilds_the_models_upgrade_record_with_its_rules():
+    model = build(SMALL)
+    for _ in range(6):
+        model.step()
+    idx = np.flatnonzero(model.firms.alive)
+    for behaviour in (hire_talent, revise_ties, learn):  # the state the decision sees
+        behaviour(model, idx)
+    slots = idx[:: max(1, idx.size // 40)]
+    terms = {int(s): upgrade_terms(model, model.enterprises[int(s)]) for s in slots}
+    consider_upgrade(model, idx)
+    for slot, t in terms.items():
+        assert t.yearly == pytest.approx(model.firms.adoption_probability[slot])
+        assert t.blocked == model.firms.blocked[slot]
+
+
+def test_inspector_covers_every_decision_and_a_firm_that_left():
+    model = build(SMALL)
+    for _ in range(4):
+        model.step()
+    slot = int(np.flatnonzero(model.firms.alive)[0])
+    titles = [section.title for section in inspect_firm(model, slot)]
+    assert titles == [
+        f"Firm {slot}",
+        "Upgrade decision",
+        "Learning",
+        "Ties",
+        "Production and exit",
+    ]
+    gone = int(np.flatnonzero(~model.firms.alive)[0])
+    assert inspect_firm(model, gone)[0].title == "Firm gone"
+
+
+def test_networks_show_every_town_and_every_live_firm_of_a_town():
+    model = build(SMALL)
+    for _ in range(8):
+        model.step()
+    towns = town_network(model)
+    assert len(towns["nodes"]) == model.n_towns
+    assert len(towns["edges"]) == model.graph.number_of_edges()
+    firms = firm_network(model, 1)
+    alive = model.firms.alive.reshape(model.n_towns, model.capacity)[1]
+    assert len(firms["nodes"]) == alive.sum()
+    ids = {node["id"] for node in firms["nodes"]}
+    assert all(model.firms.town[i] == 1 for i in ids)
+
+
+def test_charts_span_the_run_and_draw_every_series():
+    model = build(SMALL)
+    for _ in range(8):
+        model.step()
+    for spec in (
+        charts.towns_chart(model),
+        charts.levels_chart(model),
+        charts.gdp_chart(model),
+        charts.coverage_chart(model),
+        charts.systems_chart(model, 0),
+        charts.coordination_chart(model, 0),
+    ):
+        assert spec["shapes"] and spec["legend"]
+        assert all(np.isfinite(t[0]) and np.isfinite(t[1]) for t in spec["texts"])
+
+
+def test_clock_counts_quarters_from_the_end_of_the_start_year():
+    model = build(SMALL)
+    labels = [clock_label(model)]
+    for _ in range(5):
+        model.step()
+        labels.append(clock_label(model))
+    assert labels == [
+        "End of 2016",
+        "2017 Q1",
+        "2017 Q2",
+        "2017 Q3",
+        "2017 Q4",
+        "2018 Q1",
+    ]
+
+
+def test_presets_are_valid_and_the_ip_pair_differs_in_protection():
+    for preset in PRESETS:
+        assert check_controls(preset.controls()) is None
+    weak, strong = (build(p.controls()) for p in PRESETS[2:4])
+    for model in (weak, strong):
+        for _ in range(8):
+            model.step()
+    assert strong.towns.ip_protection[0] > weak.towns.ip_protection[0] + 0.2
+
+
+def test_one_town_without_policy_stays_at_the_first_dimension():
+    model = build(PRESETS[0].controls())
+    model.run()
+    assert model.towns.platform_built.sum() == 0
+    assert set(model.town_frame()["dimension"]) == {1}
+
+
+def test_app_model_is_rebuilt_from_its_own_controls():
+    model = build(SMALL)
+    again = AppModel(**model.controls)
+    assert again.controls == model.controls
+    assert np.array_equal(again.firms.size, model.firms.size)
