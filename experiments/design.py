@@ -458,6 +458,7 @@ def _typed(variable: Variable, scenario: Scenario, source: str) -> Variable:
     except ScenarioError as error:
         raise ExperimentError(str(error)) from None
     candidates = variable.levels or (variable.low, variable.high)
+    _check_value(scenario, path, candidates[0], origin)
     integer = _is_integer(path)
     for value in candidates:
         _check_value(scenario, path, round(value) if integer else value, origin)
@@ -491,14 +492,17 @@ def _check_value(scenario: Scenario, path: str, value: Any, origin: str) -> None
 
 
 def _is_integer(path: str) -> bool:
-    section = Scenario
+    """Whether the schema field at `path` holds whole numbers (keys in dicts: no)."""
+    section: Any = Scenario
     *parents, leaf = path.split(".")
-    for part in parents:
-        section = section.model_fields[part].annotation
-    annotation = section.model_fields[leaf].annotation
-    while get_origin(annotation) is Annotated:
-        annotation = get_args(annotation)[0]
-    return annotation is int
+    for part in [*parents, leaf]:
+        fields = getattr(section, "model_fields", {})
+        if part not in fields:
+            return False
+        section = fields[part].annotation
+    while get_origin(section) is Annotated:
+        section = get_args(section)[0]
+    return section is int
 
 
 def _check_years(experiment: Experiment, scenario: Scenario, source: str) -> None:
