@@ -8,6 +8,7 @@ see ordinary Mesa agents, while the `vectorized` schedule works on whole columns
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -67,6 +68,23 @@ def bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarra
         if positions[-1] >= n:
             return np.concatenate(found)
         last = int(positions[-1])
+
+
+def thinned_successes(
+    rng: np.random.Generator,
+    n: int,
+    top: float,
+    chance_of: Callable[[NDArray[np.intp]], ArrayLike],
+) -> NDArray[np.intp]:
+    """Positions of the successes among `n` Bernoulli trials with chances <= `top`.
+
+    Thinning: candidates succeed at the `top` chance, then each is kept with its
+    own chance over `top`. The same distribution as drawing every trial, but
+    `chance_of(positions)` is computed for the candidates only.
+    """
+    candidates = bernoulli_positions(rng, n, top)
+    keep = rng.random(candidates.size) * top < chance_of(candidates)
+    return candidates[keep]
 
 
 def town_totals(model: TownModel, idx: Selection, values: ArrayLike) -> ArrayLike:

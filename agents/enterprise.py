@@ -26,6 +26,7 @@ from agents.base import (
     pick,
     slots_at,
     state_of,
+    thinned_successes,
     town_totals,
 )
 
@@ -42,8 +43,8 @@ TIE_KINDS = ("vertical", "horizontal", "cross_industry", "cross_town")
 TOLERANCE = 1e-9
 """Rounding allowed when a firm's talent is compared with what it hired toward."""
 
-# Reasons an upgrade is blocked, as bits of `Enterprise.blocked`.
-FUNDS, TALENT, ABSORPTION, INFRASTRUCTURE, TOP = 1, 2, 4, 8, 16
+# Reasons an upgrade is blocked, as bits of `Enterprise.blocked` (one byte).
+FUNDS, TALENT, ABSORPTION, INFRASTRUCTURE, TOP = (np.uint8(1 << k) for k in range(5))
 BLOCKERS = {
     FUNDS: "not enough funds",
     TALENT: "not enough IT talent",
@@ -449,51 +450,66 @@ def learn(model: TownModel, idx: Selection) -> None:
     absorb = f.alive[idx] * absorptive_capacity(
         f.talent[idx], knowledge, r.talent_reference
     )
-    ip = towns.ip_protection[town]
-    share = sharing(ip, r.sharing_floor)
-    leak = leakage(ip, r.leakage_max)
+    ip = towns.ip_protection  # town-level terms are computed per town, then spread
+    share, leak = sharing(ip, r.sharing_floor), leakage(ip, r.leakage_max)
 
     rows, _, partner = tie_list(f, idx)
-    openness = sharing(towns.ip_protection, r.sharing_floor)[partner // model.capacity]
+    openness = share[partner // model.capacity]  # the partner's town
     gains = learning_gain(1.0, knowledge[rows], f.knowledge[partner], openness, 1.0)
     from_ties = absorb * r.learning * np.bincount(rows, gains, minlength=town.size)
     from_platform = (f.member[idx] > 0) * learning_gain(
-        absorb, knowledge, towns.platform_knowledge[town], share, r.platform_learning
+        absorb,
+        knowledge,
+        towns.platform_knowledge[town],
+        share[town],
+        r.platform_learning,
     )
-    project = f.university[idx]
-    university_knowledge = np.append(model.universities.knowledge, 0.0)
-    from_project = (project >= 0) * learning_gain(
-        absorb, knowledge, university_knowledge[project], 1.0, r.project_learning
-    )
-    leak_step = r.per_step(leakage(towns.ip_protection, r.leakage_max))[town]
+    from_project = _project_learning(model, idx, absorb, knowledge)
     from_leaks = learning_gain(
-        absorb, knowledge, towns.mean_knowledge[town], 1.0, leak_step
+        absorb, knowledge, towns.mean_knowledge[town], 1.0, r.per_step(leak)[town]
     )
-    research = own_research(knowledge, r.rd, leak)
+    research = own_research(knowledge, r.rd, leak[town])
     f.knowledge[idx] = np.minimum(
         1.0,
         knowledge + from_ties + from_platform + from_project + from_leaks + research,
     )
     shared = from_ties + from_platform
-    licence = r.licence_cost * ip * shared * f.size[idx] / 1000.0
+    licence = r.licence_cost * ip[town] * shared * f.size[idx] / 1000.0
     f.funds[idx] -= licence
     model.ledger.book("licences", town_totals(model, idx, licence))
     model.ledger.book("shared", town_totals(model, idx, shared))
     model.ledger.book("leaked", town_totals(model, idx, from_leaks))
 
 
+def _project_learning(
+    model: TownModel, idx: Selection, absorb: NDArray, knowledge: NDArray
+) -> NDArray[np.float64]:
+    """Knowledge from a joint university project, for the few firms that run one."""
+    project = model.firms.university[idx]
+    on = np.flatnonzero(project >= 0)
+    gain = np.zeros(project.shape)
+    gain[on] = learning_gain(
+        absorb[on],
+        knowledge[on],
+        model.universities.knowledge[project[on]],
+        1.0,
+        model.rates.project_learning,
+    )
+    return gain
+
+
 def consider_upgrade(model: TownModel, idx: Selection) -> None:
     """Climb one level if the Bass hazard fires and no gate blocks; claim a subsidy."""
     f, towns, r = model.firms, model.towns, model.rates
     town, level = f.town[idx], f.level[idx]
-    step = level - 1  # 0: 1->2, 1: 2->3, 2: 3->4, 3: at the top
+    step = level.astype(np.intp) - 1  # 0: 1->2, 1: 2->3, 2: 3->4, 3: at the top
     rows, _, partner = tie_list(f, idx)
     partner_up = f.level[partner] > level[rows]
     n_partners = f.ties[idx]
     ahead = np.bincount(rows, weights=partner_up, minlength=town.size)
     imitation = imitation_share(
         ahead / np.maximum(n_partners, 1),
-        towns.share_at_least.ravel()[town * 6 + np.minimum(level + 1, 4)],
+        towns.share_at_least.ravel()[town * 6 + np.minimum(step + 2, 4)],
         n_partners > 0,
         r.partner_weight,
     )
@@ -521,7 +537,9 @@ def consider_upgrade(model: TownModel, idx: Selection) -> None:
     f.adoption_probability[idx] = yearly
     f.blocked[idx] = blocked
     free = np.flatnonzero((blocked == 0) & f.alive[idx])
-    up = free[model.rng.random(free.size) < r.per_step(yearly[free])]
+    top = float(r.per_step(yearly.max(initial=0.0)))
+    chance = lambda rows: r.per_step(yearly[free[rows]])  # noqa: E731
+    up = free[thinned_successes(model.rng, free.size, top, chance)]
     climbers, paid = slots_at(idx, up), cost[up]
     f.level[climbers] += 1
     f.funds[climbers] -= paid

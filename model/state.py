@@ -44,7 +44,7 @@ class Firms:
     project_left: F64
     subsidy_claim: F64
     adoption_probability: F64
-    blocked: NDArray[np.int64]
+    blocked: NDArray[np.uint8]
     upgraded_at: F64
     ties: NDArray[np.int8]
     partners: NDArray[np.int32]
@@ -261,7 +261,7 @@ class Rates:
             knowledge_gain=eco.knowledge_gain,
             size_drift=float(np.log1p(growth_per_step(eco.market_growth, spy)))
             - 0.5 * eco.size_volatility**2 / spy,
-            size_shock=eco.size_volatility / np.sqrt(spy),
+            size_shock=float(eco.size_volatility / np.sqrt(spy)),
             base_exit=step(eco.base_exit),
             entry=eco.entry_rate / spy,
             infrastructure_growth=step(eco.infrastructure_growth),
