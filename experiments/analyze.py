@@ -222,10 +222,7 @@ def sobol_indices(
     for b in range(resamples):
         rows = rng.integers(0, base, base)
         a, bb, ab, _ = sobol.separate_output_values(draws[b], dims, base, second_order)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            first[b] = sobol.first_order(a[rows], ab[rows], bb[rows])
-            total[b] = sobol.total_order(a[rows], ab[rows], bb[rows])
+        first[b], total[b] = saltelli_jansen(a[rows], ab[rows], bb[rows])
     frames = []
     for index, estimate, sample in (
         ("S1", point["S1"], first),
@@ -244,6 +241,24 @@ def sobol_indices(
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def saltelli_jansen(
+    a: np.ndarray, ab: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """First-order (Saltelli 2010) and total (Jansen) estimators, as SALib's.
+
+    Args:
+        a: Outputs at the A matrix, shape (N,).
+        ab: Outputs at A with column i from B, shape (N, dims).
+        b: Outputs at the B matrix, shape (N,).
+    """
+    variance = np.var(np.r_[a, b])
+    if not variance > np.finfo(float).eps:
+        return np.zeros(ab.shape[1]), np.zeros(ab.shape[1])
+    first = np.mean(b[:, None] * (ab - a[:, None]), axis=0) / variance
+    total = 0.5 * np.mean((a[:, None] - ab) ** 2, axis=0) / variance
+    return first, total
 
 
 def elementary_effects(x: np.ndarray, y: np.ndarray, dims: int) -> np.ndarray:

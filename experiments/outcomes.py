@@ -36,26 +36,34 @@ class Outcome:
 
 def _yearly(towns: pd.DataFrame) -> dict[str, pd.Series]:
     """Province values per year, computed once per run for every yearly outcome."""
-    by_year = towns.groupby("year", sort=True)
-    firms = by_year["firms"].sum().clip(lower=1)
-    level3 = by_year[["firms_level_3", "firms_level_4"]].sum().sum(axis=1)
-    covered = towns[list(PLATFORM_COLUMNS)].any(axis=1).groupby(towns["year"]).mean()
-    members = (towns["member_share"] * towns["firms"]).groupby(towns["year"]).sum()
-    spent = {lever: by_year[f"spent_{lever}"].sum() for lever in LEVERS}
-    dimension = towns["dimension"]
-    return {
-        "share_dim3plus": (dimension >= 3).groupby(towns["year"]).mean(),
-        "share_dim4": (dimension >= 4).groupby(towns["year"]).mean(),
-        "mean_dimension": by_year["dimension"].mean(),
-        "share_firms_level3plus": level3 / firms,
-        "gdp": by_year["gdp"].sum(),
-        "coordination": by_year["coordination"].mean(),
-        "platform_coverage": covered,
-        "member_share": members / firms,
-        "firms": by_year["firms"].sum().astype(float),
+    years, slot = np.unique(towns["year"].to_numpy(), return_inverse=True)
+    count = np.bincount(slot).astype(float)
+
+    def total(values: object) -> np.ndarray:
+        weights = np.asarray(values, dtype=float)
+        return np.bincount(slot, weights=weights, minlength=len(years))
+
+    firms = total(towns["firms"])
+    level3 = total(towns["firms_level_3"]) + total(towns["firms_level_4"])
+    covered = towns[list(PLATFORM_COLUMNS)].to_numpy().any(axis=1)
+    dimension = towns["dimension"].to_numpy()
+    spent = {lever: total(towns[f"spent_{lever}"]) for lever in LEVERS}
+    values = {
+        "share_dim3plus": total(dimension >= 3) / count,
+        "share_dim4": total(dimension >= 4) / count,
+        "mean_dimension": total(dimension) / count,
+        "share_firms_level3plus": level3 / np.maximum(firms, 1),
+        "gdp": total(towns["gdp"]),
+        "coordination": total(towns["coordination"]) / count,
+        "platform_coverage": total(covered) / count,
+        "member_share": total(towns["member_share"] * towns["firms"])
+        / np.maximum(firms, 1),
+        "firms": firms,
         **{f"spent_{lever}": series for lever, series in spent.items()},
         "spent_total": sum(spent.values()),
     }
+    index = pd.Index(years.astype(int), name="year")
+    return {name: pd.Series(v, index=index) for name, v in values.items()}
 
 
 CATALOGUE: tuple[Outcome, ...] = (
@@ -105,37 +113,44 @@ def catalogue_names() -> list[str]:
 
 def first_year_at(towns: pd.DataFrame, dimension: int) -> pd.Series:
     """Per town, the first recorded year at `dimension` or above (NaN if never)."""
-    reached = towns[towns["dimension"] >= dimension]
-    first = reached.groupby("town")["year"].min()
-    return first.reindex(np.sort(towns["town"].unique())).astype(float)
+    town = towns["town"].to_numpy()
+    ids = np.unique(town)
+    first = np.full(ids.size, np.inf)
+    reached = towns["dimension"].to_numpy() >= dimension
+    where = np.searchsorted(ids, town[reached])
+    np.minimum.at(first, where, towns["year"].to_numpy()[reached].astype(float))
+    first[np.isinf(first)] = np.nan
+    return pd.Series(first, index=pd.Index(ids, name="town"))
 
 
 def _run_values(
     towns: pd.DataFrame, yearly: dict[str, pd.Series]
 ) -> dict[str, Callable[[], float]]:
-    years = yearly["gdp"].index
-    first, last = int(years.min()), int(years.max())
-    after_start = yearly["gdp"].index > first
+    gdp = yearly["gdp"]
+    first, last = int(gdp.index.min()), int(gdp.index.max())
+    after_start = np.asarray(gdp.index > first)
 
     def censored_mean(dimension: int) -> float:
-        return float(first_year_at(towns, dimension).fillna(last + 1).mean())
+        years = first_year_at(towns, dimension).to_numpy()
+        return float(np.where(np.isnan(years), last + 1, years).mean())
 
     def growth() -> float:
-        gdp = yearly["gdp"]
-        if last == first or gdp.loc[first] <= 0:
+        start, end = gdp.to_numpy()[0], gdp.to_numpy()[-1]
+        if last == first or start <= 0:
             return float("nan")
-        return float((gdp.loc[last] / gdp.loc[first]) ** (1 / (last - first)) - 1)
+        return float((end / start) ** (1 / (last - first)) - 1)
+
+    def spent(name: str) -> Callable[[], float]:
+        return lambda: float(yearly[name].to_numpy()[after_start].sum())
 
     values: dict[str, Callable[[], float]] = {
         "first_year_dim3": lambda: censored_mean(3),
         "first_year_dim4": lambda: censored_mean(4),
         "gdp_growth": growth,
-        "total_spent": lambda: float(yearly["spent_total"][after_start].sum()),
+        "total_spent": spent("spent_total"),
     }
     for lever in LEVERS:
-        values[f"total_spent_{lever}"] = lambda lever=lever: float(
-            yearly[f"spent_{lever}"][after_start].sum()
-        )
+        values[f"total_spent_{lever}"] = spent(f"spent_{lever}")
     return values
 
 
@@ -152,53 +167,73 @@ def measure(
         years: Years kept for yearly outcomes (default: every recorded year).
             Town and run outcomes always use the whole run.
     """
-    names = outcomes or catalogue_names()
+    rows = Rows()
     yearly = _yearly(towns)
     run_values = _run_values(towns, yearly)
-    parts = []
-    for name in names:
+    for name in outcomes or catalogue_names():
         kind = BY_NAME[name].kind
         if kind == "yearly":
             series = yearly[name]
             if years is not None:
                 series = series[series.index.isin(years)]
-            parts.append(_rows(name, series.index, None, series.to_numpy()))
+            rows.add(name, series.to_numpy(), years=series.index.to_numpy())
         elif kind == "town":
             first = first_year_at(towns, int(name[-1]))
-            parts.append(_rows(name, None, first.index, first.to_numpy()))
+            rows.add(name, first.to_numpy(), towns=first.index.to_numpy())
         else:
-            parts.append(_rows(name, None, None, np.array([run_values[name]()])))
-    return pd.concat(parts, ignore_index=True)
+            rows.add(name, np.array([run_values[name]()]))
+    return rows.frame()
 
 
 def rows_from_mapping(values: dict[str, object]) -> pd.DataFrame:
     """Tidy rows from a plain function's result: scalars or {year: value} maps."""
-    parts = []
+    rows = Rows()
     for name, value in values.items():
         if isinstance(value, dict):
             years = np.array(list(value), dtype=np.int64)
-            parts.append(_rows(name, years, None, np.array(list(value.values()))))
+            rows.add(name, np.array(list(value.values()), dtype=float), years=years)
         else:
-            parts.append(_rows(name, None, None, np.array([value])))
-    return pd.concat(parts, ignore_index=True)
+            rows.add(name, np.array([value], dtype=float))
+    return rows.frame()
 
 
-def _rows(
-    name: str,
-    years: object | None,
-    towns: object | None,
-    values: np.ndarray,
-) -> pd.DataFrame:
-    n = len(values)
-    return pd.DataFrame(
-        {
-            "outcome": np.full(n, name, dtype=object),
-            "year": pd.array(
-                np.asarray(years) if years is not None else [None] * n, dtype="Int32"
-            ),
-            "town": pd.array(
-                np.asarray(towns) if towns is not None else [None] * n, dtype="Int32"
-            ),
-            "value": np.asarray(values, dtype=np.float64),
-        }
-    )
+class Rows:
+    """Collects outcome rows as arrays and makes one frame at the end (cheap)."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(
+        self,
+        name: str,
+        values: np.ndarray,
+        years: np.ndarray | None = None,
+        towns: np.ndarray | None = None,
+    ) -> None:
+        """Add the rows of one outcome; missing years or towns are left empty."""
+        empty = np.full(len(values), -1)
+        self.parts.append(
+            (
+                name,
+                np.asarray(values, dtype=float),
+                empty if years is None else np.asarray(years),
+                empty if towns is None else np.asarray(towns),
+            )
+        )
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a frame: outcome, year, town (nullable) and value."""
+        names = np.concatenate(
+            [np.full(len(p[1]), p[0], dtype=object) for p in self.parts]
+        )
+        values = np.concatenate([p[1] for p in self.parts])
+        years = np.concatenate([p[2] for p in self.parts]).astype(np.int64)
+        towns = np.concatenate([p[3] for p in self.parts]).astype(np.int64)
+        return pd.DataFrame(
+            {
+                "outcome": names,
+                "year": pd.arrays.IntegerArray(years.astype(np.int32), years < 0),
+                "town": pd.arrays.IntegerArray(towns.astype(np.int32), towns < 0),
+                "value": values,
+            }
+        )

@@ -1,0 +1,173 @@
+"""Analysis of sweeps: Sobol and Morris on a function with known indices, reports."""
+
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments.analyze import (
+    elementary_effects,
+    load_results,
+    morris_indices,
+    per_run,
+    sobol_indices,
+    to_ema,
+)
+from experiments.cli import main
+from experiments.design import DesignSettings, load_experiment, sample_unit
+from experiments.sweep import run_sweep
+from experiments.toys import ISHIGAMI_S1, ISHIGAMI_ST, ishigami_value
+
+PROBLEM = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[0, 1]] * 3}
+
+
+def ishigami_matrix(unit: np.ndarray, replications: int, noise: float, seed: int):
+    x = -np.pi + 2 * np.pi * unit
+    clean = np.array([ishigami_value(*row) for row in x])
+    rng = np.random.default_rng(seed)
+    return clean[:, None] + noise * rng.standard_normal((len(clean), replications))
+
+
+def test_sobol_indices_of_the_ishigami_function_match_the_analytic_values():
+    design = DesignSettings(kind="sobol", samples=2048)
+    unit = sample_unit(design, 3, root_seed=1)
+    matrix = ishigami_matrix(unit, replications=3, noise=0.5, seed=2)
+    found = sobol_indices(PROBLEM, matrix, resamples=200, seed=3)
+    for index, truth in (("S1", ISHIGAMI_S1), ("ST", ISHIGAMI_ST)):
+        rows = found[found["index"] == index].set_index("factor")
+        estimate = rows.loc[["x1", "x2", "x3"], "estimate"].to_numpy()
+        assert estimate == pytest.approx(truth, abs=0.05), (index, estimate)
+        low = rows.loc[["x1", "x2", "x3"], "low"].to_numpy()
+        high = rows.loc[["x1", "x2", "x3"], "high"].to_numpy()
+        assert np.all(low <= high)
+        assert np.all(high - low < 0.25)
+        assert np.mean((low - 0.03 <= truth) & (np.array(truth) <= high + 0.03)) == 1
+
+
+def test_replication_noise_widens_the_intervals():
+    design = DesignSettings(kind="sobol", samples=256)
+    unit = sample_unit(design, 3, root_seed=4)
+    quiet = sobol_indices(PROBLEM, ishigami_matrix(unit, 2, 0.0, 5), resamples=150)
+    noisy = sobol_indices(PROBLEM, ishigami_matrix(unit, 2, 4.0, 5), resamples=150)
+    width = lambda f: (f["high"] - f["low"]).mean()  # noqa: E731
+    assert width(noisy) > 1.2 * width(quiet)
+
+
+def test_morris_effects_match_salib_and_rank_the_ishigami_inputs():
+    from SALib.analyze import morris
+
+    design = DesignSettings(kind="morris", samples=60, levels=4)
+    unit = sample_unit(design, 3, root_seed=6)
+    matrix = ishigami_matrix(unit, replications=2, noise=0.0, seed=7)
+    effects = elementary_effects(unit, matrix[:, 0], 3)
+    salib = morris.analyze(PROBLEM, unit, matrix[:, 0], num_levels=4, seed=1)
+    assert np.abs(effects).mean(axis=0) == pytest.approx(salib["mu_star"], rel=1e-9)
+    found = morris_indices(PROBLEM, unit, matrix, resamples=100).set_index("factor")
+    assert found["estimate"].idxmin() == "x3" or found.loc["x3", "mu"] != 0
+    assert (found["low"] <= found["estimate"] + 1e-9).all()
+
+
+SOBOL_TOY = """
+name = "ishigami"
+model = "experiments.toys:ishigami"
+replications = 2
+root_seed = 11
+[design]
+kind = "sobol"
+samples = 64
+[uncertainties]
+x1 = { range = [-3.141592653589793, 3.141592653589793] }
+x2 = { range = [-3.141592653589793, 3.141592653589793] }
+x3 = { range = [-3.141592653589793, 3.141592653589793] }
+[analysis]
+resamples = 100
+"""
+
+
+@pytest.fixture(scope="module")
+def ishigami_sweep(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ishigami")
+    experiment = folder / "ishigami.toml"
+    experiment.write_text(SOBOL_TOY)
+    out = folder / "out"
+    summary = run_sweep(load_experiment(experiment), out, workers=2, progress=False)
+    assert summary.complete and summary.done == 64 * 5 * 2
+    return out
+
+
+def test_analyze_writes_indices_report_and_exports_for_a_sobol_sweep(
+    ishigami_sweep, capsys
+):
+    assert main(["analyze", str(ishigami_sweep)]) == 0
+    report = ishigami_sweep / "report"
+    assert "report.md" in capsys.readouterr().out
+    indices = pd.read_csv(report / "indices.csv")
+    assert set(indices["factor"]) == {"x1", "x2", "x3"}
+    assert set(indices["index"]) == {"S1", "ST"}
+    text = (report / "report.md").read_text()
+    assert "Which factor matters most" in text
+    assert "| y |" in text
+    table = pd.read_csv(report / "per_run.csv")
+    assert len(table) == 640
+    assert (report / "distributions.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def read_ema(path: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Read EMA's save_results layout the way ema_workbench.load_results does."""
+    with tarfile.open(path, "r:gz") as archive:
+        experiments = pd.read_csv(archive.extractfile("experiments.csv"))
+        meta = archive.extractfile("outcomes metadata.csv").read().decode()
+        outcomes = {}
+        for line in meta.strip().splitlines():
+            name, _, shape = line.partition(",")
+            dims = tuple(int(d) for d in shape.strip("()").split(",") if d.strip())
+            values = pd.read_csv(archive.extractfile(f"{name}.csv"), header=None)
+            outcomes[name] = values.to_numpy().reshape(dims)
+    return experiments, outcomes
+
+
+FACTORIAL_TOY = """
+name = "paths"
+model = "sweep_toys:flaky"
+replications = 3
+[levers]
+x = [0.1, 0.3, 0.5]
+"""
+
+
+def test_a_factorial_sweep_gets_ranked_points_fan_charts_and_an_ema_export(tmp_path):
+    experiment = tmp_path / "paths.toml"
+    experiment.write_text(FACTORIAL_TOY)
+    out = tmp_path / "out"
+    assert main(["sweep", str(experiment), "--out", str(out), "--quiet"]) == 0
+    assert main(["analyze", str(out), "--by", "x", "--out", str(tmp_path / "r")]) == 0
+    report = tmp_path / "r"
+    text = (report / "report.md").read_text()
+    assert "Design points, best first" in text
+    assert "Main effects" in text
+    assert "![fan_path](fan_path.png)" in text
+    assert (report / "fan_path.png").read_bytes()[:4] == b"\x89PNG"
+
+    experiments, outcomes = read_ema(report / "ema_results.tar.gz")
+    assert len(experiments) == 9
+    assert {"x", "scenario", "policy", "model"} <= set(experiments.columns)
+    assert outcomes["y"].shape == (9,)
+    assert outcomes["path"].shape == (9, 2)
+    assert outcomes["TIME"][0].tolist() == [2020, 2021]
+    results = load_results(out)
+    frame, arrays = to_ema(results)
+    ordered = per_run(results, years=[]).sort_values("run_id")
+    assert np.allclose(np.sort(arrays["y"]), np.sort(ordered["y"]))
+    assert np.allclose(arrays["path"][:, 1], 2 * frame["x"])
+
+
+def test_analyze_refuses_a_folder_that_is_not_a_sweep(tmp_path, capsys):
+    assert main(["analyze", str(tmp_path)]) == 2
+    assert "not a sweep results folder" in capsys.readouterr().err
+
+
+def test_analyze_refuses_an_unknown_by_factor(ishigami_sweep, capsys):
+    assert main(["analyze", str(ishigami_sweep), "--by", "x9"]) == 2
+    assert "allowed: x1, x2, x3" in capsys.readouterr().err
