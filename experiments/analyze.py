@@ -437,10 +437,19 @@ def _unusable(matrix: np.ndarray, kind: str) -> str:
 # --- Factorial designs ----------------------------------------------------------
 
 
+def better(results: Results, outcome: str) -> str:
+    """Which way is better for an outcome column: 'higher', 'lower' or 'neither'."""
+    name = outcome.split("@", 1)[0]
+    return results.manifest.get("outcomes", {}).get(name, {}).get("better", "neither")
+
+
 def point_table(
     results: Results, table: pd.DataFrame, outcome: str, level: float = 0.95
 ) -> pd.DataFrame:
-    """Each design point's mean of one outcome with a t-interval over replications."""
+    """Each design point's mean of one outcome with a t-interval over replications.
+
+    Sorted best first where the outcome has a better direction, else highest first.
+    """
     from scipy import stats
 
     grouped = table.groupby("point")[outcome]
@@ -448,8 +457,20 @@ def point_table(
     t = stats.t.ppf(0.5 + level / 2, np.maximum(summary["count"] - 1, 1))
     half = t * summary["std"] / np.sqrt(summary["count"])
     summary["low"], summary["high"] = summary["mean"] - half, summary["mean"] + half
+    if "total_spent" in table and outcome != "total_spent":
+        summary["cost"] = table.groupby("point")["total_spent"].mean()
     points = results.design.set_index("point")[results.factors]
-    return points.join(summary, how="inner").sort_values("mean", ascending=False)
+    ascending = better(results, outcome) == "lower"
+    return points.join(summary, how="inner").sort_values("mean", ascending=ascending)
+
+
+def fmt(value: float) -> str:
+    """A number as a person reads it: thousands separated, four digits otherwise."""
+    if value != value:
+        return "-"
+    if abs(value) >= 1e4:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
 
 
 def main_effects(results: Results, table: pd.DataFrame, outcome: str) -> pd.DataFrame:
@@ -777,26 +798,39 @@ def _indices_section(results: Results, indices: pd.DataFrame) -> list[str]:
 
 def _factorial_section(results: Results, table: pd.DataFrame) -> list[str]:
     level = results.manifest["experiment"]["analysis"]["conf_level"]
-    lines = ["## Design points, best first", ""]
+    lines = [
+        "## Design points",
+        "",
+        "Best first for outcomes with a better direction (lower for the years "
+        "towns take, higher for the others), highest first for spending. `cost` "
+        "is the mean money spent over the run (`total_spent`, M yuan).",
+        "",
+    ]
     for outcome in outcome_columns(table, results):
         ranked = point_table(results, table, outcome, level)
         if ranked["mean"].nunique() <= 1:
             continue
-        lines += [f"### {outcome}", ""]
+        direction = {"higher": "higher is better", "lower": "lower is better"}
+        lines += [f"### {outcome} ({direction.get(better(results, outcome), 'cost')})"]
+        lines.append("")
         header = [*results.factors, "mean", f"{int(level * 100)}% interval", "runs"]
+        header += ["cost"] if "cost" in ranked else []
         lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
         for _, row in ranked.head(10).iterrows():
             cells = [str(row[f]) for f in results.factors]
             cells += [
-                f"{row['mean']:.4g}",
-                f"[{row['low']:.4g}, {row['high']:.4g}]",
+                fmt(row["mean"]),
+                f"[{fmt(row['low'])}, {fmt(row['high'])}]",
                 str(int(row["count"])),
             ]
+            cells += [fmt(row["cost"])] if "cost" in ranked else []
             lines.append("| " + " | ".join(cells) + " |")
+        if len(ranked) > 10:
+            lines.append(f"\n({len(ranked) - 10} more points in `per_run.csv`.)")
         effects = main_effects(results, table, outcome)
         lines += ["", "Main effects (mean over the other factors):", ""]
         for factor, group in effects.groupby("factor", sort=False):
-            parts = ", ".join(f"{r.level}: {r.mean:.4g}" for r in group.itertuples())
+            parts = ", ".join(f"{r.level}: {fmt(r.mean)}" for r in group.itertuples())
             lines.append(f"- {factor}: {parts}")
         lines.append("")
     return lines

@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from experiments.outcomes import catalogue_names
 from scenarios import Scenario, ScenarioError, build_scenario, load_scenario
@@ -119,7 +126,11 @@ class AnalysisSettings(Strict):
 class Experiment(Strict):
     """A complete, validated experiment file."""
 
-    name: str = Field(max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(
+        max_length=80,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="letters, digits, '_', '.' and '-': it names the results folder",
+    )
     description: str = ""
     model: str = Field(
         TOWNSIM, description="'townsim', or 'module:function' for a plain function"
@@ -128,8 +139,8 @@ class Experiment(Strict):
     set: dict[str, Any] = Field(
         default_factory=dict, description="fixed scenario overrides"
     )
-    levers: dict[str, Factor | list[Level]] = Field(default_factory=dict)
-    uncertainties: dict[str, Factor | list[Level]] = Field(default_factory=dict)
+    levers: dict[str, Factor] = Field(default_factory=dict)
+    uncertainties: dict[str, Factor] = Field(default_factory=dict)
     splits: dict[str, Split] = Field(default_factory=dict)
     design: DesignSettings = Field(default_factory=DesignSettings)
     replications: Annotated[int, Field(ge=1, le=10_000)] = 1
@@ -142,6 +153,16 @@ class Experiment(Strict):
     years: list[int] | None = Field(None, description="years to record (default all)")
     outcomes: list[str] | None = Field(None, description="outcomes (default all)")
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+
+    @field_validator("levers", "uncertainties", mode="before")
+    @classmethod
+    def _lists_are_levels(cls, table: Any) -> Any:
+        """A plain list of values is a factor's levels."""
+        if not isinstance(table, dict):
+            return table
+        return {
+            k: {"levels": v} if isinstance(v, list) else v for k, v in table.items()
+        }
 
     @model_validator(mode="after")
     def _consistent(self) -> Experiment:
@@ -414,7 +435,7 @@ def _variables(experiment: Experiment, source: str) -> list[Variable]:
                     f"{source}: key '{role}s.{name}': varied twice; vary a key once"
                 )
             seen.add(name)
-            factor = Factor(levels=spec) if isinstance(spec, list) else spec
+            factor = spec
             if factor.levels is not None:
                 variables.append(Variable(name, role, levels=tuple(factor.levels)))
             elif factorial:
@@ -536,7 +557,7 @@ def explain(error: ValidationError, origin: str) -> str:
     """One readable line per problem: file, key, value and what is allowed."""
     lines = []
     for item in error.errors():
-        loc = [str(p) for p in item["loc"] if not _is_union_tag(str(p))]
+        loc = [str(p) for p in item["loc"]]
         key = ".".join(loc)
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
@@ -550,6 +571,11 @@ def explain(error: ValidationError, origin: str) -> str:
         value = item.get("input")
         shown = "" if isinstance(value, dict) else f" = {value!r}"
         allowed = _allowed_text(loc)
+        if len(loc) == 2 and loc[0] in ("levers", "uncertainties"):
+            allowed = (
+                "; allowed: a list of levels [a, b, ...] or { range = [low, high] }"
+                " (with steps = N in a factorial design)"
+            )
         if item["type"] == "literal_error" and isinstance(value, str):
             choices = item.get("ctx", {}).get("expected", "")
             hint = _did_you_mean(
@@ -561,12 +587,6 @@ def explain(error: ValidationError, origin: str) -> str:
         else:
             lines.append(f"{origin}: key {key!r}{shown}: {message}{allowed}")
     return "\n".join(dict.fromkeys(lines))
-
-
-def _is_union_tag(part: str) -> bool:
-    return part in {"Factor", "list[union[float,int,bool,str]]"} or part.startswith(
-        ("list[", "tuple[", "float", "int", "bool", "str")
-    )
 
 
 _SECTIONS: dict[str, type[BaseModel]] = {

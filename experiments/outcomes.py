@@ -32,6 +32,8 @@ class Outcome:
     """'yearly' (per recorded year), 'town' (per town) or 'run' (one value)."""
     unit: str
     meaning: str
+    better: str = "higher"
+    """Which way is better for policy: 'higher', 'lower' or 'neither' (costs)."""
 
 
 def _yearly(towns: pd.DataFrame) -> dict[str, pd.Series]:
@@ -75,33 +77,55 @@ CATALOGUE: tuple[Outcome, ...] = (
     Outcome("coordination", "yearly", "0-1", "mean coupling coordination degree D"),
     Outcome("platform_coverage", "yearly", "share", "towns with any platform"),
     Outcome("member_share", "yearly", "share", "live firms in a platform"),
-    Outcome("firms", "yearly", "firms", "live firms"),
+    Outcome("firms", "yearly", "firms", "live firms", "neither"),
     *(
-        Outcome(f"spent_{lever}", "yearly", "M yuan/yr", f"spent on the {lever} lever")
+        Outcome(
+            f"spent_{lever}",
+            "yearly",
+            "M yuan/yr",
+            f"spent on the {lever} lever",
+            "neither",
+        )
         for lever in LEVERS
     ),
-    Outcome("spent_total", "yearly", "M yuan/yr", "spent on all four levers"),
-    Outcome("year_dim3", "town", "year", "first year the town is at dimension 3+"),
-    Outcome("year_dim4", "town", "year", "first year the town is at dimension 4"),
+    Outcome(
+        "spent_total", "yearly", "M yuan/yr", "spent on all four levers", "neither"
+    ),
+    Outcome(
+        "year_dim3", "town", "year", "first year the town is at dimension 3+", "lower"
+    ),
+    Outcome(
+        "year_dim4", "town", "year", "first year the town is at dimension 4", "lower"
+    ),
     Outcome(
         "first_year_dim3",
         "run",
         "year",
         "mean over towns of the first year at dimension 3+; a town that never "
         "gets there counts as the year after the run (censored)",
+        "lower",
     ),
     Outcome(
         "first_year_dim4",
         "run",
         "year",
         "as first_year_dim3, for dimension 4 (censored the same way)",
+        "lower",
     ),
     Outcome("gdp_growth", "run", "per year", "compound yearly growth of output"),
     *(
-        Outcome(f"total_spent_{lever}", "run", "M yuan", f"{lever} spending, all years")
+        Outcome(
+            f"total_spent_{lever}",
+            "run",
+            "M yuan",
+            f"{lever} spending, all years",
+            "neither",
+        )
         for lever in LEVERS
     ),
-    Outcome("total_spent", "run", "M yuan", "spending on all levers, all years"),
+    Outcome(
+        "total_spent", "run", "M yuan", "spending on all levers, all years", "neither"
+    ),
 )
 BY_NAME = {outcome.name: outcome for outcome in CATALOGUE}
 

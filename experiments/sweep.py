@@ -512,6 +512,7 @@ def manifest(plan: Plan, command: list[str] | None = None) -> dict[str, Any]:
                 "kind": BY_NAME[name].kind,
                 "unit": BY_NAME[name].unit,
                 "meaning": BY_NAME[name].meaning,
+                "better": BY_NAME[name].better,
             }
             for name in names
             if name in BY_NAME

@@ -371,3 +371,11 @@ def test_a_run_that_raises_is_recorded_as_failed_and_the_others_finish(
     )
     assert len(list((out / "failures").glob("*.parquet"))) == 2
     assert len(list((out / "runs").glob("*.parquet"))) == 4
+
+
+@pytest.mark.parametrize(
+    "name", ["smoke", "lever_importance", "budget_split", "ip_tradeoff"]
+)
+def test_the_example_experiments_are_valid(name):
+    plan = load_experiment(ROOT / "experiments" / f"{name}.toml")
+    assert plan.runs >= 16

@@ -1,0 +1,228 @@
+"""Benchmark sweeps: per-run overhead, speedup of 2 workers, driver peak memory.
+
+Prints one JSON line per case; each case runs in its own process so that the
+driver's peak resident memory is its own (workers are other processes and are
+not counted).
+
+    python benchmarks/bench_sweep.py                # all cases
+    python benchmarks/bench_sweep.py --quick        # overhead and speedup only
+
+Cases:
+
+- overhead: 48 runs of a tiny province (3 towns x 25 firms, 2016-2020) on one
+  worker. `model_s` is the model alone (build and run, in this process, warm);
+  `execute_s` what a worker spends per run (model, outcomes, Parquet bytes);
+  `sweep_s` the driver's wall time per run once the worker is up (submitting,
+  waiting, writing the file).
+- speedup: 16 runs of the baseline province (20 towns x 100 firms, 2016-2035) on 1
+  and then 2 workers; the worker start (a fork server importing the model once)
+  is timed apart and reported both in and out.
+- memory: 1,000 and 10,000 runs of a stand-in for a small run: a function that
+  returns as many outcome rows as the tiny province does (14 yearly outcomes over
+  3 years and 8 run outcomes) without simulating. It drives the sweep machinery
+  as hard as it can go; the driver's memory is what is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = """
+name = "bench_tiny"
+replications = {reps}
+root_seed = 1
+years = [2016, 2018, 2020]
+[set]
+"province.towns" = 3
+"province.firms_per_town" = 25
+"run.end_year" = 2020
+[levers]
+"government.talent" = [0.1, 0.3, 0.5, 0.7]
+"government.ip" = [0.1, 0.4]
+"""
+BASELINE = """
+name = "bench_baseline"
+replications = 2
+root_seed = 2
+scenario = "baseline"
+[levers]
+"government.talent" = [0.1, 0.3, 0.5, 0.7]
+"government.ip" = [0.1, 0.4]
+"""
+STANDIN = """
+name = "bench_standin"
+model = "bench_sweep:standin"
+replications = 1
+[design]
+kind = "lhs"
+samples = {runs}
+[uncertainties]
+x = {{ range = [0.0, 1.0] }}
+y = {{ range = [0.0, 1.0] }}
+"""
+
+
+def standin(x: float, y: float, seed: int) -> dict:
+    """As many outcome rows as a tiny province's run, without simulating."""
+    values: dict = {f"yearly_{i}": {2016: x, 2018: y, 2020: x + y} for i in range(14)}
+    values.update({f"run_{i}": x * y + i for i in range(8)})
+    return values
+
+
+def _plan(text: str, folder: Path):
+    from experiments.design import load_experiment
+
+    path = folder / "experiment.toml"
+    path.write_text(text)
+    return load_experiment(path)
+
+
+def _startup_seconds(workers: int) -> float:
+    """Time to bring up `workers` workers and run one trivial job on each."""
+    from concurrent.futures import wait
+
+    from experiments.sweep import _executor
+
+    started = time.perf_counter()
+    with _executor(workers, None) as (executor, _, _stop):
+        wait([executor.submit(os.getpid) for _ in range(workers)])
+    return time.perf_counter() - started
+
+
+def overhead() -> dict:
+    """Per-run cost of the sweep machinery against the model's own time."""
+    from experiments.sweep import run_sweep, task_of
+    from model import TownModel
+    from scenarios import build_scenario
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = _plan(TINY.format(reps=6), Path(tmp))
+        task = task_of(plan)
+        specs = list(plan.specs())
+        model_s = []
+        for spec in [specs[0], *specs]:  # the first warms imports and caches
+            started = time.perf_counter()
+            scenario = build_scenario(task.base, spec.params)
+            TownModel(scenario, rng=spec.seed, views="lazy").run()
+            model_s.append(time.perf_counter() - started)
+        model_s = model_s[1:]
+        startup = _startup_seconds(1)
+        summary = run_sweep(plan, Path(tmp) / "out", workers=1, progress=False)
+    runs = summary.done
+    sweep_per_run = (summary.wall_seconds - startup) / runs
+    model_per_run = sum(model_s) / runs
+    return {
+        "case": "overhead",
+        "runs": runs,
+        "scenario": "3 towns x 25 firms, 2016-2020",
+        "model_s": round(model_per_run, 4),
+        "execute_s": round(summary.model_seconds / runs, 4),
+        "sweep_s": round(sweep_per_run, 4),
+        "overhead_s": round(sweep_per_run - model_per_run, 4),
+        "overhead_share_of_model": round(sweep_per_run / model_per_run - 1, 3),
+        "worker_start_s": round(startup, 2),
+    }
+
+
+def speedup(workers: int) -> dict:
+    """Wall time of 16 baseline runs on `workers` workers."""
+    from experiments.sweep import run_sweep
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = _plan(BASELINE, Path(tmp))
+        startup = _startup_seconds(workers)
+        summary = run_sweep(plan, Path(tmp) / "out", workers=workers, progress=False)
+    return {
+        "case": "speedup",
+        "workers": workers,
+        "runs": summary.done,
+        "scenario": "baseline, 20 towns x 100 firms, 2016-2035",
+        "wall_s": round(summary.wall_seconds, 2),
+        "worker_start_s": round(startup, 2),
+        "wall_without_start_s": round(summary.wall_seconds - startup, 2),
+        "load_average": os.getloadavg()[0],
+    }
+
+
+def memory(runs: int) -> dict:
+    """Driver peak memory for `runs` stand-in runs on 2 workers."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from experiments.sweep import run_sweep
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = _plan(STANDIN.format(runs=runs), Path(tmp))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        summary = run_sweep(plan, Path(tmp) / "out", workers=2, progress=False)
+        files = len(list((Path(tmp) / "out" / "runs").glob("*.parquet")))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "case": "memory",
+        "runs": runs,
+        "files": files,
+        "run": "stand-in function, 50 outcome rows a run",
+        "wall_s": round(summary.wall_seconds, 1),
+        "runs_per_s": round(runs / summary.wall_seconds, 1),
+        "driver_rss_before_mb": round(before / 1024, 1),
+        "driver_peak_rss_mb": round(peak / 1024, 1),
+    }
+
+
+def run_case(args: list[str]) -> dict:
+    """Run one case in a fresh process and return its JSON line."""
+    output = subprocess.run(
+        [sys.executable, __file__, "--case", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main() -> None:
+    """Run the cases, each in its own process, and print one JSON line each."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--case", nargs="+")
+    args = parser.parse_args()
+    if args.case:
+        name, *rest = args.case
+        cases = {"overhead": overhead, "speedup": speedup, "memory": memory}
+        print(json.dumps(cases[name](*map(int, rest))))
+        return
+    lines = [run_case(["overhead"])]
+    print(json.dumps(lines[-1]), flush=True)
+    walls = {}
+    for workers in (1, 2):
+        line = run_case(["speedup", str(workers)])
+        walls[workers] = line
+        print(json.dumps(line), flush=True)
+    print(
+        json.dumps(
+            {
+                "case": "speedup_2_over_1",
+                "with_start": round(walls[1]["wall_s"] / walls[2]["wall_s"], 2),
+                "without_start": round(
+                    walls[1]["wall_without_start_s"] / walls[2]["wall_without_start_s"],
+                    2,
+                ),
+            }
+        ),
+        flush=True,
+    )
+    if not args.quick:
+        for runs in (1000, 10_000):
+            print(json.dumps(run_case(["memory", str(runs)])), flush=True)
+
+
+if __name__ == "__main__":
+    main()
