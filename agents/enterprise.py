@@ -256,6 +256,11 @@ def tie_list(f: Firms, idx: Selection) -> tuple[Slots, Slots, Slots]:
     return found
 
 
+def partner_rows(f: Firms, slots: Slots) -> NDArray[np.int32]:
+    """The partner table's rows of `slots` (`take`: far faster than `[slots]`)."""
+    return f.partners.take(slots, axis=0)
+
+
 def column_of(table: NDArray[np.int32], values: ArrayLike) -> NDArray[np.intp]:
     """First column where each row of `table` holds its entry of `values` (-1: none).
 
@@ -286,7 +291,7 @@ def _find_ties(f: Firms, idx: Selection) -> tuple[Slots, Slots, Slots]:
         if keep.all():
             return rows, cols, partner
         return rows[keep], cols[keep], partner[keep]
-    flat = np.flatnonzero(f.partners[idx].ravel() >= 0)
+    flat = np.flatnonzero(partner_rows(f, idx).ravel() >= 0)
     rows = flat // width
     cols = flat - rows * width
     return rows, cols, f.partners[idx[rows], cols]
@@ -358,7 +363,7 @@ def _sample_tie_slots(
 def cut_ties(f: Firms, owners: Slots, cols: Slots) -> None:
     """Remove ties `f.partners[owners, cols]` from both ends' lists."""
     others = f.partners[owners, cols]
-    back = column_of(f.partners[others], owners)
+    back = column_of(partner_rows(f, others), owners)
     found = back >= 0
     for table in (f.partners, f.tie_kind):
         table[owners, cols] = -1
@@ -396,7 +401,7 @@ def seek_partner(model: TownModel, idx: Selection) -> None:
         (candidates >= 0)
         & f.alive[candidates]
         & (candidates != seekers)
-        & (column_of(f.partners[seekers], candidates) < 0)
+        & (column_of(partner_rows(f, seekers), candidates) < 0)
         & (f.ties[candidates] < f.partners.shape[1])
         & tie_possible(
             kind, f.level[seekers], f.level[candidates], r.cross_border_level
@@ -412,7 +417,7 @@ def seek_partner(model: TownModel, idx: Selection) -> None:
     while a.size:  # rounds: a firm takes one new tie per round while it has room
         keep = _one_tie_per_firm(a, b)
         for one, other in ((a[keep], b[keep]), (b[keep], a[keep])):
-            free = column_of(f.partners[one], -1)
+            free = np.argmax(partner_rows(f, one) < 0, axis=1)  # room was checked
             f.partners[one, free] = other
             f.tie_kind[one, free] = kind[keep]
             f.ties[one] += 1

@@ -28,6 +28,7 @@ from agents.enterprise import (
     exit_if_failing,
     hire_talent,
     learn,
+    partner_rows,
     produce,
     revise_ties,
     seek_partner,
@@ -197,8 +198,9 @@ class TownModel(Model):
         f = self.firms
         self.ledger.add("exit_funds", f.town[slots], f.funds[slots])
         self.ledger.add("exits", f.town[slots], 1.0)
-        rows, cols = np.nonzero(f.partners[slots] >= 0)
-        owners, partners = slots[rows], f.partners[slots][rows, cols]
+        table = partner_rows(f, slots)
+        rows, cols = np.nonzero(table >= 0)
+        owners, partners = slots[rows], table[rows, cols]
         once = ~np.isin(partners, slots) | (partners > owners)  # ties among leavers
         cut_ties(f, owners[once], cols[once])
         f.alive[slots] = False
