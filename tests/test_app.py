@@ -51,9 +51,8 @@ def vue_views(rc):
 
 
 def markdown(rc):
-    """The html of every Markdown block on screen."""
-    templates = (w.template for w in rc.find(v.VuetifyTemplate).widgets)
-    return [getattr(t, "template", t) for t in templates]
+    """The html of every block of text on screen."""
+    return [w.unsafe_innerHTML or "" for w in rc.find(solara.widgets.HTML).widgets]
 
 
 def test_step_advances_the_model_and_the_year_shown(app):
@@ -169,6 +168,7 @@ def test_inspector_covers_every_decision_and_a_firm_that_left():
     titles = [section.title for section in inspect_firm(model, slot)]
     assert titles == [
         f"Firm {slot}",
+        "Hiring IT talent",
         "Upgrade decision",
         "Learning",
         "Ties",

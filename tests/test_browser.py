@@ -32,7 +32,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ROOT = Path(__file__).resolve().parent.parent
-SOLARA_RUN = [sys.executable, "-m", "solara", "run", "app.py"]
+SOLARA_RUN = [sys.executable, "-m", "solara", "run", "app.py", "--production"]
+"""Production mode: no hot reload, which a file saved nearby would set off."""
 STEP_BUDGET_S = 0.5
 """Longest median time for one step and its redraw with the default settings."""
 
@@ -100,15 +101,25 @@ def page(server):
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.outside = []
+        page.outside, page.failed = [], []
         page.on(
             "request",
             lambda r: None if r.url.startswith(server) else page.outside.append(r.url),
         )
+        page.on(
+            "response",
+            lambda r: page.failed.append(r.url) if r.status >= 400 else None,
+        )
         page.goto(server)
         page.locator(".townsim-year").wait_for(timeout=60_000)
+        page.wait_for_function(FOUR_CHARTS, timeout=60_000)
         yield page
         browser.close()
+
+
+FOUR_CHARTS = """() => document.querySelectorAll('.townsim-chart svg').length === 4
+    && document.querySelectorAll('.townsim-network .townsim-node').length > 0"""
+"""The province tab is on screen alone: its four charts and its map."""
 
 
 def year(page: Page) -> str:
@@ -151,7 +162,9 @@ TIMED_STEP = """() => new Promise((resolve, reject) => {
             requestAnimationFrame(() => requestAnimationFrame(
                 () => resolve((performance.now() - start) / 1000)));
         } else if (performance.now() - start > 20000) {
-            reject(new Error('no redraw within 20 s'));
+            const changed = charts().map((html, i) => html !== oldCharts[i]);
+            reject(new Error(`no redraw within 20 s: year ${oldYear} -> ${year()}, `
+                + `charts changed ${changed}`));
         } else {
             requestAnimationFrame(check);
         }
@@ -174,6 +187,15 @@ def test_page_loads_without_the_internet(page):
     assert page.outside == [], "the page asked for assets outside the local server"
 
 
+def test_every_asset_is_served(page):
+    page.get_by_role("tab", name="About").click()
+    page.get_by_text("Things to try").first.wait_for(timeout=20_000)
+    page.wait_for_timeout(500)
+    page.get_by_role("tab", name="Province").click()
+    page.wait_for_function(FOUR_CHARTS, timeout=20_000)
+    assert page.failed == [], "the server could not serve these assets offline"
+
+
 def test_step_changes_the_year_and_redraws_within_budget(page, capsys):
     times = [timed_step(page) for _ in range(8)]
     assert year(page) == "2018 Q4"
@@ -186,7 +208,7 @@ def test_step_changes_the_year_and_redraws_within_budget(page, capsys):
     assert median < STEP_BUDGET_S
 
 
-def test_plots_are_drawn(page):
+def test_plots_are_drawn(page, tmp_path_factory):
     charts = page.locator(".townsim-chart svg")
     assert charts.count() == 4
     for i in range(charts.count()):
@@ -197,8 +219,20 @@ def test_plots_are_drawn(page):
     assert has_colour(towns_chart, "#bdbdbd")  # the traditional towns' area
     network = page.locator(".townsim-network svg").first
     assert network.bounding_box()["width"] > 200
-    assert page.locator(".townsim-network circle").count() == 20
+    assert page.locator(".townsim-network .townsim-node").count() == 20
     assert has_colour(colours(page, network), "#bdbdbd")
+    page.evaluate("() => document.querySelector('.townsim-year').scrollIntoView()")
+    save_screenshot(page, tmp_path_factory, "app-province.png")
+
+
+def save_screenshot(page: Page, tmp_path_factory, name: str) -> Path:
+    """Save the page; TOWNSIM_SCREENSHOTS names a folder to keep them in (docs)."""
+    folder = os.environ.get("TOWNSIM_SCREENSHOTS")
+    shot = Path(folder or tmp_path_factory.getbasetemp()) / name
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 20_000
+    print(f"\n[browser] screenshot: {shot}")
+    return shot
 
 
 def test_play_runs_until_paused(page):
@@ -229,10 +263,11 @@ def test_slider_and_reset_change_the_model(page):
         thumb.press("ArrowRight")
     page.locator(".v-input", has_text="Towns: 25").wait_for(timeout=10_000)
     page.get_by_text("Settings changed").wait_for(timeout=10_000)
-    assert page.locator(".townsim-network circle").count() == 20
+    assert page.locator(".townsim-network .townsim-node").count() == 20
     button(page, "Reset").click()
     page.wait_for_function(
-        "() => document.querySelectorAll('.townsim-network circle').length === 25",
+        "() => document.querySelectorAll('.townsim-network .townsim-node')"
+        ".length === 25",
         timeout=20_000,
     )
     assert year(page) == "End of 2016"
@@ -242,15 +277,10 @@ def test_slider_and_reset_change_the_model(page):
 def test_clicking_a_firm_opens_the_inspector(page, tmp_path_factory):
     button(page, "Step").click()
     page.get_by_role("tab", name="Town and firms").click()
-    firms = page.locator(".v-card", has_text="Firms of town").locator("circle")
+    card = page.locator(".v-card", has_text="Firms of town")
+    firms = card.locator(".townsim-node")
     firms.first.wait_for(timeout=20_000)
     firms.first.dispatch_event("click")
     page.get_by_text("Upgrade decision").wait_for(timeout=20_000)
     assert page.get_by_text("gate: funds").count() >= 1
-    shot = Path(
-        os.environ.get("TOWNSIM_SCREENSHOT")
-        or tmp_path_factory.mktemp("shots") / "app.png"
-    )
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 20_000
-    print(f"\n[browser] screenshot: {shot}")
+    save_screenshot(page, tmp_path_factory, "app-town.png")

@@ -149,5 +149,6 @@ def coordination_chart(model: TownModel, town: int) -> dict[str, Any]:
     here = frame[frame["town"] == town]
     mean = frame.groupby("year")["coordination"].mean()
     chart.line(here["year"], here["coordination"], TOWN_COLOUR, f"town {town}")
+    chart.dots(here["year"], here["coordination"], TOWN_COLOUR)
     chart.line(mean.index, mean.to_numpy(), MEAN_COLOUR, "province mean", dash="5,4")
     return chart.spec()

@@ -65,6 +65,7 @@ def inspect_firm(model: TownModel, slot: int) -> list[Section]:
     firm = model.enterprises[slot]
     return [
         describe(model, firm),
+        hiring(model, firm),
         upgrade(model, firm),
         learning(model, firm),
         ties(model, firm),
@@ -84,6 +85,29 @@ def describe(model: TownModel, firm: Enterprise) -> Section:
     names = {"industry": industry, "stage": STAGES[firm.stage]}
     for name, value in firm.state.items():
         section.add(name, names.get(name, _show(value)))
+    return section
+
+
+def hiring(model: TownModel, firm: Enterprise) -> Section:
+    """What IT talent it hires toward, and what the town's pool holds (ODD 7.5)."""
+    r, towns = model.rates, model.towns
+    target = float(r.talent_needed[firm.level - 1])
+    pool = float(towns.talent_pool[firm.town])
+    short = max(0.0, target - firm.talent) * firm.size
+    section = Section(
+        "Hiring IT talent",
+        f"It holds {firm.talent:.1%} IT staff and hires toward {target:.1%}, the "
+        f"need of its next level; {r.talent_attrition:.1%} leave each step. "
+        + (
+            f"It lacks {short:.1f} FTE; the town's pool has {pool:.1f} FTE, shared "
+            "pro rata when firms ask for more than it holds."
+            if short > 0
+            else "It has what it needs."
+        ),
+    )
+    section.add("IT staff", f"{firm.talent:.3f}", "share of its workforce")
+    section.add("next level needs", f"{target:.3f}")
+    section.add("town pool", f"{pool:.1f}", "FTE available")
     return section
 
 

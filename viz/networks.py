@@ -35,6 +35,8 @@ TIE_NAMES = {
     CROSS_TOWN: "tie to another town",
 }
 STAGES = ("upstream", "midstream", "downstream")
+RINGS = (0.95, 0.7, 0.45, 0.2)
+"""Radius of each level's ring, as a share of the drawing's half height."""
 
 WIDTH, HEIGHT = 480, 360
 MARGIN = 30
@@ -74,6 +76,7 @@ def town_network(model: TownModel) -> dict[str, Any]:
         "nodes": nodes,
         "edges": edges,
         "labels": [],
+        "guides": [],
         "legend": [*level_legend(), ["size: output", "#ffffff"]],
     }
 
@@ -100,7 +103,7 @@ def firm_positions(model: TownModel, slots: np.ndarray) -> tuple[np.ndarray, ...
     spread), so it keeps its place; it moves inward only when it climbs.
     """
     f = model.firms
-    ring = np.array([0.95, 0.7, 0.45, 0.2])[f.level[slots] - 1]
+    ring = np.array(RINGS)[f.level[slots] - 1]
     spread = (slots * 0.6180339887) % 1.0
     angle = 2 * np.pi * (f.stage[slots] + 0.08 + 0.84 * spread) / 3 - np.pi / 2
     scale = (HEIGHT - 2 * MARGIN) / 2
@@ -133,6 +136,7 @@ def firm_network(model: TownModel, town: int) -> dict[str, Any]:
         "nodes": nodes,
         "edges": _tie_lines(model, slots, x, y),
         "labels": _stage_labels(),
+        "guides": [[WIDTH / 2, HEIGHT / 2, radius] for radius in _ring_radii()],
         "legend": [
             *level_legend(),
             *([TIE_NAMES[k], c] for k, c in TIE_COLOURS.items()),
@@ -159,12 +163,17 @@ def _tie_lines(
             end = [x[row] + 14 * dx / norm, y[row] + 14 * dy / norm]
             lines.append([*_xy(x[row], y[row]), *_xy(*end), colour, 1.5])
         elif other > row:
-            lines.append([*_xy(x[row], y[row]), *_xy(x[other], y[other]), colour, 0.8])
+            lines.append([*_xy(x[row], y[row]), *_xy(x[other], y[other]), colour, 0.6])
     return lines
 
 
 def _xy(a: float, b: float) -> list[float]:
     return [round(float(a), 1), round(float(b), 1)]
+
+
+def _ring_radii() -> list[float]:
+    """Pixel radii of the level rings, drawn as faint guides."""
+    return [round(ring * (HEIGHT - 2 * MARGIN) / 2, 1) for ring in RINGS]
 
 
 def _stage_labels() -> list[list[Any]]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import markdown
 import solara
 import solara.lab
 from mesa.visualization.solara_viz import ModelController
@@ -32,6 +33,12 @@ from viz.inspector import Section, inspect_firm
 from viz.networks import LEVEL_NAMES, firm_network, town_network
 
 TITLE = "Professional towns climbing to Internet+"
+CSS = """
+.townsim-text table { border-collapse: collapse; font-size: 13px; margin: 4px 0 12px; }
+.townsim-text td, .townsim-text th { padding: 1px 8px; border-bottom: 1px solid #eee; }
+.townsim-text h2 { font-size: 20px; margin: 18px 0 6px; }
+.townsim-text p, .townsim-text li { font-size: 14px; }
+"""
 ABOUT = (Path(__file__).parent / "about.md").read_text(encoding="utf-8")
 
 SLIDERS = (
@@ -54,6 +61,7 @@ def NetworkView(
     edges: list,
     labels: list,
     legend: list,
+    guides: list,
     selected: int,
     event_select: Callable[[int], None],
 ) -> None:
@@ -97,6 +105,7 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
         lesson.set(text)
         generation.set(generation.value + 1)  # a fresh controller: not playing
 
+    solara.Style(CSS)
     with solara.AppBar():
         solara.AppBarTitle(TITLE)
     with solara.Sidebar():
@@ -113,7 +122,7 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
         with solara.lab.Tab("Town and firms"):
             TownTab(current, selected, town.set, firm.value, firm.set)
         with solara.lab.Tab("About"):
-            solara.Markdown(ABOUT)
+            Prose(ABOUT)
 
 
 @solara.component
@@ -307,7 +316,7 @@ def Inspector(model: AppModel, slot: int) -> None:
     """A firm's state and its last decisions, section by section."""
     update_counter.get()  # the model changed in place: redraw
     if slot < 0:
-        solara.Markdown(
+        Prose(
             "Click a firm in the network to see its state and why it did what it "
             "did at its last step."
         )
@@ -323,4 +332,19 @@ def SectionView(section: Section) -> None:
     if section.rows:
         lines += ["", "| | | |", "|---|---|---|"]
         lines += [f"| {a} | {b} | {c} |" for a, b, c in section.rows]
-    solara.Markdown("\n".join(lines), style="font-size: 13px")
+    Prose("\n".join(lines))
+
+
+def html_of(text: str) -> str:
+    """Markdown as HTML, made on the server.
+
+    Solara's Markdown component would load KaTeX from a CDN in the browser, and
+    the app must work with no internet.
+    """
+    return markdown.markdown(text, extensions=["tables"])
+
+
+@solara.component
+def Prose(text: str) -> None:
+    """A block of text written in Markdown."""
+    solara.HTML(tag="div", unsafe_innerHTML=html_of(text), classes=["townsim-text"])

@@ -99,6 +99,19 @@ class Chart:
         if label:
             self.legend.append([label, colour])
 
+    def dots(
+        self, x: ArrayLike, y: ArrayLike, colour: str, radius: float = 2.5
+    ) -> None:
+        """A small disc at each point, so that a series of one point shows."""
+        px, py = self.px(x), self.py(y)
+        d = " ".join(
+            f"M{a - radius:.1f},{b:.1f} a{radius},{radius} 0 1,0 {2 * radius},0 "
+            f"a{radius},{radius} 0 1,0 {-2 * radius},0"
+            for a, b in zip(px.tolist(), py.tolist(), strict=True)
+        )
+        if d:
+            self.path(d, colour)
+
     def area(
         self, x: ArrayLike, lower: ArrayLike, upper: ArrayLike, colour: str, label: str
     ) -> None:
@@ -116,7 +129,10 @@ class Chart:
         colours: Sequence[str],
         labels: Sequence[str],
     ) -> None:
-        """Stacked areas, the first layer at the bottom."""
+        """Stacked areas, the first layer at the bottom; one point shows as a strip."""
+        x = np.asarray(x, dtype=float)
+        if x.size == 1:
+            x, layers = np.r_[x, x + 0.1], np.repeat(layers, 2, axis=1)
         tops = np.cumsum(layers, axis=0)
         bottoms = np.vstack([np.zeros_like(tops[:1]), tops[:-1]])
         for bottom, top, colour, label in zip(
