@@ -60,9 +60,13 @@ class Section:
 
 def inspect_firm(model: TownModel, slot: int) -> list[Section]:
     """The firm's state and its five decisions, or why it cannot be shown."""
-    if not (0 <= slot < model.firms.alive.size) or not model.firms.alive[slot]:
-        return [Section("Firm gone", f"Firm {slot} has left the market.")]
-    firm = model.enterprises[slot]
+    gone = [Section("Firm gone", f"Firm {slot} has left the market.")]
+    if not 0 <= slot < model.firms.alive.size:
+        return gone
+    try:
+        firm = model.enterprises[slot]
+    except KeyError:  # it left (perhaps while the model was playing)
+        return gone
     return [
         describe(model, firm),
         hiring(model, firm),

@@ -105,6 +105,7 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
         lesson.set(text)
         generation.set(generation.value + 1)  # a fresh controller: not playing
 
+    solara.Title(TITLE)
     solara.Style(CSS)
     with solara.AppBar():
         solara.AppBarTitle(TITLE)
