@@ -368,8 +368,8 @@ def cut_ties(f: Firms, owners: Slots, cols: Slots) -> None:
     for table in (f.partners, f.tie_kind):
         table[owners, cols] = -1
         table[others[found], back[found]] = -1
-    np.add.at(f.ties, owners, -1)
-    np.add.at(f.ties, others[found], -1)
+    ends = np.concatenate([owners, others[found]])
+    f.ties -= np.bincount(ends, minlength=f.ties.size).astype(f.ties.dtype)
     f.tie_cache = None
 
 

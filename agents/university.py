@@ -13,7 +13,7 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import NDArray
 
-from agents.base import ArrayView, Column, state_of
+from agents.base import ArrayView, Column, bernoulli_positions, state_of
 from scenarios.schema import REGIONS
 
 if TYPE_CHECKING:
@@ -46,23 +46,28 @@ def serve_region(model: TownModel, idx: NDArray[np.intp]) -> None:
     )
     towns.talent_pool += graduates[towns.region] * share  # by firms, in the region
 
-    mine = np.isin(f.university, idx)
+    acting = np.zeros(unis.region.size + 1, dtype=bool)  # last entry: no project
+    acting[idx] = True
+    mine = acting[f.university]
     f.project_left[mine] -= 1.0 / r.steps_per_year
     f.university[mine & (f.project_left <= 1e-9)] = -1  # allow for rounding
 
-    running = np.bincount(f.university[f.university >= 0], minlength=len(unis.region))
+    running = np.bincount(f.university[f.university >= 0], minlength=unis.region.size)
     room = np.maximum(unis.capacity - running, 0)
-    region = towns.region[f.town]
+    served = np.zeros(regions, dtype=bool)
+    served[unis.region[idx]] = True
+    # Each firm applies with a small chance per step: draw who, then check them.
+    drawn = bernoulli_positions(model.rng, f.alive.size, r.project_appetite)
+    region = towns.region[f.town[drawn]]
     applying = (
-        f.alive
-        & (f.university < 0)
-        & np.isin(region, unis.region[idx])
-        & (f.funds > r.project_cost)
-        & (model.rng.random(f.alive.size) < r.project_appetite)
+        f.alive[drawn]
+        & (f.university[drawn] < 0)
+        & served[region]
+        & (f.funds[drawn] > r.project_cost)
     )
-    applicants = np.flatnonzero(applying)
-    choice = model.random_university(region[applicants])
-    to_me = np.isin(choice, idx)
+    applicants = drawn[applying]
+    choice = model.random_university(region[applying])
+    to_me = acting[choice]
     applicants, choice = applicants[to_me], choice[to_me]
     accepted = first_per_group(choice, room, model.rng)
     f.university[applicants[accepted]] = choice[accepted]
