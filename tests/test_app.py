@@ -173,6 +173,7 @@ def test_inspector_covers_every_decision_and_a_firm_that_left():
         "Learning",
         "Ties",
         "Production and exit",
+        "State variables",
     ]
     gone = int(np.flatnonzero(~model.firms.alive)[0])
     assert inspect_firm(model, gone)[0].title == "Firm gone"

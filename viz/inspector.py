@@ -59,7 +59,7 @@ class Section:
 
 
 def inspect_firm(model: TownModel, slot: int) -> list[Section]:
-    """The firm's state and its five decisions, or why it cannot be shown."""
+    """Who the firm is, its five decisions, then its state; or that it has gone."""
     gone = [Section("Firm gone", f"Firm {slot} has left the market.")]
     if not 0 <= slot < model.firms.alive.size:
         return gone
@@ -74,6 +74,7 @@ def inspect_firm(model: TownModel, slot: int) -> list[Section]:
         learning(model, firm),
         ties(model, firm),
         production(model, firm),
+        state_table(firm),
     ]
 
 
@@ -86,7 +87,16 @@ def describe(model: TownModel, firm: Enterprise) -> Section:
         f"{firm.size:.0f} workers, at level {firm.level} "
         f"({LEVEL_NAMES[firm.level - 1]}), {firm.age:.1f} years old.",
     )
-    names = {"industry": industry, "stage": STAGES[firm.stage]}
+    return section
+
+
+def state_table(firm: Enterprise) -> Section:
+    """Every state variable of the firm, as the model holds it."""
+    section = Section("State variables", "As the model holds them now:")
+    names = {
+        "industry": INDUSTRIES[firm.industry].replace("_", " "),
+        "stage": STAGES[firm.stage],
+    }
     for name, value in firm.state.items():
         section.add(name, names.get(name, _show(value)))
     return section

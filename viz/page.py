@@ -270,7 +270,7 @@ def TownTab(
     update_counter.get()  # the model changed in place: redraw
     with solara.Row(style="align-items: center"):
         solara.SliderInt(
-            "Town",
+            f"Town {town}",
             value=town,
             min=0,
             max=max(model.n_towns - 1, 0),
