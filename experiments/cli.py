@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from experiments.run import OutputError, check_output, run_scenario, write_results
 from scenarios import ScenarioError, load_scenario, parse_assignment, shipped_scenarios
 
 DEFAULT_SCENARIO = "baseline"
@@ -60,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `townsim`; returns the exit code."""
     args = build_parser().parse_args(argv)
+    errors = input_errors(args.command)
     try:
         if args.command == "run":
             return run_command(args)
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:12s} {scenario.description}")
             return 0
         return app_command(args)
-    except (ScenarioError, OutputError) as error:
+    except errors as error:
         print(f"townsim: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -81,11 +81,25 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def input_errors(command: str) -> tuple[type[Exception], ...]:
+    """Errors that mean bad input (exit 2).
+
+    The single-run machinery (and Mesa with it) is imported only for `run`, so a
+    sweep's driver stays free of the model: its workers import it.
+    """
+    if command == "run":
+        from experiments.run import OutputError
+
+        return (ScenarioError, OutputError)
+    return (ScenarioError,)
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Validate everything, run with a progress bar, print the summary, write files."""
     from tqdm import tqdm
 
     from experiments.allocator import keep_freed_memory
+    from experiments.run import check_output, run_scenario, write_results
     from experiments.summary import summarize
 
     overrides = dict(parse_assignment(text) for text in args.overrides)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import io
-import itertools
 import json
 import os
 import platform
@@ -24,7 +23,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,20 +98,31 @@ class SweepSummary:
 # --- Worker side ------------------------------------------------------------
 
 
+_PREPARED: list[bool] = []
+
+
+def _prepare_once() -> None:
+    """Keep freed memory in this process, once (Dask workers skip `worker_init`)."""
+    if not _PREPARED:
+        from experiments.allocator import keep_freed_memory
+
+        keep_freed_memory()
+        _PREPARED.append(True)
+
+
 def worker_init() -> None:
     """Import the model once per worker, keep freed memory, leave Ctrl-C to the driver.
 
     Workers ignore SIGINT so that Ctrl-C stops the sweep, not a run as a failure.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from experiments.allocator import keep_freed_memory
-
-    keep_freed_memory()
+    _prepare_once()
     import model  # noqa: F401  (imported once here rather than in the first job)
 
 
 def execute(task: Task, spec: RunSpec) -> Record:
     """Run one job; an exception becomes a failure record, never a lost worker."""
+    _prepare_once()
     started = time.perf_counter()
     try:
         rows = _simulate(task, spec)
@@ -280,17 +290,7 @@ def run_sweep(
         try:
             if summary.skipped + summary.earlier_failed == summary.total:
                 return summary
-            with _executor(workers, scheduler) as (executor, capacity, stop):
-                _drive(
-                    executor,
-                    capacity,
-                    stop,
-                    task_of(plan),
-                    pending,
-                    out,
-                    summary,
-                    progress,
-                )
+            _drive(workers, scheduler, task_of(plan), pending, out, summary, progress)
         finally:
             summary.wall_seconds = time.perf_counter() - started
             _note_session(out, "finished", summary)
@@ -298,19 +298,17 @@ def run_sweep(
 
 
 def _drive(
-    executor: Executor,
-    capacity: int,
-    stop: Callable[[], None],
+    workers: int | None,
+    scheduler: Any,
     task: Task,
     pending: Iterator[RunSpec],
     out: Path,
     summary: SweepSummary,
     progress: bool,
 ) -> None:
-    """Keep `capacity` runs in flight, write each as it finishes, until all are done."""
+    """Run the pending runs, with a fresh pool whenever a worker process dies."""
     from tqdm import tqdm
 
-    in_flight: dict[Future, RunSpec] = {}
     bar = tqdm(
         total=summary.total,
         initial=summary.skipped + summary.earlier_failed,
@@ -319,27 +317,103 @@ def _drive(
         file=sys.stderr,
         dynamic_ncols=True,
     )
+    suspects: list[RunSpec] = []
     try:
-        while True:
-            for spec in itertools.islice(pending, capacity - len(in_flight)):
-                in_flight[executor.submit(execute, task, spec)] = spec
-            if not in_flight:
-                break
-            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
-                del in_flight[future]
-                _store(future.result(), out, summary)
-                bar.update()
-            bar.set_postfix(
-                done=summary.done, failed=summary.failed, running=len(in_flight)
-            )
-    except KeyboardInterrupt:
-        for future in in_flight:
-            future.cancel()
-        stop()
-        raise SweepInterrupted(summary) from None
+        finished = False
+        while not finished:
+            with _executor(workers, scheduler) as (executor, capacity, stop):
+                feed = _Feed(executor, capacity, task, out, summary, bar)
+                try:
+                    finished = feed.run(pending, suspects)
+                except KeyboardInterrupt:
+                    feed.cancel()
+                    stop()
+                    raise SweepInterrupted(summary) from None
     finally:
         bar.close()
+
+
+@dataclass
+class _Feed:
+    """One pool's share of a sweep: keep it busy, store what comes back."""
+
+    executor: Executor
+    capacity: int
+    task: Task
+    out: Path
+    summary: SweepSummary
+    bar: Any
+    in_flight: dict[Future, RunSpec] = field(default_factory=dict)
+
+    def run(self, pending: Iterator[RunSpec], suspects: list[RunSpec]) -> bool:
+        """Run until done (True) or until the pool breaks (False).
+
+        When a worker process dies (a crash, or the kernel killing it for memory)
+        every run in flight is lost and none of them can be blamed. They become
+        suspects and run again one at a time on a fresh pool; a suspect that
+        breaks the pool alone is recorded as failed, so the sweep always ends.
+        """
+        alone = bool(suspects)
+        while True:
+            limit = 1 if suspects or alone else self.capacity
+            while len(self.in_flight) < limit:
+                spec = suspects.pop(0) if suspects else next(pending, None)
+                if spec is None:
+                    break
+                alone = limit == 1
+                try:
+                    future = self.executor.submit(execute, self.task, spec)
+                except BrokenExecutor:
+                    suspects[:0] = [spec, *self.in_flight.values()]
+                    return False
+                self.in_flight[future] = spec
+            if not self.in_flight:
+                return True
+            done, _ = wait(self.in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                spec = self.in_flight.pop(future)
+                try:
+                    record = future.result()
+                except BrokenExecutor:
+                    lost = [spec, *self.in_flight.values()]
+                    self.in_flight.clear()
+                    if alone and len(lost) == 1:
+                        self._store(
+                            _lost(
+                                self.task,
+                                spec,
+                                "a worker process died "
+                                "while running this run alone (a crash, "
+                                "or killed for lack of memory)",
+                            )
+                        )
+                    else:
+                        suspects.extend(lost)
+                    return False
+                except Exception:  # e.g. Dask's KilledWorker after its retries
+                    record = _lost(self.task, spec, traceback.format_exc())
+                self._store(record)
+            alone = alone and bool(suspects)
+
+    def _store(self, record: Record) -> None:
+        _store(record, self.out, self.summary)
+        self.bar.update()
+        self.bar.set_postfix(
+            done=self.summary.done,
+            failed=self.summary.failed,
+            running=len(self.in_flight),
+        )
+
+    def cancel(self) -> None:
+        """Cancel what has not started; Ctrl-C."""
+        for future in self.in_flight:
+            future.cancel()
+
+
+def _lost(task: Task, spec: RunSpec, reason: str) -> Record:
+    """A failure record made by the driver for a run whose worker never answered."""
+    table = failure_table(task, spec, reason)
+    return Record(spec.run_id, False, _parquet_bytes(table, 0.0), 0.0)
 
 
 def _store(record: Record, out: Path, summary: SweepSummary) -> None:

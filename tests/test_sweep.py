@@ -379,3 +379,40 @@ def test_a_run_that_raises_is_recorded_as_failed_and_the_others_finish(
 def test_the_example_experiments_are_valid(name):
     plan = load_experiment(ROOT / "experiments" / f"{name}.toml")
     assert plan.runs >= 16
+
+
+CRASH = """
+name = "crash"
+model = "sweep_toys:crash"
+replications = 2
+[levers]
+x = [0.1, 0.3, 0.5, 0.9]
+"""
+
+
+def test_a_run_that_kills_its_worker_is_recorded_as_failed_and_the_others_finish(
+    tmp_path,
+):
+    experiment = write(tmp_path, CRASH)
+    out = tmp_path / "out"
+    summary = run_sweep(load_experiment(experiment), out, workers=2, progress=False)
+    assert summary.done == 6 and summary.failed == 2
+    failures = pd.read_parquet(out / "failures")
+    assert set(failures["x"]) == {0.9}
+    assert all("worker process died" in e for e in failures["error"])
+    assert set(pd.read_parquet(out / "runs")["x"]) == {0.1, 0.3, 0.5}
+
+
+def test_the_sweep_driver_does_not_import_the_model_or_plotting():
+    code = (
+        "import sys\n"
+        "from experiments.cli import build_parser\n"
+        "from experiments.design import load_experiment\n"
+        "from experiments.sweep import run_sweep, task_of\n"
+        f"task_of(load_experiment({str(SMOKE)!r}))\n"
+        "print(sorted(m for m in ('mesa', 'model', 'matplotlib') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.stdout.strip() == "[]", result.stderr
