@@ -13,6 +13,7 @@ import solara
 
 from agents.enterprise import consider_upgrade, hire_talent, learn, revise_ties
 from viz import charts
+from viz.charts import PREVIOUS
 from viz.controls import PRESETS, AppModel, build, check_controls, default_controls
 from viz.inspector import inspect_firm, upgrade_terms
 from viz.networks import firm_network, town_network
@@ -80,6 +81,12 @@ def test_slider_change_then_reset_rebuilds_the_model_with_the_new_value(app):
     assert new.settings.government.platform == pytest.approx(0.6)
     assert new.controls["towns"] == 6
     assert year_shown(rc) == "End of 2016"
+    legends = [
+        str(w.legend)
+        for w in rc.find(ipyvue.VueTemplate).widgets
+        if hasattr(w, "shapes")
+    ]
+    assert sum(PREVIOUS in legend for legend in legends) >= 3  # the run before, dashed
 
 
 def test_seed_and_scenario_reach_the_model(app):

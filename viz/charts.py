@@ -47,21 +47,46 @@ def _time_chart(model: TownModel, title: str, y_range: tuple[float, float]) -> C
     return chart
 
 
-def towns_chart(model: TownModel) -> dict[str, Any]:
+def towns_chart(model: TownModel, previous: TownModel | None = None) -> dict[str, Any]:
     """Towns at each dimension over the years (stacked)."""
     chart = _time_chart(model, "Towns per dimension", (0, model.n_towns))
-    layers = np.array([series(model, f"towns_dimension_{d}") for d in (1, 2, 3, 4)])
-    chart.stack(series(model, "year"), layers, LEVEL_COLOURS, LEVEL_NAMES)
+    chart.stack(series(model, "year"), layers(model, "towns_dimension"), *STACK)
+    if previous is not None and previous.n_towns == model.n_towns:
+        _previous_bounds(chart, previous, layers(previous, "towns_dimension"))
     return chart.spec()
 
 
-def levels_chart(model: TownModel) -> dict[str, Any]:
+def levels_chart(model: TownModel, previous: TownModel | None = None) -> dict[str, Any]:
     """Share of live firms at each digital level over the years (stacked)."""
     chart = _time_chart(model, "Firms per digital level (share)", (0, 1))
-    layers = np.array([series(model, f"firms_level_{k}") for k in (1, 2, 3, 4)])
-    shares = layers / np.maximum(layers.sum(axis=0), 1.0)
-    chart.stack(series(model, "year"), shares, LEVEL_COLOURS, LEVEL_NAMES)
+    chart.stack(series(model, "year"), level_shares(model), *STACK)
+    if previous is not None:
+        _previous_bounds(chart, previous, level_shares(previous))
     return chart.spec()
+
+
+STACK = (LEVEL_COLOURS, LEVEL_NAMES)
+PREVIOUS_COLOUR = "#212121"
+PREVIOUS = "previous run (dashed)"
+
+
+def layers(model: TownModel, prefix: str) -> np.ndarray:
+    """The four series `prefix_1` ... `prefix_4`, one row each."""
+    return np.array([series(model, f"{prefix}_{k}") for k in (1, 2, 3, 4)])
+
+
+def level_shares(model: TownModel) -> np.ndarray:
+    """Share of live firms at each level, one row per level."""
+    counts = layers(model, "firms_level")
+    return counts / np.maximum(counts.sum(axis=0), 1.0)
+
+
+def _previous_bounds(chart: Chart, previous: TownModel, stacked: np.ndarray) -> None:
+    """The previous run's boundaries between levels, to compare the climb with."""
+    years = series(previous, "year")
+    for k, bound in enumerate(np.cumsum(stacked, axis=0)[:-1]):
+        label = PREVIOUS if k == 0 else ""
+        chart.line(years, bound, PREVIOUS_COLOUR, label, width=1.2, dash="4,3")
 
 
 def plan_path(start_year: int, plan_year: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,17 +100,27 @@ def plan_path(start_year: int, plan_year: int) -> tuple[np.ndarray, np.ndarray]:
     return years, growth ** (years - start_year)
 
 
-def gdp_chart(model: TownModel) -> dict[str, Any]:
+def gdp_chart(model: TownModel, previous: TownModel | None = None) -> dict[str, Any]:
     """Output against the 2020 plan: as an index, or in yuan when a target is set."""
     plan, start = model.settings.plan, model.settings.run.start_year
     years, gdp = series(model, "year"), series(model, "gdp")
     if plan.gdp_target is None:
         plan_years, path = plan_path(start, plan.year)
         values = gdp / max(gdp[0], 1e-9)
-        top = max(float(values.max()), float(path.max())) * 1.1
-        chart = _time_chart(model, f"Output, {start} = 1, against the plan", (0, top))
+        before = None
+        if previous is not None:
+            old = series(previous, "gdp")
+            before = (series(previous, "year"), old / max(old[0], 1e-9))
+        highest = max(
+            values.max(), path.max(), 0 if before is None else before[1].max()
+        )
+        chart = _time_chart(
+            model, f"Output, {start} = 1, against the plan", (0, float(highest) * 1.1)
+        )
         chart.line(years, values, TOWN_COLOUR, "model towns")
         chart.line(plan_years, path, PLAN_COLOUR, "plan: 2.77 to 4 tn yuan", dash="5,4")
+        if before is not None:
+            chart.line(*before, PREVIOUS_COLOUR, PREVIOUS, width=1.2, dash="4,3")
     else:
         values = gdp / 1e3
         top = max(float(values.max()), plan.gdp_target / 1e3) * 1.1
@@ -96,7 +131,9 @@ def gdp_chart(model: TownModel) -> dict[str, Any]:
     return chart.spec()
 
 
-def coverage_chart(model: TownModel) -> dict[str, Any]:
+def coverage_chart(
+    model: TownModel, previous: TownModel | None = None
+) -> dict[str, Any]:
     """Share of towns with a platform against the plan's target, and firms in one."""
     plan = model.settings.plan
     chart = _time_chart(model, "Platform coverage against the target", (0, 1))
@@ -109,6 +146,13 @@ def coverage_chart(model: TownModel) -> dict[str, Any]:
     )
     chart.hline(plan.coverage_target, PLAN_COLOUR, f"target {plan.coverage_target:.0%}")
     chart.vline(plan.year, label=f"plan {plan.year}")
+    if previous is not None:
+        before = series(previous, "year")
+        for k, name in enumerate(("platform_coverage", "member_share")):
+            label = PREVIOUS if k == 0 else ""
+            chart.line(
+                before, series(previous, name), PREVIOUS_COLOUR, label, 1.2, "4,3"
+            )
     return chart.spec()
 
 

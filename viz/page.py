@@ -114,12 +114,13 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
         PresetCard(start)
         SettingsCard(model.value, controls)
     current = model.value
+    previous = previous_run(current)
     selected = min(town.value, current.n_towns - 1)
     if lesson.value:
         solara.Info(lesson.value, dense=True)
     with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("Province"):
-            ProvinceTab(current, selected, town.set)
+            ProvinceTab(current, previous, selected, town.set)
         with solara.lab.Tab("Town and firms"):
             TownTab(current, selected, town.set, firm.value, firm.set)
         with solara.lab.Tab("About"):
@@ -158,10 +159,28 @@ def RunCard(
         solara.SliderInt(
             "Pause while playing (ms)", value=play_interval, min=0, max=1000, step=50
         )
+        DataDownloads(current)
         if controls.value != current.controls:
             solara.Warning(
                 "Settings changed: press Reset to start a run with them.", dense=True
             )
+
+
+@solara.component
+def DataDownloads(model: AppModel) -> None:
+    """The run so far as tables, for a spreadsheet or a notebook."""
+    stem = f"{model.controls['scenario_name']}-seed{model.seed}"
+    with solara.Row(gap="4px"):
+        solara.FileDownload(
+            lambda: model.town_frame().to_csv(index=False),
+            filename=f"towns-{stem}.csv",
+            label="Towns (CSV)",
+        )
+        solara.FileDownload(
+            lambda: model.model_frame().to_csv(index=False),
+            filename=f"province-{stem}.csv",
+            label="Province (CSV)",
+        )
 
 
 @solara.component
@@ -234,9 +253,22 @@ def SettingsCard(model: AppModel, controls: solara.Reactive[dict[str, Any]]) -> 
             )
 
 
+def previous_run(current: AppModel) -> AppModel | None:
+    """The run on screen before this one, kept so that charts can compare the two."""
+    runs = solara.use_ref([None, None])  # [previous, current]
+    if runs.current[1] is not current:
+        runs.current = [runs.current[1], current]
+    return runs.current[0]
+
+
 @solara.component
-def ProvinceTab(model: AppModel, town: int, select_town: Callable[[int], None]) -> None:
-    """The town map, the climb, and the plan figures."""
+def ProvinceTab(
+    model: AppModel,
+    previous: AppModel | None,
+    town: int,
+    select_town: Callable[[int], None],
+) -> None:
+    """The town map, the climb and the plan figures, with the previous run dashed."""
     update_counter.get()  # the model changed in place: redraw
     with solara.Columns([1, 1]):
         with solara.Card("Towns of the province"):
@@ -251,11 +283,11 @@ def ProvinceTab(model: AppModel, town: int, select_town: Callable[[int], None]) 
                 style="font-size: 13px",
             )
         with solara.Column():
-            ChartView(**charts.towns_chart(model))
-            ChartView(**charts.levels_chart(model))
+            ChartView(**charts.towns_chart(model, previous))
+            ChartView(**charts.levels_chart(model, previous))
     with solara.Columns([1, 1]):
-        ChartView(**charts.gdp_chart(model))
-        ChartView(**charts.coverage_chart(model))
+        ChartView(**charts.gdp_chart(model, previous))
+        ChartView(**charts.coverage_chart(model, previous))
 
 
 @solara.component
