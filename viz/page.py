@@ -87,13 +87,15 @@ def clock_label(model: AppModel) -> str:
 @solara.component
 def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
     """The whole app; pass a reactive model to drive it from outside (tests)."""
-    initial = solara.use_memo(lambda: build(default_controls()), [])
+    initial = solara.use_memo(
+        lambda: build(default_controls()) if model is None else None, []
+    )
     own = solara.use_reactive(initial)
     model = model if model is not None else own
     controls = solara.use_reactive(dict(model.value.controls))
     town = solara.use_reactive(0)
     firm = solara.use_reactive(-1)
-    lesson = solara.use_reactive("")
+    lesson = solara.use_reactive(({}, ""))  # a preset's controls and its lesson
     generation = solara.use_reactive(0)
 
     def start(new_controls: dict[str, Any], text: str) -> None:
@@ -102,7 +104,7 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
         model.set(build(new_controls))
         town.set(0)
         firm.set(-1)
-        lesson.set(text)
+        lesson.set((new_controls, text))
         generation.set(generation.value + 1)  # a fresh controller: not playing
 
     solara.Title(TITLE)
@@ -115,9 +117,11 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
         SettingsCard(model.value, controls)
     current = model.value
     previous = previous_run(current)
+    solara.use_effect(lambda: firm.set(-1), [current])  # slots mean other firms now
     selected = min(town.value, current.n_towns - 1)
-    if lesson.value:
-        solara.Info(lesson.value, dense=True)
+    preset_controls, text = lesson.value
+    if text and preset_controls == current.controls:
+        solara.Info(text, dense=True)
     with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("Province"):
             ProvinceTab(current, previous, selected, town.set)
