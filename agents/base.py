@@ -99,6 +99,16 @@ def town_totals(model: TownModel, idx: Selection, values: ArrayLike) -> ArrayLik
     return np.bincount(town, weights=values, minlength=model.n_towns)
 
 
+def per_firm(model: TownModel, idx: Selection, per_town: NDArray) -> NDArray:
+    """Each firm of `idx`'s entry of a per-town array.
+
+    Over `ALL` slots the town blocks make this a repeat, cheaper than a gather.
+    """
+    if isinstance(idx, slice):
+        return np.repeat(per_town, model.capacity)
+    return per_town[model.firms.town[idx]]
+
+
 class Column:
     """An agent attribute that is one cell of a column in the model's state table.
 

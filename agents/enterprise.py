@@ -23,6 +23,7 @@ from agents.base import (
     Column,
     Selection,
     bernoulli_positions,
+    per_firm,
     pick,
     slots_at,
     state_of,
@@ -308,7 +309,7 @@ def hire_talent(model: TownModel, idx: Selection) -> None:
     asked = town_totals(model, idx, demand)
     pool = towns.talent_pool + 0.5 * town_totals(model, idx, lost)
     ratio = np.divide(pool, asked, out=np.ones_like(pool), where=asked > pool)
-    hired = demand * np.minimum(1.0, ratio[f.town[idx]])
+    hired = demand * per_firm(model, idx, np.minimum(1.0, ratio))
     per_head = np.divide(hired, size, out=np.zeros_like(hired), where=hired > 0)
     f.talent[idx] = np.minimum(1.0, talent + per_head)
     towns.talent_pool = np.maximum(0.0, pool - town_totals(model, idx, hired))
@@ -317,7 +318,8 @@ def hire_talent(model: TownModel, idx: Selection) -> None:
 def revise_ties(model: TownModel, idx: Selection) -> None:
     """Update trust, end some ties, then perhaps search for one new partner."""
     f, r = model.firms, model.rates
-    target = trust_target(model.towns.ip_protection[f.town[idx]], f.member[idx] > 0)
+    ip = per_firm(model, idx, model.towns.ip_protection)
+    target = trust_target(ip, f.member[idx] > 0)
     f.trust[idx] += r.trust_speed * (target - f.trust[idx])
     drop_ties(model, idx)
     seek_partner(model, idx)
@@ -450,36 +452,40 @@ def _one_tie_per_firm(a: Slots, b: Slots) -> NDArray[np.bool_]:
 def learn(model: TownModel, idx: Selection) -> None:
     """Learn from partners, platform, university project, leaks and own research."""
     f, towns, r = model.firms, model.towns, model.rates
-    town = f.town[idx]
     knowledge = f.knowledge[idx]
     absorb = f.alive[idx] * absorptive_capacity(
         f.talent[idx], knowledge, r.talent_reference
     )
     ip = towns.ip_protection  # town-level terms are computed per town, then spread
     share, leak = sharing(ip, r.sharing_floor), leakage(ip, r.leakage_max)
+    town_level = lambda values: per_firm(model, idx, values)  # noqa: E731
 
     rows, _, partner = tie_list(f, idx)
     openness = share[partner // model.capacity]  # the partner's town
     gains = learning_gain(1.0, knowledge[rows], f.knowledge[partner], openness, 1.0)
-    from_ties = absorb * r.learning * np.bincount(rows, gains, minlength=town.size)
+    from_ties = absorb * r.learning * np.bincount(rows, gains, minlength=absorb.size)
     from_platform = (f.member[idx] > 0) * learning_gain(
         absorb,
         knowledge,
-        towns.platform_knowledge[town],
-        share[town],
+        town_level(towns.platform_knowledge),
+        town_level(share),
         r.platform_learning,
     )
     from_project = _project_learning(model, idx, absorb, knowledge)
     from_leaks = learning_gain(
-        absorb, knowledge, towns.mean_knowledge[town], 1.0, r.per_step(leak)[town]
+        absorb,
+        knowledge,
+        town_level(towns.mean_knowledge),
+        1.0,
+        town_level(r.per_step(leak)),
     )
-    research = own_research(knowledge, r.rd, leak[town])
+    research = own_research(knowledge, r.rd, town_level(leak))
     f.knowledge[idx] = np.minimum(
         1.0,
         knowledge + from_ties + from_platform + from_project + from_leaks + research,
     )
     shared = from_ties + from_platform
-    licence = r.licence_cost * ip[town] * shared * f.size[idx] / 1000.0
+    licence = r.licence_cost * town_level(ip) * shared * f.size[idx] / 1000.0
     f.funds[idx] -= licence
     model.ledger.book("licences", town_totals(model, idx, licence))
     model.ledger.book("shared", town_totals(model, idx, shared))
@@ -518,7 +524,7 @@ def consider_upgrade(model: TownModel, idx: Selection) -> None:
         n_partners > 0,
         r.partner_weight,
     )
-    offer = towns.subsidy_offer[town]
+    offer = per_firm(model, idx, towns.subsidy_offer)
     yearly = adoption_probability(
         r.innovation_p[step],
         r.imitation_q[step],
@@ -536,7 +542,7 @@ def consider_upgrade(model: TownModel, idx: Selection) -> None:
         r.talent_needed[step],
         absorptive_capacity(f.talent[idx], f.knowledge[idx], r.talent_reference),
         r.absorptive_needed[step],
-        towns.infrastructure[town],
+        per_firm(model, idx, towns.infrastructure),
         r.infrastructure_needed[step],
     ) | (TOP * (level >= 4))
     f.adoption_probability[idx] = yearly
