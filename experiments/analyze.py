@@ -694,8 +694,7 @@ def report_text(
     lines = [
         f"# Sweep report: {exp['name']}",
         "",
-        exp.get("description", ""),
-        "",
+        *([exp["description"], ""] if exp.get("description") else []),
         f"- Design: {design['kind']}, {design['points']} points x "
         f"{design['replications']} replications = {design['runs']} runs "
         f"(root seed {design['root_seed']}, {design['seeding']} seeds)",
@@ -778,6 +777,17 @@ def _indices_section(results: Results, indices: pd.DataFrame) -> list[str]:
             f"{top['noise_share']:.0%} |"
         )
     lines.append("")
+    ranked = indices[indices["index"] == main] if "index" in indices else indices
+    width = (ranked["high"] - ranked["low"]).median() if len(ranked) else 0.0
+    if width > 0.3:
+        noise = ranked["noise_share"].median()
+        more = "replications" if noise > 0.5 else "design samples (design.samples)"
+        lines += [
+            f"The intervals are wide (median width {width:.2f}): the design is too "
+            f"small to rank the factors with confidence. Replication noise is "
+            f"{noise:.0%} of the variance, so more {more} would help most.",
+            "",
+        ]
     if notes:
         lines += ["Not analysed:", "", *notes, ""]
     lines += [
