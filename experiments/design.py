@@ -284,7 +284,16 @@ class Plan:
                 seed = run_seed(
                     self.experiment.root_seed, point, rep, self.experiment.seeding
                 )
-                run_id = _hash({"base": base_hash, "params": params, "seed": seed})
+                # The point and replication keep ids unique when two design points
+                # coincide (levels drawn from a sampled design) under common seeds.
+                run_id = _hash(
+                    {
+                        "base": base_hash,
+                        "params": params,
+                        "seed": seed,
+                        "at": [point, rep],
+                    }
+                )
                 yield RunSpec(run_id[:20], point, rep, seed, params)
 
 

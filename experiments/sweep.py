@@ -450,6 +450,8 @@ def _executor(
     count = workers or os.cpu_count() or 1
     # Workers fork from a server that imported the model once: starting a worker
     # costs milliseconds, not an import of Mesa, and the driver stays free of it.
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")  # one core per worker: no hidden threads
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["experiments.sweep", "model"])
     executor = ProcessPoolExecutor(
