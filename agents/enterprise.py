@@ -244,8 +244,8 @@ def trust_target(ip_protection: ArrayLike, member: ArrayLike) -> ArrayLike:
 # --- Behaviours: the rules applied to a set of firm slots ----------------------
 
 
-def tie_list(f: Firms, idx: Selection) -> tuple[Slots, Slots, Slots]:
-    """The ties of firms `idx` as (row in idx, column in the tie table, partner).
+def tie_list(f: Firms, idx: Selection) -> tuple[Slots, NDArray[np.int32]]:
+    """The ties of firms `idx` as (row in idx, partner slot), one entry per tie.
 
     Kept until the ties change, since several behaviours read the same list.
     """
@@ -274,28 +274,10 @@ def column_of(table: NDArray[np.int32], values: ArrayLike) -> NDArray[np.intp]:
     return column
 
 
-def _find_ties(f: Firms, idx: Selection) -> tuple[Slots, Slots, Slots]:
-    width = f.partners.shape[1]
-    if isinstance(idx, slice):
-        flat = np.flatnonzero(f.partners.ravel() >= 0)
-        slots = flat // width
-        return slots, flat - slots * width, f.partners.ravel()[flat]
-    if idx.size * 4 > f.alive.size:  # most firms: one scan of the whole table
-        flat = np.flatnonzero(f.partners.ravel() >= 0)
-        slots = flat // width
-        cols = flat - slots * width
-        where = np.full(f.alive.size, -1)
-        where[idx] = np.arange(idx.size)
-        rows = where[slots]
-        partner = f.partners.ravel()[flat]
-        keep = rows >= 0
-        if keep.all():
-            return rows, cols, partner
-        return rows[keep], cols[keep], partner[keep]
-    flat = np.flatnonzero(partner_rows(f, idx).ravel() >= 0)
-    rows = flat // width
-    cols = flat - rows * width
-    return rows, cols, f.partners[idx[rows], cols]
+def _find_ties(f: Firms, idx: Selection) -> tuple[Slots, NDArray[np.int32]]:
+    table = f.partners if isinstance(idx, slice) else partner_rows(f, idx)
+    flat = np.flatnonzero(table.ravel() >= 0)
+    return flat // table.shape[1], table.ravel()[flat]
 
 
 def hire_talent(model: TownModel, idx: Selection) -> None:
@@ -380,16 +362,14 @@ def seek_partner(model: TownModel, idx: Selection) -> None:
     f, towns, r, rng = model.firms, model.towns, model.rates, model.rng
     member = f.member[idx] > 0
     has_room = f.alive[idx] & (f.ties[idx] < f.partners.shape[1])
-    searching = has_room & (
-        rng.random(member.size) < r.search * (1.0 + r.search_boost * member)
-    )
+    chance = np.where(member, r.search * (1.0 + r.search_boost), r.search)
+    searching = has_room & (rng.random(member.size) < chance)
     seekers = pick(idx, searching)
     if seekers.size == 0:
         return
     town = f.town[seekers]
-    far_chance = r.far_search * (
-        1.0 + r.link_boost * (member[searching] & towns.linked[town])
-    )
+    linked = member[searching] & towns.linked[town]  # members of a linked platform
+    far_chance = np.where(linked, r.far_search * (1.0 + r.link_boost), r.far_search)
     far = rng.random(seekers.size) < far_chance
     target_town = town.copy()
     target_town[far] = model.random_neighbour_town(town[far])
@@ -460,7 +440,7 @@ def learn(model: TownModel, idx: Selection) -> None:
     share, leak = sharing(ip, r.sharing_floor), leakage(ip, r.leakage_max)
     town_level = lambda values: per_firm(model, idx, values)  # noqa: E731
 
-    rows, _, partner = tie_list(f, idx)
+    rows, partner = tie_list(f, idx)
     openness = share[partner // model.capacity]  # the partner's town
     gains = learning_gain(1.0, knowledge[rows], f.knowledge[partner], openness, 1.0)
     from_ties = absorb * r.learning * np.bincount(rows, gains, minlength=absorb.size)
@@ -514,7 +494,7 @@ def consider_upgrade(model: TownModel, idx: Selection) -> None:
     f, towns, r = model.firms, model.towns, model.rates
     town, level = f.town[idx], f.level[idx]
     step = level.astype(np.intp) - 1  # 0: 1->2, 1: 2->3, 2: 3->4, 3: at the top
-    rows, _, partner = tie_list(f, idx)
+    rows, partner = tie_list(f, idx)
     partner_up = f.level[partner] > level[rows]
     n_partners = f.ties[idx]
     ahead = np.bincount(rows, weights=partner_up, minlength=town.size)
