@@ -414,7 +414,22 @@ def sensitivity(
         found.insert(0, "outcome", outcome)
         found["noise_share"] = noise_share(matrix)
         frames.append(found)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not frames:
+        return pd.DataFrame()
+    found = pd.concat(frames, ignore_index=True)
+    return found.reindex(columns=list(dict.fromkeys([*INDEX_COLUMNS, *found.columns])))
+
+
+INDEX_COLUMNS = (
+    "outcome",
+    "factor",
+    "index",
+    "estimate",
+    "low",
+    "high",
+    "noise_share",
+    "note",
+)
 
 
 def _stable_seed(text: str) -> int:
@@ -424,7 +439,9 @@ def _stable_seed(text: str) -> int:
 
 
 def _unusable(matrix: np.ndarray, kind: str) -> str:
-    means = np.nanmean(matrix, axis=1) if matrix.size else matrix
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = np.nanmean(matrix, axis=1) if matrix.size else matrix
     missing = int(np.isnan(means).sum()) if means.size else 0
     if missing and kind in ("sobol", "morris"):
         return f"{missing} design points have no finished run; indices need them all"
@@ -777,7 +794,7 @@ def _indices_section(results: Results, indices: pd.DataFrame) -> list[str]:
             f"{top['noise_share']:.0%} |"
         )
     lines.append("")
-    ranked = indices[indices["index"] == main] if "index" in indices else indices
+    ranked = indices[indices["index"] == main]
     width = (ranked["high"] - ranked["low"]).median() if len(ranked) else 0.0
     if width > 0.3:
         noise = ranked["noise_share"].median()
@@ -796,7 +813,7 @@ def _indices_section(results: Results, indices: pd.DataFrame) -> list[str]:
         "| outcome | factor | index | estimate | low | high |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    valid = indices[indices.get("factor").notna()] if "factor" in indices else indices
+    valid = indices[indices["factor"].notna()]
     for _, row in valid.iterrows():
         lines.append(
             f"| {row['outcome']} | {row['factor']} | {row['index']} | "

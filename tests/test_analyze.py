@@ -171,3 +171,27 @@ def test_analyze_refuses_a_folder_that_is_not_a_sweep(tmp_path, capsys):
 def test_analyze_refuses_an_unknown_by_factor(ishigami_sweep, capsys):
     assert main(["analyze", str(ishigami_sweep), "--by", "x9"]) == 2
     assert "allowed: x1, x2, x3" in capsys.readouterr().err
+
+
+PARTIAL = """
+name = "partial"
+model = "sweep_toys:flaky"
+[design]
+kind = "sobol"
+samples = 8
+[uncertainties]
+x = { range = [0.0, 1.0] }
+"""
+
+
+def test_a_sweep_with_failed_runs_is_reported_without_misleading_indices(tmp_path):
+    experiment = tmp_path / "partial.toml"
+    experiment.write_text(PARTIAL)
+    out = tmp_path / "out"
+    assert main(["sweep", str(experiment), "--out", str(out), "--quiet"]) == 1
+    assert main(["analyze", str(out)]) == 0
+    text = (out / "report" / "report.md").read_text()
+    assert "Not analysed" in text
+    assert "design points have no finished run" in text
+    assert "## Failed runs" in text
+    assert "ValueError: x = " in text
