@@ -717,8 +717,12 @@ def report_text(
         f"(root seed {design['root_seed']}, {design['seeding']} seeds)",
         f"- Finished: {finished}; failed: {len(results.failures)}; "
         f"missing: {design['runs'] - finished - len(results.failures)}",
-        f"- Base scenario: {exp.get('scenario') or 'baseline'}, model "
-        f"{exp['model']}; code {m['code_version']}",
+        (
+            f"- Model: townsim, base scenario {exp.get('scenario') or 'baseline'}"
+            if exp["model"] == "townsim"
+            else f"- Model: the function {exp['model']}"
+        )
+        + f"; code {m['code_version']}",
         "- Factors: " + "; ".join(_factor_text(f) for f in design["factors"]),
         "",
     ]
@@ -774,53 +778,71 @@ def _indices_section(results: Results, indices: pd.DataFrame) -> list[str]:
         "'Noise' is the share of the runs' variance that comes from replication "
         "noise within design points; when it is large, add replications.",
         "",
-        "| outcome | most important | estimate [interval] | next | clear lead "
-        "| noise |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    notes = []
-    for outcome, group in indices.groupby("outcome", sort=False):
-        if "note" in group and group["note"].notna().any():
-            notes.append(f"- {outcome}: {group['note'].dropna().iloc[0]}")
-            continue
-        ranked = group[group["index"] == main].sort_values("estimate", ascending=False)
-        top = ranked.iloc[0]
-        nxt = ranked.iloc[1] if len(ranked) > 1 else None
-        lead = "yes" if nxt is not None and top["low"] > nxt["high"] else "no"
-        lines.append(
-            f"| {outcome} | {top['factor']} | {top['estimate']:.3g} "
-            f"[{top['low']:.3g}, {top['high']:.3g}] | "
-            f"{nxt['factor'] if nxt is not None else '-'} | {lead} | "
-            f"{top['noise_share']:.0%} |"
-        )
-    lines.append("")
-    ranked = indices[indices["index"] == main]
-    width = (ranked["high"] - ranked["low"]).median() if len(ranked) else 0.0
-    if width > 0.3:
-        noise = ranked["noise_share"].median()
-        more = "replications" if noise > 0.5 else "design samples (design.samples)"
-        lines += [
-            f"The intervals are wide (median width {width:.2f}): the design is too "
-            f"small to rank the factors with confidence. Replication noise is "
-            f"{noise:.0%} of the variance, so more {more} would help most.",
-            "",
-        ]
-    if notes:
-        lines += ["Not analysed:", "", *notes, ""]
-    lines += [
-        "### All indices",
-        "",
-        "| outcome | factor | index | estimate | low | high |",
-        "| --- | --- | --- | --- | --- | --- |",
     ]
     valid = indices[indices["factor"].notna()]
-    for _, row in valid.iterrows():
-        lines.append(
-            f"| {row['outcome']} | {row['factor']} | {row['index']} | "
-            f"{row['estimate']:.3g} | {row['low']:.3g} | {row['high']:.3g} |"
-        )
-    lines.append("")
+    headlines = [
+        _headline(outcome, group[group["index"] == main])
+        for outcome, group in valid.groupby("outcome", sort=False)
+    ]
+    if headlines:
+        lines += [
+            "| outcome | most important | estimate [interval] | next | clear lead "
+            "| noise |",
+            "| --- | --- | --- | --- | --- | --- |",
+            *headlines,
+            "",
+        ]
+    lines += _width_note(valid[valid["index"] == main], results.kind)
+    notes = indices[indices["note"].notna()]
+    if len(notes):
+        lines += ["Not analysed:", ""]
+        lines += [f"- {row.outcome}: {row.note}" for row in notes.itertuples()]
+        lines.append("")
+    if len(valid):
+        lines += [
+            "### All indices",
+            "",
+            "| outcome | factor | index | estimate | low | high |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {row.outcome} | {row.factor} | {row.index} | {row.estimate:.3g} | "
+            f"{row.low:.3g} | {row.high:.3g} |"
+            for row in valid.itertuples()
+        ]
+        lines.append("")
     return lines
+
+
+def _headline(outcome: str, ranked: pd.DataFrame) -> str:
+    """One row of the headline table: the top factor and whether it clearly leads."""
+    ranked = ranked.sort_values("estimate", ascending=False)
+    top = ranked.iloc[0]
+    nxt = ranked.iloc[1] if len(ranked) > 1 else None
+    lead = "yes" if nxt is not None and top["low"] > nxt["high"] else "no"
+    return (
+        f"| {outcome} | {top['factor']} | {top['estimate']:.3g} "
+        f"[{top['low']:.3g}, {top['high']:.3g}] | "
+        f"{nxt['factor'] if nxt is not None else '-'} | {lead} | "
+        f"{top['noise_share']:.0%} |"
+    )
+
+
+def _width_note(ranked: pd.DataFrame, kind: str) -> list[str]:
+    """Say when intervals of shares of variance are too wide to rank factors."""
+    if kind not in ("sobol", "lhs") or not len(ranked):
+        return []
+    width = (ranked["high"] - ranked["low"]).median()
+    if not width > 0.3:
+        return []
+    noise = ranked["noise_share"].median()
+    more = "replications" if noise > 0.5 else "design samples (design.samples)"
+    return [
+        f"The intervals are wide (median width {width:.2f}): the design is too "
+        f"small to rank the factors with confidence. Replication noise is "
+        f"{noise:.0%} of the variance, so more {more} would help most.",
+        "",
+    ]
 
 
 def _factorial_section(results: Results, table: pd.DataFrame) -> list[str]:
