@@ -18,8 +18,11 @@ Cases:
   the one-off start of the fork server (importing the model) and the worker.
 - speedup: 16 runs of the baseline province (20 towns x 100 firms, 2016-2035) on 1
   and then 2 workers; the one-off worker start (a fork server importing the
-  model once) is timed apart and reported both in and out. The load average
-  at the end is printed: on a shared machine, 2 workers get less than 2 cores.
+  model once) is timed apart and reported both in and out. `run_s` is a run's
+  mean time in its worker and `workers_busy` the share of the wall time the
+  workers spent running (1.0: the driver never kept a worker waiting). The load
+  average is printed: on a shared machine, 2 workers get less than 2 cores and
+  each run takes longer.
 - memory: 1,000 and 10,000 runs of a stand-in for a small run: a function that
   returns as many outcome rows as the tiny province does (14 yearly outcomes over
   3 years and 8 run outcomes) without simulating. It drives the sweep machinery
@@ -151,6 +154,7 @@ def speedup(workers: int) -> dict:
     """Wall time of 16 baseline runs on `workers` workers."""
     from experiments.sweep import run_sweep
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         plan = _plan(BASELINE, Path(tmp))
         startup = _startup_seconds(workers)
@@ -163,6 +167,11 @@ def speedup(workers: int) -> dict:
         "wall_s": round(startup + summary.wall_seconds, 2),
         "worker_start_s": round(startup, 2),
         "wall_without_start_s": round(summary.wall_seconds, 2),
+        "run_s": round(summary.model_seconds / summary.done, 3),
+        "workers_busy": round(
+            summary.model_seconds / (workers * summary.wall_seconds), 3
+        ),
+        "load_average_before": load_before,
         "load_average": os.getloadavg()[0],
     }
 
