@@ -410,11 +410,23 @@ def seek_partner(model: TownModel, idx: Selection) -> None:
 
 
 def _distinct_pairs(a: Slots, b: Slots, kind: Slots) -> tuple[Slots, Slots, Slots]:
-    """Drop repeated proposals between the same two firms (a to b and b to a)."""
+    """Drop repeated proposals between the same two firms (a to b and b to a).
+
+    Repeats are rare: a plain sort finds whether there are any, and only the
+    proposals involved are sorted stably to keep the first of each.
+    """
     low, high = np.minimum(a, b), np.maximum(a, b)
-    _, first = np.unique(low * (high.max(initial=0) + 1) + high, return_index=True)
-    first.sort()
-    return a[first], b[first], kind[first]
+    key = low * (high.max(initial=0) + 1) + high
+    ordered = np.sort(key)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if repeated.size == 0:
+        return a, b, kind
+    involved = np.flatnonzero(np.isin(key, repeated))
+    _, first = np.unique(key[involved], return_index=True)
+    keep = np.ones(a.size, dtype=bool)
+    keep[involved] = False
+    keep[involved[first]] = True
+    return a[keep], b[keep], kind[keep]
 
 
 def _one_tie_per_firm(a: Slots, b: Slots) -> NDArray[np.bool_]:
@@ -423,9 +435,10 @@ def _one_tie_per_firm(a: Slots, b: Slots) -> NDArray[np.bool_]:
     The first proposal is always kept, so rounds of this always finish.
     """
     ends = np.column_stack([a, b]).ravel()  # a0, b0, a1, b1, ...: proposal order
-    _, first = np.unique(ends, return_index=True)
-    is_first = np.zeros(ends.size, dtype=bool)
-    is_first[first] = True
+    order = np.arange(ends.size)
+    first = np.full(int(ends.max(initial=-1)) + 1, ends.size)
+    np.minimum.at(first, ends, order)  # each firm's earliest place: no sort
+    is_first = first[ends] == order
     return is_first[0::2] & is_first[1::2]
 
 

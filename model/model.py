@@ -253,11 +253,10 @@ class TownModel(Model):
 
     def _warm_up_ties(self) -> None:
         """Give firms the ties they had before the start, by the search rule itself."""
-        idx = np.flatnonzero(self.firms.alive)
         rates, self.rates = self.rates, replace(self.rates, search=1.0)
         try:
             for _ in range(WARM_UP_SEARCHES):
-                seek_partner(self, idx)
+                seek_partner(self, ALL)
         finally:
             self.rates = rates
 
