@@ -180,11 +180,14 @@ def sweep_command(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             command=["townsim", *sys.argv[1:]],
         )
-    except SweepInterrupted as stop:
-        done = stop.summary.skipped + stop.summary.done
+    except KeyboardInterrupt as stop:
+        if isinstance(stop, SweepInterrupted):
+            done = stop.summary.skipped + stop.summary.done
+            recorded = f"{done} of {stop.summary.total} runs are recorded in {out}/"
+        else:
+            recorded = f"finished runs are kept in {out}/"
         print(
-            f"townsim: interrupted: {done} of {stop.summary.total} runs are recorded "
-            f"in {out}/; run the same command to resume",
+            f"townsim: interrupted: {recorded}; run the same command to resume",
             file=sys.stderr,
         )
         return 130

@@ -128,7 +128,7 @@ def execute(task: Task, spec: RunSpec) -> Record:
         rows = _simulate(task, spec)
         table = _table(task, spec, rows)
         ok = True
-    except Exception:  # a failed run is data: record it with its traceback
+    except (Exception, SystemExit):  # a failed run is data: keep its traceback
         table = failure_table(task, spec, traceback.format_exc())
         ok = False
     seconds = time.perf_counter() - started
