@@ -83,12 +83,11 @@ def town_network(model: TownModel) -> dict[str, Any]:
 
 def map_positions(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pixel positions of map points, zoomed to the towns and keeping the aspect."""
-    low = np.array([x.min(), y.min()])
-    span = max(float(x.max() - low[0]), float(y.max() - low[1]), 1e-9)
+    centre = (x.max() + x.min()) / 2, (y.max() + y.min()) / 2
+    span = max(float(x.max() - x.min()), float(y.max() - y.min()), 0.05)
     inner = min(WIDTH, HEIGHT) - 2 * MARGIN
-    shift = (WIDTH - inner) / 2, (HEIGHT - inner) / 2
-    px = shift[0] + (x - low[0]) / span * inner
-    py = HEIGHT - shift[1] - (y - low[1]) / span * inner  # north up
+    px = WIDTH / 2 + (x - centre[0]) / span * inner
+    py = HEIGHT / 2 - (y - centre[1]) / span * inner  # north up
     return px, py
 
 

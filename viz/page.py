@@ -34,6 +34,9 @@ from viz.networks import LEVEL_NAMES, firm_network, town_network
 
 TITLE = "Professional towns climbing to Internet+"
 CSS = """
+.townsim-text { padding: 4px 8px; }
+.townsim-text strong { font-weight: 700; }
+.townsim-about { max-width: 56em; }
 .townsim-text table { border-collapse: collapse; font-size: 13px; margin: 4px 0 12px; }
 .townsim-text td, .townsim-text th { padding: 1px 8px; border-bottom: 1px solid #eee; }
 .townsim-text h2 { font-size: 20px; margin: 18px 0 6px; }
@@ -128,7 +131,7 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
         with solara.lab.Tab("Town and firms"):
             TownTab(current, selected, town.set, firm.value, firm.set)
         with solara.lab.Tab("About"):
-            Prose(ABOUT)
+            Prose(ABOUT, classes=["townsim-about"])
 
 
 @solara.component
@@ -304,15 +307,15 @@ def TownTab(
 ) -> None:
     """One town: its systems against the province, its firms, one firm's reasons."""
     update_counter.get()  # the model changed in place: redraw
-    with solara.Row(style="align-items: center"):
+    if model.n_towns > 1:
         solara.SliderInt(
             f"Town {town}",
             value=town,
             min=0,
-            max=max(model.n_towns - 1, 0),
+            max=model.n_towns - 1,
             on_value=select_town,
         )
-        solara.Text(town_summary(model, town), style="font-size: 14px")
+    solara.Text(f"Town {town}: {town_summary(model, town)}", style="font-size: 14px")
     with solara.Columns([1, 1]):
         ChartView(**charts.systems_chart(model, town))
         ChartView(**charts.coordination_chart(model, town))
@@ -382,6 +385,10 @@ def html_of(text: str) -> str:
 
 
 @solara.component
-def Prose(text: str) -> None:
+def Prose(text: str, classes: list[str] | None = None) -> None:
     """A block of text written in Markdown."""
-    solara.HTML(tag="div", unsafe_innerHTML=html_of(text), classes=["townsim-text"])
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=html_of(text),
+        classes=["townsim-text", *(classes or [])],
+    )
