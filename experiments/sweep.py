@@ -475,7 +475,13 @@ def _dask_executor(
 ) -> Iterator[tuple[Executor, int, Callable[[], None]]]:
     from distributed import Client
 
-    client = Client(scheduler)
+    try:
+        client = Client(scheduler, timeout=30)
+    except (OSError, TimeoutError) as error:
+        raise SweepError(
+            f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error}); "
+            "start it with `dask scheduler` and give its tcp:// address"
+        ) from None
     try:
         _check_worker_code(client)
         threads = sum(client.nthreads().values()) or 1

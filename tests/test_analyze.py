@@ -195,3 +195,13 @@ def test_a_sweep_with_failed_runs_is_reported_without_misleading_indices(tmp_pat
     assert "design points have no finished run" in text
     assert "## Failed runs" in text
     assert "ValueError: x = " in text
+
+
+def test_second_order_indices_find_the_ishigami_interaction():
+    design = DesignSettings(kind="sobol", samples=1024, second_order=True)
+    unit = sample_unit(design, 3, root_seed=8)
+    matrix = ishigami_matrix(unit, replications=1, noise=0.0, seed=9)
+    found = sobol_indices(PROBLEM, matrix, second_order=True, resamples=50)
+    s2 = found[found["index"] == "S2"].set_index("factor")["estimate"]
+    assert s2["x1 x x3"] == pytest.approx(0.2437, abs=0.06)
+    assert abs(s2["x1 x x2"]) < 0.06 and abs(s2["x2 x x3"]) < 0.06
