@@ -145,6 +145,9 @@ def add_sweep_parsers(commands: argparse._SubParsersAction) -> None:
         "--retry-failed", action="store_true", help="run failed runs again"
     )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument(
+        "--dry-run", action="store_true", help="say what would run, run nothing"
+    )
 
     analyze = commands.add_parser(
         "analyze", help="sensitivity indices, fan charts and a report of a sweep"
@@ -170,6 +173,13 @@ def sweep_command(args: argparse.Namespace) -> int:
         raise ScenarioError(f"--workers {args.workers}: allowed: 1 or more")
     plan = load_experiment(args.experiment)
     out = args.out or Path("results") / "sweeps" / plan.experiment.name
+    if args.dry_run:
+        from experiments.design import describe
+
+        done = len(list((out / "runs").glob("*.parquet"))) if out.exists() else 0
+        print(describe(plan))
+        print(f"results: {out}/ ({done} runs there already)")
+        return 0
     try:
         summary = run_sweep(
             plan,

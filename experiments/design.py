@@ -297,6 +297,31 @@ class Plan:
                 yield RunSpec(run_id[:20], point, rep, seed, params)
 
 
+def describe(plan_: Plan, shown: int = 5) -> str:
+    """A few lines saying what a sweep would run, for `townsim sweep --dry-run`."""
+    exp = plan_.experiment
+    lines = [
+        f"{exp.name}: {exp.design.kind} design, {plan_.points} points x "
+        f"{exp.replications} replications = {plan_.runs} runs "
+        f"(root seed {exp.root_seed}, {exp.seeding} seeds)",
+        f"model: {exp.model}"
+        + (f", base scenario {exp.scenario or 'baseline'}" if plan_.base else ""),
+    ]
+    for v in plan_.columns:
+        if v.levels is not None:
+            what = f"levels {list(v.levels)}"
+        elif v.low is not None:
+            what = f"from {v.low} to {v.high}" + (
+                " (whole numbers)" if v.integer else ""
+            )
+        else:
+            what = "share of a split"
+        lines.append(f"  {v.role:12s} {v.name}: {what}")
+    lines.append(f"first {min(shown, plan_.points)} design points:")
+    lines += [f"  {n}: {values}" for n, values in enumerate(plan_.values[:shown])]
+    return "\n".join(lines)
+
+
 def run_seed(root: int, point: int, replication: int, seeding: str) -> int:
     """The seed of one run, derived from the root seed with numpy's SeedSequence.
 

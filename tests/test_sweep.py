@@ -416,3 +416,12 @@ def test_the_sweep_driver_does_not_import_the_model_or_plotting():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True
     )
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_a_dry_run_says_what_would_run_and_runs_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["sweep", str(SMOKE), "--out", str(out), "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "factorial design, 8 points x 2 replications = 16 runs" in printed
+    assert "government.talent: levels [0.1, 0.6]" in printed
+    assert not out.exists()
