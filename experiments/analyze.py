@@ -581,6 +581,48 @@ def _groups(rows: pd.DataFrame, by: str) -> list[tuple[str, pd.DataFrame]]:
     return [(f"{by} in {b}", g) for b, g in rows.groupby(bins, observed=True)]
 
 
+MAIN_INDEX = {"sobol": "ST", "morris": "mu_star", "lhs": "delta"}
+
+
+def indices_chart(indices: pd.DataFrame, main: str, path: Path) -> Path | None:
+    """One panel per outcome: each factor's main index with its interval (PNG)."""
+    rows = indices[(indices["index"] == main) & indices["factor"].notna()]
+    outcomes = list(dict.fromkeys(rows["outcome"]))
+    if not outcomes:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = min(3, len(outcomes))
+    lines = math.ceil(len(outcomes) / cols)
+    factors = rows["factor"].nunique()
+    fig, axes = plt.subplots(
+        lines, cols, figsize=(4.2 * cols, (0.35 * factors + 1.2) * lines), squeeze=False
+    )
+    for ax, outcome in zip(axes.ravel(), outcomes, strict=False):
+        part = rows[rows["outcome"] == outcome].sort_values("estimate")
+        error = [part["estimate"] - part["low"], part["high"] - part["estimate"]]
+        ax.barh(
+            part["factor"],
+            part["estimate"],
+            xerr=np.clip(error, 0, None),
+            color="#4c72b0",
+            ecolor="#333333",
+            capsize=2,
+        )
+        ax.set_title(outcome, fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[len(outcomes) :]:
+        ax.axis("off")
+    fig.suptitle(f"{main} with intervals", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def distributions(table: pd.DataFrame, outcomes: list[str], path: Path) -> Path:
     """Histograms of the per-run outcomes (PNG)."""
     import matplotlib
@@ -697,6 +739,7 @@ def analyze(
     indices = sensitivity(results, table, resamples) if len(table) else pd.DataFrame()
     if not indices.empty:
         indices.to_csv(out / "indices.csv", index=False)
+        indices_chart(indices, MAIN_INDEX[results.kind], out / "indices.png")
     if csv:
         table.to_csv(out / "per_run.csv", index=False)
     charts = []
@@ -788,7 +831,7 @@ def _factor_text(factor: dict[str, Any]) -> str:
 
 
 def _indices_section(results: Results, indices: pd.DataFrame) -> list[str]:
-    main = {"sobol": "ST", "morris": "mu_star", "lhs": "delta"}[results.kind]
+    main = MAIN_INDEX[results.kind]
     level = results.manifest["experiment"]["analysis"]["conf_level"]
     lines = [
         "## Which factor matters most",
@@ -812,6 +855,8 @@ def _indices_section(results: Results, indices: pd.DataFrame) -> list[str]:
             *headlines,
             "",
         ]
+    if headlines:
+        lines += ["![indices](indices.png)", ""]
     lines += _width_note(valid[valid["index"] == main], results.kind)
     notes = indices[indices["note"].notna()]
     if len(notes):

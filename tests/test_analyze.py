@@ -112,6 +112,7 @@ def test_analyze_writes_indices_report_and_exports_for_a_sobol_sweep(
     table = pd.read_csv(report / "per_run.csv")
     assert len(table) == 640
     assert (report / "distributions.png").read_bytes()[:4] == b"\x89PNG"
+    assert (report / "indices.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def read_ema(path: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
