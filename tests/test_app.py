@@ -210,6 +210,7 @@ def test_charts_span_the_run_and_draw_every_series():
         charts.gdp_chart(model),
         charts.coverage_chart(model),
         charts.systems_chart(model, 0),
+        charts.town_levels_chart(model, 0),
         charts.coordination_chart(model, 0),
     ):
         assert spec["shapes"] and spec["legend"]

@@ -182,6 +182,17 @@ def systems_chart(model: TownModel, town: int) -> dict[str, Any]:
     return chart.spec()
 
 
+def town_levels_chart(model: TownModel, town: int) -> dict[str, Any]:
+    """Share of one town's firms at each level, at each year end (its S-curves)."""
+    frame = model.town_frame()
+    here = frame[frame["town"] == town]
+    counts = here[[f"firms_level_{k}" for k in (1, 2, 3, 4)]].to_numpy(float).T
+    shares = counts / np.maximum(counts.sum(axis=0), 1.0)
+    chart = _time_chart(model, f"Firms of town {town} per level (year ends)", (0, 1))
+    chart.stack(here["year"].to_numpy(float), shares, *STACK)
+    return chart.spec()
+
+
 def coordination_chart(model: TownModel, town: int) -> dict[str, Any]:
     """Coordination D of one town and of the province's mean over the years."""
     chart = _time_chart(model, "Coordination D over the years", (0, 1))

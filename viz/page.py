@@ -317,22 +317,24 @@ def TownTab(
         )
     solara.Text(f"Town {town}: {town_summary(model, town)}", style="font-size: 14px")
     with solara.Columns([1, 1]):
-        ChartView(**charts.systems_chart(model, town))
-        ChartView(**charts.coordination_chart(model, town))
-    with solara.Columns([1, 1]):
-        with solara.Card(f"Firms of town {town}"):
-            NetworkView(
-                **firm_network(model, town) | {"width": 480, "height": 360},
-                selected=firm,
-                event_select=select_firm,
-            )
-            solara.Text(
-                "Rings by level (traditional outside, Internet+ in the centre), "
-                "sectors by chain stage, size by workforce. Click a firm.",
-                style="font-size: 13px",
-            )
-        with solara.Card("Firm inspector"):
-            Inspector(model, firm)
+        with solara.Column():
+            ChartView(**charts.systems_chart(model, town))
+            ChartView(**charts.town_levels_chart(model, town))
+            ChartView(**charts.coordination_chart(model, town))
+        with solara.Column():
+            with solara.Card(f"Firms of town {town}"):
+                NetworkView(
+                    **firm_network(model, town) | {"width": 480, "height": 360},
+                    selected=firm,
+                    event_select=select_firm,
+                )
+                solara.Text(
+                    "Rings by level (traditional outside, Internet+ in the centre), "
+                    "sectors by chain stage, size by workforce. Click a firm.",
+                    style="font-size: 13px",
+                )
+            with solara.Card("Firm inspector"):
+                Inspector(model, firm)
 
 
 def town_summary(model: AppModel, town: int) -> str:
