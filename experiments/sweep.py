@@ -401,7 +401,7 @@ class _Feed:
         self.bar.set_postfix(
             done=self.summary.done,
             failed=self.summary.failed,
-            running=len(self.in_flight),
+            running=min(len(self.in_flight), self.capacity // 2),
         )
 
     def cancel(self) -> None:
