@@ -46,7 +46,7 @@ from model.province import (
     place_firms,
     town_graph,
 )
-from model.reporting import MODEL_REPORTERS, firm_frame, town_record
+from model.reporting import MODEL_REPORTERS, YOUNG_AGE, firm_frame, town_record
 from model.space import TownCell
 from model.state import Ledger, Platforms, Rates
 from model.views import FirmViews
@@ -130,7 +130,7 @@ class TownModel(Model):
         self.enterprises.born(np.flatnonzero(self.firms.alive))
         self.towns.ip_protection[:] = self.rates.legal_protection
 
-        self.entries = self.exits = 0
+        self.entries = self.exits = self.young_exits = 0
         self._observe()
         self._warm_up_ties()
         measure_systems(self)
@@ -167,7 +167,7 @@ class TownModel(Model):
         towns.infrastructure += r.infrastructure_growth * (1.0 - towns.infrastructure)
         workforce = town_totals(self, ALL, self.firms.size)  # free slots: size 0
         towns.talent_pool += r.talent_inflow * workforce
-        self.entries = self.exits = 0
+        self.entries = self.exits = self.young_exits = 0
 
     def _observe(self) -> None:
         """Refresh town aggregates and the index of live firms used to meet partners."""
@@ -210,6 +210,7 @@ class TownModel(Model):
         f.university[slots] = -1
         f.subsidy_claim[slots] = 0.0
         self.exits += slots.size
+        self.young_exits += int((f.age[slots] < YOUNG_AGE).sum())
         self.enterprises.died(slots)
 
     def _enter_startups(self) -> None:

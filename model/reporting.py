@@ -43,6 +43,16 @@ def member_share(model: TownModel) -> float:
     return float((model.firms.member[alive] > 0).mean()) if alive.any() else 0.0
 
 
+YOUNG_AGE = 3.0
+"""Firms younger than this (years) count as young in the demography series."""
+
+
+def young_firms(model: TownModel) -> int:
+    """Live firms younger than `YOUNG_AGE`: the denominator of their exit rate."""
+    f = model.firms
+    return int((f.alive & (f.age < YOUNG_AGE)).sum())
+
+
 MODEL_REPORTERS: dict[str, Any] = {
     "year": "year",
     "firms": lambda m: int(m.firms.alive.sum()),
@@ -52,6 +62,8 @@ MODEL_REPORTERS: dict[str, Any] = {
     "member_share": member_share,
     "entries": "entries",
     "exits": "exits",
+    "young_firms": young_firms,
+    "young_exits": "young_exits",
     **{f"towns_dimension_{d}": towns_at(d) for d in LEVELS},
     **{f"firms_level_{level}": firms_at(level) for level in LEVELS},
 }
