@@ -255,3 +255,13 @@ def test_app_model_is_rebuilt_from_its_own_controls():
     again = AppModel(**model.controls)
     assert again.controls == model.controls
     assert np.array_equal(again.firms.size, model.firms.size)
+
+
+def test_a_retired_run_no_longer_steps():
+    model = build(SMALL)
+    model.step()
+    model.retire()
+    model.step()
+    assert model.year == 2016.25  # Mesa still counts the call, the model does not move
+    assert len(model.model_frame()) == 2
+    assert not model.running

@@ -284,3 +284,16 @@ def test_clicking_a_firm_opens_the_inspector(page, tmp_path_factory):
     page.get_by_text("Upgrade decision").wait_for(timeout=20_000)
     assert page.get_by_text("gate: funds").count() >= 1
     save_screenshot(page, tmp_path_factory, "app-town.png")
+
+
+def test_a_preset_stops_a_playing_run_and_starts_its_own(page):
+    button(page, "▶").click()
+    page.wait_for_function(
+        "() => document.querySelector('.townsim-year').textContent.trim() !== "
+        "'2017 Q2'",
+        timeout=20_000,
+    )
+    button(page, "One town, no policy").click()
+    page.get_by_text("Nobody spends anything").wait_for(timeout=20_000)
+    page.wait_for_timeout(1500)  # the old play loop must not step the new run
+    assert year(page) == "End of 2016"

@@ -104,6 +104,17 @@ class AppModel(TownModel):
         super().__init__(scenario_name, rng=int(seed), **overrides_of(controls))
         self.controls = controls
         """The controls this model was built from."""
+        self.retired = False
+
+    def retire(self) -> None:
+        """End this run for good, so that a play loop still holding it stops."""
+        self.retired = True
+        self.running = False
+
+    def step(self) -> None:
+        """Advance one step, unless the run was retired for a new one."""
+        if not self.retired:
+            super().step()
 
 
 def build(controls: dict[str, Any]) -> AppModel:

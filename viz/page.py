@@ -104,6 +104,7 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
     def start(new_controls: dict[str, Any], text: str) -> None:
         """Apply a whole set of controls and start a run with them."""
         controls.set(new_controls)
+        model.value.retire()  # a play loop of the old controller may still hold it
         model.set(build(new_controls))
         town.set(0)
         firm.set(-1)
@@ -155,22 +156,58 @@ def RunCard(
                 f"step {current.steps} of {current.settings.steps}",
                 classes=["townsim-step"],
             )
-        ModelController(
+        Controller(
             model,
-            model_parameters=controls,
-            play_interval=play_interval,
-            render_interval=render_interval,
-            use_threads=use_threads,
+            controls,
+            play_interval,
+            render_interval,
+            use_threads,
+            generation,  # reacton keeps an element whose arguments are unchanged
         ).key(f"controller-{generation}")
-        solara.SliderInt("Steps per Step click", value=render_interval, min=1, max=20)
         solara.SliderInt(
-            "Pause while playing (ms)", value=play_interval, min=0, max=1000, step=50
+            f"Steps per Step click: {render_interval.value}",
+            value=render_interval,
+            min=1,
+            max=20,
+        )
+        solara.SliderInt(
+            f"Pause while playing: {play_interval.value} ms",
+            value=play_interval,
+            min=0,
+            max=1000,
+            step=50,
         )
         DataDownloads(current)
         if controls.value != current.controls:
             solara.Warning(
                 "Settings changed: press Reset to start a run with them.", dense=True
             )
+
+
+@solara.component
+def Controller(
+    model: solara.Reactive[AppModel],
+    controls: solara.Reactive[dict[str, Any]],
+    play_interval: solara.Reactive[int],
+    render_interval: solara.Reactive[int],
+    use_threads: solara.Reactive[bool],
+    generation: int,
+) -> None:
+    """Mesa's ModelController, driving a reactive of its own.
+
+    Its play loop keeps the reactive it was given. A preset starts a new
+    controller (a new `generation`); the old loop, holding only the retired run,
+    then stops.
+    """
+    first = solara.use_memo(lambda: model.value, [])  # never follows a preset
+    driven = solara.use_reactive(first, on_change=model.set)
+    ModelController(
+        driven,
+        model_parameters=controls,
+        play_interval=play_interval,
+        render_interval=render_interval,
+        use_threads=use_threads,
+    )
 
 
 @solara.component
