@@ -32,6 +32,11 @@ SYSTEM_LABELS = (
     "coordination D",
 )
 TOWN_COLOUR, MEAN_COLOUR, PLAN_COLOUR = "#1e88e5", "#9e9e9e", "#e53935"
+STACK = (LEVEL_COLOURS, LEVEL_NAMES)
+"""Colours and names of the four levels, bottom of a stack first."""
+PREVIOUS_COLOUR = "#212121"
+PREVIOUS = "previous run (dashed)"
+"""Legend of the run before the last Reset or preset, drawn dashed."""
 
 
 def series(model: TownModel, name: str) -> np.ndarray:
@@ -63,11 +68,6 @@ def levels_chart(model: TownModel, previous: TownModel | None = None) -> dict[st
     if previous is not None:
         _previous_bounds(chart, previous, level_shares(previous))
     return chart.spec()
-
-
-STACK = (LEVEL_COLOURS, LEVEL_NAMES)
-PREVIOUS_COLOUR = "#212121"
-PREVIOUS = "previous run (dashed)"
 
 
 def layers(model: TownModel, prefix: str) -> np.ndarray:
