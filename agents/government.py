@@ -14,7 +14,7 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import ArrayLike, NDArray
 
-from agents.base import ALL, ArrayView, Column, state_of, town_totals
+from agents.base import ALL, ArrayView, Column, per_firm, state_of, town_totals
 from scenarios.schema import LEVERS
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ def settle_subsidies(model: TownModel) -> None:
         out=np.ones_like(claimed),
         where=claimed > towns.funding_pool,
     )
-    paid = f.subsidy_claim * np.minimum(1.0, ratio)[f.town]
+    paid = f.subsidy_claim * per_firm(model, ALL, np.minimum(1.0, ratio))
     f.funds += paid
     f.subsidy_claim[:] = 0.0
     spent = town_totals(model, ALL, paid)

@@ -63,7 +63,10 @@ class FirmViews(Mapping[int, Enterprise]):
 
     def died(self, slots: NDArray[np.intp]) -> None:
         """These firms left: remove the agents that were made."""
-        for slot in slots.tolist():
-            view = self._made.pop(slot, None)
-            if view is not None:
-                view.remove()
+        if len(self._made) < slots.size:  # few agents made (lazy): check those
+            alive = self.model.firms.alive
+            gone = [slot for slot in self._made if not alive[slot]]
+        else:
+            gone = [slot for slot in slots.tolist() if slot in self._made]
+        for slot in gone:
+            self._made.pop(slot).remove()
