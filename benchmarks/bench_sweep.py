@@ -23,6 +23,9 @@ Cases:
   workers spent running (1.0: the driver never kept a worker waiting). The load
   average is printed: on a shared machine, 2 workers get less than 2 cores and
   each run takes longer.
+- parallel: 16 runs of a stand-in that sleeps 0.5 s (needing no core) on 1 and 2
+  workers: the machinery's own parallelism, apart from the cores a shared
+  machine can spare.
 - memory: 1,000 and 10,000 runs of a stand-in for a small run: a function that
   returns as many outcome rows as the tiny province does (14 yearly outcomes over
   3 years and 8 run outcomes) without simulating. It drives the sweep machinery
@@ -82,6 +85,21 @@ def standin(x: float, y: float, seed: int) -> dict:
     values: dict = {f"yearly_{i}": {2016: x, 2018: y, 2020: x + y} for i in range(14)}
     values.update({f"run_{i}": x * y + i for i in range(8)})
     return values
+
+
+SLEEPER = """
+name = "bench_sleeper"
+model = "bench_sweep:sleeper"
+replications = 2
+[levers]
+x = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+"""
+
+
+def sleeper(x: float, seed: int) -> dict:
+    """A run that takes half a second without using a core."""
+    time.sleep(0.5)
+    return {"y": x}
 
 
 def _plan(text: str, folder: Path):
@@ -176,6 +194,29 @@ def speedup(workers: int) -> dict:
     }
 
 
+def parallel(workers: int) -> dict:
+    """Wall time of 16 half-second runs that need no CPU, on `workers` workers.
+
+    This isolates the sweep machinery's parallelism from the cores the machine
+    can spare: with free cores, real runs scale the same way.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from experiments.sweep import run_sweep
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = _plan(SLEEPER, Path(tmp))
+        startup = _startup_seconds(workers)
+        summary = run_sweep(plan, Path(tmp) / "out", workers=workers, progress=False)
+    return {
+        "case": "parallel",
+        "workers": workers,
+        "runs": summary.done,
+        "run": "stand-in sleeping 0.5 s",
+        "wall_without_start_s": round(summary.wall_seconds, 2),
+        "worker_start_s": round(startup, 2),
+    }
+
+
 def memory(runs: int) -> dict:
     """Driver peak memory for `runs` stand-in runs on 2 workers."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -219,7 +260,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.case:
         name, *rest = args.case
-        cases = {"overhead": overhead, "speedup": speedup, "memory": memory}
+        cases = {
+            "overhead": overhead,
+            "speedup": speedup,
+            "parallel": parallel,
+            "memory": memory,
+        }
         print(json.dumps(cases[name](*map(int, rest))))
         return
     lines = [run_case(["overhead"])]
@@ -242,6 +288,11 @@ def main() -> None:
         ),
         flush=True,
     )
+    sleeping = {w: run_case(["parallel", str(w)]) for w in (1, 2)}
+    for line in sleeping.values():
+        print(json.dumps(line), flush=True)
+    ratio = sleeping[1]["wall_without_start_s"] / sleeping[2]["wall_without_start_s"]
+    print(json.dumps({"case": "parallel_2_over_1", "ratio": round(ratio, 2)}))
     if not args.quick:
         for runs in (1000, 10_000):
             print(json.dumps(run_case(["memory", str(runs)])), flush=True)
