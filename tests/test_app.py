@@ -198,6 +198,9 @@ def test_networks_show_every_town_and_every_live_firm_of_a_town():
     assert len(firms["nodes"]) == alive.sum()
     ids = {node["id"] for node in firms["nodes"]}
     assert all(model.firms.town[i] == 1 for i in ids)
+    chosen = max(ids, key=lambda slot: model.firms.ties[slot])
+    bold = [e for e in firm_network(model, 1, chosen)["edges"] if e[5] == 2.5]
+    assert len(bold) == model.firms.ties[chosen]  # every tie of the chosen firm
 
 
 def test_charts_span_the_run_and_draw_every_series():

@@ -111,8 +111,11 @@ def firm_positions(model: TownModel, slots: np.ndarray) -> tuple[np.ndarray, ...
     return x, y
 
 
-def firm_network(model: TownModel, town: int) -> dict[str, Any]:
-    """One town's live firms and their ties, coloured by level, sized by workforce."""
+def firm_network(model: TownModel, town: int, selected: int = -1) -> dict[str, Any]:
+    """One town's live firms and their ties, coloured by level, sized by workforce.
+
+    The ties of the `selected` firm are drawn bold, so its partners stand out.
+    """
     f, size = model.firms, model.capacity
     block = np.arange(town * size, (town + 1) * size)
     slots = block[f.alive[block]]
@@ -133,7 +136,7 @@ def firm_network(model: TownModel, town: int) -> dict[str, Any]:
     ]
     return {
         "nodes": nodes,
-        "edges": _tie_lines(model, slots, x, y),
+        "edges": _tie_lines(model, slots, x, y, selected),
         "labels": _stage_labels(),
         "guides": [[WIDTH / 2, HEIGHT / 2, radius] for radius in _ring_radii()],
         "legend": [
@@ -144,7 +147,7 @@ def firm_network(model: TownModel, town: int) -> dict[str, Any]:
 
 
 def _tie_lines(
-    model: TownModel, slots: np.ndarray, x: np.ndarray, y: np.ndarray
+    model: TownModel, slots: np.ndarray, x: np.ndarray, y: np.ndarray, selected: int
 ) -> list[list[Any]]:
     """Lines for ties inside the town (once each) and stubs for ties to other towns."""
     f = model.firms
@@ -155,15 +158,17 @@ def _tie_lines(
         partner = int(f.partners[slots[row], col])
         kind = int(f.tie_kind[slots[row], col])
         colour = TIE_COLOURS.get(kind, "#9e9e9e")
+        bold = 2.5 if selected in (int(slots[row]), partner) else 0.0
         other = where.get(partner)
         if other is None:  # a tie to another town: a stub pointing outward
             dx, dy = x[row] - WIDTH / 2, y[row] - HEIGHT / 2
             norm = max(float(np.hypot(dx, dy)), 1e-9)
             end = [x[row] + 14 * dx / norm, y[row] + 14 * dy / norm]
-            lines.append([*_xy(x[row], y[row]), *_xy(*end), colour, 1.5])
+            lines.append([*_xy(x[row], y[row]), *_xy(*end), colour, bold or 1.5])
         elif other > row:
-            lines.append([*_xy(x[row], y[row]), *_xy(x[other], y[other]), colour, 0.6])
-    return lines
+            line = [*_xy(x[row], y[row]), *_xy(x[other], y[other])]
+            lines.append([*line, colour, bold or 0.6])
+    return sorted(lines, key=lambda line: line[5])  # bold ties drawn last, on top
 
 
 def _xy(a: float, b: float) -> list[float]:

@@ -361,13 +361,14 @@ def TownTab(
         with solara.Column():
             with solara.Card(f"Firms of town {town}"):
                 NetworkView(
-                    **firm_network(model, town) | {"width": 480, "height": 360},
+                    **firm_network(model, town, firm) | {"width": 480, "height": 360},
                     selected=firm,
                     event_select=select_firm,
                 )
                 solara.Text(
                     "Rings by level (traditional outside, Internet+ in the centre), "
-                    "sectors by chain stage, size by workforce. Click a firm.",
+                    "sectors by chain stage, size by workforce. Click a firm: its ties "
+                    "turn bold.",
                     style="font-size: 13px",
                 )
             with solara.Card("Firm inspector"):
