@@ -287,14 +287,14 @@ def hire_talent(model: TownModel, idx: Selection) -> None:
     talent = f.talent[idx] * (1.0 - r.talent_attrition)
     lost = (f.talent[idx] - talent) * size
     target = r.talent_needed[f.level[idx] - 1]
-    demand = np.maximum(0.0, target - talent) * size
-    asked = town_totals(model, idx, demand)
+    gap = np.maximum(0.0, target - talent)  # per head of the firm's staff
+    asked = town_totals(model, idx, gap * size)
     pool = towns.talent_pool + 0.5 * town_totals(model, idx, lost)
     ratio = np.divide(pool, asked, out=np.ones_like(pool), where=asked > pool)
-    hired = demand * per_firm(model, idx, np.minimum(1.0, ratio))
-    per_head = np.divide(hired, size, out=np.zeros_like(hired), where=hired > 0)
+    per_head = gap * per_firm(model, idx, np.minimum(1.0, ratio))  # pro rata
     f.talent[idx] = np.minimum(1.0, talent + per_head)
-    towns.talent_pool = np.maximum(0.0, pool - town_totals(model, idx, hired))
+    hired = town_totals(model, idx, per_head * size)
+    towns.talent_pool = np.maximum(0.0, pool - hired)
 
 
 def revise_ties(model: TownModel, idx: Selection) -> None:
@@ -383,7 +383,6 @@ def seek_partner(model: TownModel, idx: Selection) -> None:
         (candidates >= 0)
         & f.alive[candidates]
         & (candidates != seekers)
-        & (column_of(partner_rows(f, seekers), candidates) < 0)
         & (f.ties[candidates] < f.partners.shape[1])
         & tie_possible(
             kind, f.level[seekers], f.level[candidates], r.cross_border_level
@@ -394,7 +393,8 @@ def seek_partner(model: TownModel, idx: Selection) -> None:
         )
     )
     a, b, kind = seekers[fits], candidates[fits], kind[fits]
-    a, b, kind = _distinct_pairs(a, b, kind)
+    new = column_of(partner_rows(f, a), b) < 0  # not partners already
+    a, b, kind = _distinct_pairs(a[new], b[new], kind[new])
     width = f.partners.shape[1]
     while a.size:  # rounds: a firm takes one new tie per round while it has room
         keep = _one_tie_per_firm(a, b)
