@@ -223,10 +223,21 @@ def failure_table(task: Task, spec: RunSpec, error: str) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=failure_schema(task))
 
 
+_CODE: list[str] = []
+
+
+def _worker_code() -> str:
+    """The code version this process runs, asked of git once per process."""
+    if not _CODE:
+        _CODE.append(code_version())
+    return _CODE[0]
+
+
 def _parquet_bytes(table: pa.Table, seconds: float) -> bytes:
     meta = {
         b"townsim.run_seconds": f"{seconds:.6f}".encode(),
         b"townsim.host": platform.node().encode(),
+        b"townsim.code_version": _worker_code().encode(),
     }
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
     sink = io.BytesIO()
@@ -285,6 +296,7 @@ def run_sweep(
         )
         skip = done | failed
         del ids, done, failed
+        _warn_code_change(out)
         _note_session(out, "started", summary)
         pending = (spec for spec in plan.specs() if spec.run_id not in skip)
         try:
@@ -631,6 +643,22 @@ def write_design(plan: Plan, out: Path) -> None:
     sink = io.BytesIO()
     pq.write_table(pa.table(columns), sink)
     write_atomic(out / DESIGN, sink.getvalue())
+
+
+def _warn_code_change(out: Path) -> None:
+    """Say so when a resumed sweep runs other code than the runs already there."""
+    held = json.loads((out / MANIFEST).read_text())
+    versions = {held["code_version"]}
+    versions |= {entry["code_version"] for entry in held.get("sessions", [])}
+    mine = code_version()
+    if versions - {mine} and any(_recorded(out / RUNS)):
+        print(
+            f"townsim: warning: {out} holds runs made with code "
+            f"{', '.join(sorted(versions - {mine}))}; this session runs {mine}. "
+            "Each run file records its code version (Parquet metadata "
+            "townsim.code_version).",
+            file=sys.stderr,
+        )
 
 
 def _note_session(out: Path, event: str, summary: SweepSummary) -> None:
