@@ -396,6 +396,24 @@ class PlanSettings(Section):
     )
 
 
+class ScaleSettings(Section):
+    """How agents and their output map onto official statistics.
+
+    The rules never read these: they convert the model's counts and output into
+    the figures statistics report, so a scenario can be calibrated against them.
+    """
+
+    firms_per_agent: float = Field(
+        1.0, ge=1.0, le=1e6, description="real enterprises one firm agent stands for"
+    )
+    gross_output_ratio: float = Field(
+        1.0,
+        ge=1.0,
+        le=20.0,
+        description="gross output value per yuan of model output (value added)",
+    )
+
+
 class Scenario(Section):
     """A complete, validated description of one simulation run (less the seed)."""
 
@@ -412,6 +430,7 @@ class Scenario(Section):
     policy_changes: list[PolicyChange] = Field(default_factory=list)
     ladder: LadderSettings = Field(default_factory=LadderSettings)
     plan: PlanSettings = Field(default_factory=PlanSettings)
+    scale: ScaleSettings = Field(default_factory=ScaleSettings)
 
     @model_validator(mode="after")
     def _years_in_order(self) -> Scenario:
