@@ -294,6 +294,11 @@ def test_a_preset_stops_a_playing_run_and_starts_its_own(page):
         timeout=20_000,
     )
     button(page, "One town, no policy").click()
-    page.get_by_text("Nobody spends anything").wait_for(timeout=20_000)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.townsim-network .townsim-node').length"
+        " > 0 && document.body.textContent.includes('Nobody spends anything')",
+        timeout=30_000,
+    )
     page.wait_for_timeout(1500)  # the old play loop must not step the new run
     assert year(page) == "End of 2016"
+    assert page.locator(".v-input", has_text="Towns: 1").count() == 1
