@@ -254,12 +254,16 @@ def SettingsCard(model: AppModel, controls: solara.Reactive[dict[str, Any]]) -> 
         if reason is None:
             controls.set(new)
 
+    def pick(name: str) -> None:
+        problem.set("")
+        controls.set(pick_scenario(values, name))
+
     with solara.Card("Settings (apply with Reset)"):
         solara.Select(
             "Scenario",
             values=list(SCENARIOS),
             value=values["scenario_name"],
-            on_value=lambda name: controls.set(pick_scenario(values, name)),
+            on_value=pick,
         )
         solara.Text(
             load_scenario(values["scenario_name"]).description,
