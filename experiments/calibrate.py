@@ -258,7 +258,11 @@ def apply(path: Path, values: dict[str, float]) -> None:
     text = path.read_text()
     for key, value in values.items():
         text, n = re.subn(
-            rf"^{key} = [^\n#]*", f"{key} = {value:g}", text, count=1, flags=re.M
+            rf"^{key} = [^\n#]*?(?=\s*(#|$))",
+            f"{key} = {value:g}",
+            text,
+            count=1,
+            flags=re.M,
         )
         if n != 1:
             raise ValueError(f"{path}: no line '{key} = ...' to update")
