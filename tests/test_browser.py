@@ -274,8 +274,16 @@ def test_slider_and_reset_change_the_model(page):
     assert page.get_by_text("Settings changed").count() == 0
 
 
-def test_clicking_a_firm_opens_the_inspector(page, tmp_path_factory):
+def test_steps_per_click_and_a_firm_click_opening_the_inspector(page, tmp_path_factory):
+    steps = page.locator(".v-input", has_text="Steps per Step click")
+    steps.locator("[role=slider]").press("End")  # its maximum: 20 steps a click
+    page.locator(".v-input", has_text="Steps per Step click: 20").wait_for()
     button(page, "Step").click()
+    page.wait_for_function(
+        "() => document.querySelector('.townsim-year').textContent.trim()"
+        " === '2021 Q4'",
+        timeout=30_000,
+    )
     page.get_by_role("tab", name="Town and firms").click()
     card = page.locator(".v-card", has_text="Firms of town")
     firms = card.locator(".townsim-node")
