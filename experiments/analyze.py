@@ -6,7 +6,7 @@ each design point's replications; their confidence intervals come from a
 two-stage bootstrap that resamples the design (base rows or trajectories) and,
 within each design point, the replications, so that the intervals widen when the
 model's own noise is large against the factors' effects. Latin hypercube sweeps
-get SALib's moment-independent delta indices; factorial sweeps a table of design
+get SALib's moment-independent PAWN indices; factorial sweeps a table of design
 points and main effects with intervals over replications.
 """
 
@@ -339,7 +339,7 @@ def morris_indices(
     )
 
 
-def delta_indices(
+def pawn_indices(
     problem: dict[str, Any],
     unit: np.ndarray,
     matrix: np.ndarray,
@@ -347,41 +347,44 @@ def delta_indices(
     conf_level: float = 0.95,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """SALib's delta and first-order indices for a Latin hypercube sweep.
+    """PAWN indices (SALib) and a first-order S1 for a Latin hypercube sweep.
 
-    Replications enter through the design points' means; the intervals are
-    SALib's bootstrap over design points.
+    PAWN compares the outcome's distribution with and without each factor held
+    in a slice of its range (the median Kolmogorov-Smirnov distance); it needs no
+    special design. Its intervals come from the same two-stage bootstrap as
+    Sobol's (design points, then replications within them); S1 is SALib's
+    estimate from the given sample, with SALib's bootstrap interval.
     """
-    from SALib.analyze import delta
+    from SALib.analyze import delta, pawn
 
     means = np.nanmean(matrix, axis=1)
     keep = ~np.isnan(means)
+    x, stable = unit[keep], int(seed % 2**31)
+    point = np.asarray(pawn.analyze(problem, x, means[keep], seed=stable)["median"])
+    rng = np.random.default_rng(seed)
+    draws = _bootstrap_means(matrix[keep], min(resamples, 100), rng)
+    sample = np.empty((len(draws), problem["num_vars"]))
+    for b, values in enumerate(draws):
+        rows = rng.integers(0, len(values), len(values))
+        found = pawn.analyze(problem, x[rows], values[rows], seed=stable)
+        sample[b] = found["median"]
+    low, high = _interval(sample, conf_level)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        found = delta.analyze(
-            problem,
-            unit[keep],
-            means[keep],
-            num_resamples=min(resamples, 100),
-            conf_level=conf_level,
-            seed=seed,
+        first = delta.analyze(
+            problem, x, means[keep], num_resamples=100, method="sobol", seed=stable
         )
-    frames = []
-    for index in ("delta", "S1"):
-        estimate = np.asarray(found[index], dtype=float)
-        half = np.asarray(found[f"{index}_conf"], dtype=float)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "factor": problem["names"],
-                    "index": index,
-                    "estimate": estimate,
-                    "low": estimate - half,
-                    "high": estimate + half,
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+    s1, half = np.asarray(first["S1"], float), np.asarray(first["S1_conf"], float)
+    names = problem["names"]
+    return pd.DataFrame(
+        {
+            "factor": [*names, *names],
+            "index": ["pawn"] * len(names) + ["S1"] * len(names),
+            "estimate": [*point, *s1],
+            "low": [*low, *(s1 - half)],
+            "high": [*high, *(s1 + half)],
+        }
+    )
 
 
 def sensitivity(
@@ -430,7 +433,7 @@ def sensitivity(
                 seed,
             )
         else:
-            found = delta_indices(problem, unit, matrix, draws, level, seed)
+            found = pawn_indices(problem, unit, matrix, draws, level, seed)
         found.insert(0, "outcome", outcome)
         found["noise_share"] = noise_share(matrix)
         frames.append(found)
@@ -581,7 +584,7 @@ def _groups(rows: pd.DataFrame, by: str) -> list[tuple[str, pd.DataFrame]]:
     return [(f"{by} in {b}", g) for b, g in rows.groupby(bins, observed=True)]
 
 
-MAIN_INDEX = {"sobol": "ST", "morris": "mu_star", "lhs": "delta"}
+MAIN_INDEX = {"sobol": "ST", "morris": "mu_star", "lhs": "pawn"}
 
 
 def indices_chart(indices: pd.DataFrame, main: str, path: Path) -> Path | None:

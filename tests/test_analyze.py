@@ -206,3 +206,24 @@ def test_second_order_indices_find_the_ishigami_interaction():
     s2 = found[found["index"] == "S2"].set_index("factor")["estimate"]
     assert s2["x1 x x3"] == pytest.approx(0.2437, abs=0.06)
     assert abs(s2["x1 x x2"]) < 0.06 and abs(s2["x2 x x3"]) < 0.06
+
+
+@pytest.mark.parametrize(
+    ("design", "index"),
+    [
+        ('kind = "morris"\nsamples = 20', "mu_star"),
+        ('kind = "lhs"\nsamples = 200', "pawn"),
+    ],
+)
+def test_morris_and_latin_hypercube_sweeps_get_their_indices(tmp_path, design, index):
+    text = SOBOL_TOY.replace('kind = "sobol"\nsamples = 64', design)
+    experiment = tmp_path / "toy.toml"
+    experiment.write_text(text.replace("replications = 2", "replications = 1"))
+    out = tmp_path / "out"
+    assert main(["sweep", str(experiment), "--out", str(out), "--quiet"]) == 0
+    assert main(["analyze", str(out)]) == 0
+    indices = pd.read_csv(out / "report" / "indices.csv")
+    main_rows = indices[indices["index"] == index].set_index("factor")["estimate"]
+    assert set(main_rows.index) == {"x1", "x2", "x3"}
+    assert main_rows["x3"] < max(main_rows["x1"], main_rows["x2"])
+    assert f"Ranked by {index}" in (out / "report" / "report.md").read_text()
