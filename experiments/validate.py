@@ -702,8 +702,9 @@ def demography_verdicts(
         "incumbent's at the same level, and nothing else marks them as new; ties "
         "cost upkeep every year (`enterprise.tie_cost`) while what they bring "
         "(knowledge, imitation of upgrades, which cost money first) pays off "
-        "slowly, so fewer ties do not lower survival within the run; and money taken off platforms goes to "
-        "the other levers (subsidies, talent) of the same budget.",
+        "slowly, so fewer ties do not lower survival within the run; and money "
+        "taken off platforms goes to the other levers (subsidies, talent) of the "
+        "same budget.",
     ]
     return "\n".join(lines)
 
