@@ -339,6 +339,33 @@ def morris_indices(
     )
 
 
+def pawn_median(x: np.ndarray, y: np.ndarray, slices: int = 10) -> np.ndarray:
+    """PAWN index of each column of `x`: median KS distance over its slices.
+
+    Each factor's range is cut into `slices` quantile slices; in each, the
+    Kolmogorov-Smirnov distance between the outcome's distribution in the slice
+    and over all runs is measured, and the median over slices is the index (as
+    SALib's `pawn.analyze`, whose `median` this reproduces, but fast enough to
+    bootstrap).
+    """
+    grid = np.sort(y)
+    overall = np.searchsorted(grid, grid, side="right") / y.size
+    cuts = np.linspace(0, 1, slices + 1)
+    found = np.empty(x.shape[1])
+    for column in range(x.shape[1]):
+        values = x[:, column]
+        edges = np.quantile(values, cuts)
+        slot = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, slices - 1)
+        distances = []
+        for part in range(slices):
+            inside = np.sort(y[slot == part])
+            if inside.size:
+                local = np.searchsorted(inside, grid, side="right") / inside.size
+                distances.append(np.abs(local - overall).max())
+        found[column] = np.median(distances)
+    return found
+
+
 def pawn_indices(
     problem: dict[str, Any],
     unit: np.ndarray,
@@ -347,44 +374,54 @@ def pawn_indices(
     conf_level: float = 0.95,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """PAWN indices (SALib) and a first-order S1 for a Latin hypercube sweep.
+    """PAWN indices, with a dummy factor, and a first-order S1 for an LHS sweep.
 
     PAWN compares the outcome's distribution with and without each factor held
-    in a slice of its range (the median Kolmogorov-Smirnov distance); it needs no
-    special design. Its intervals come from the same two-stage bootstrap as
-    Sobol's (design points, then replications within them); S1 is SALib's
-    estimate from the given sample, with SALib's bootstrap interval.
+    in a slice of its range; it needs no special design. Small samples give
+    every factor a positive PAWN value, so a dummy factor (random numbers the
+    model never saw) is measured alongside: a factor at or below the dummy shows
+    no effect. Intervals come from the same two-stage bootstrap as Sobol's
+    (design points, then replications within them). S1 is SALib's estimate from
+    the given sample, with SALib's bootstrap interval.
     """
-    from SALib.analyze import delta, pawn
+    from SALib.analyze import delta
 
     means = np.nanmean(matrix, axis=1)
     keep = ~np.isnan(means)
-    x, stable = unit[keep], int(seed % 2**31)
-    point = np.asarray(pawn.analyze(problem, x, means[keep], seed=stable)["median"])
     rng = np.random.default_rng(seed)
-    draws = _bootstrap_means(matrix[keep], min(resamples, 100), rng)
-    sample = np.empty((len(draws), problem["num_vars"]))
+    x = np.column_stack([unit[keep], rng.random(int(keep.sum()))])
+    point = pawn_median(x, means[keep])
+    draws = _bootstrap_means(matrix[keep], resamples, rng)
+    sample = np.empty((resamples, x.shape[1]))
     for b, values in enumerate(draws):
         rows = rng.integers(0, len(values), len(values))
-        found = pawn.analyze(problem, x[rows], values[rows], seed=stable)
-        sample[b] = found["median"]
+        sample[b] = pawn_median(x[rows], values[rows])
     low, high = _interval(sample, conf_level)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         first = delta.analyze(
-            problem, x, means[keep], num_resamples=100, method="sobol", seed=stable
+            problem,
+            unit[keep],
+            means[keep],
+            num_resamples=100,
+            method="sobol",
+            seed=int(seed % 2**31),
         )
     s1, half = np.asarray(first["S1"], float), np.asarray(first["S1_conf"], float)
-    names = problem["names"]
+    names = [*problem["names"], DUMMY]
     return pd.DataFrame(
         {
-            "factor": [*names, *names],
-            "index": ["pawn"] * len(names) + ["S1"] * len(names),
+            "factor": [*names, *problem["names"]],
+            "index": ["pawn"] * len(names) + ["S1"] * len(problem["names"]),
             "estimate": [*point, *s1],
             "low": [*low, *(s1 - half)],
             "high": [*high, *(s1 + half)],
         }
     )
+
+
+DUMMY = "(dummy)"
+"""A factor the model never saw: PAWN values at or below it mean no effect."""
 
 
 def sensitivity(
@@ -860,6 +897,13 @@ def _indices_section(results: Results, indices: pd.DataFrame) -> list[str]:
         ]
     if headlines:
         lines += ["![indices](indices.png)", ""]
+    if results.kind == "lhs":
+        lines += [
+            f"`{DUMMY}` is a factor the model never saw: with a finite sample every "
+            "factor gets a positive PAWN value, and one that does not clearly "
+            "exceed the dummy's shows no effect.",
+            "",
+        ]
     lines += _width_note(valid[valid["index"] == main], results.kind)
     notes = indices[indices["note"].notna()]
     if len(notes):
