@@ -144,7 +144,7 @@ def learning_gain(
     scaled by absorptive capacity and by how openly the source shares.
     """
     gap = np.maximum(0.0, np.subtract(source, own))
-    return np.asarray(absorptive) * gap * openness * rate
+    return gap * (openness * (absorptive * rate))  # scalars multiply first
 
 
 def sharing(ip_protection: ArrayLike, floor: float) -> ArrayLike:
