@@ -238,10 +238,14 @@ def test_pawn_matches_salib_and_puts_the_dummy_last_on_a_clear_function():
     y = ishigami_matrix(unit, replications=1, noise=0.0, seed=0)[:, 0]
     salib = pawn.analyze(PROBLEM, unit, y, S=10, seed=1)["median"]
     assert pawn_median(unit, y) == pytest.approx(salib, abs=0.01)
-    linear = unit @ np.array([3.0, 1.0, 0.0])
+    linear = unit @ np.array([3.0, 2.0, 0.0])
     matrix = np.column_stack([linear, linear]) + 0.01
     found = pawn_indices(PROBLEM, unit, matrix, resamples=50)
     pawn_rows = found[found["index"] == "pawn"].set_index("factor")
     assert pawn_rows["estimate"].idxmax() == "x1"
     assert pawn_rows.loc["x2", "low"] > pawn_rows.loc["(dummy)", "high"]
     assert pawn_rows.loc["x3", "estimate"] < pawn_rows.loc["x2", "low"]
+    inside = (pawn_rows["low"] <= pawn_rows["estimate"] + 1e-12) & (
+        pawn_rows["estimate"] <= pawn_rows["high"] + 1e-12
+    )
+    assert inside.all()
