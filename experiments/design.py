@@ -390,10 +390,10 @@ def plan(
 
 
 def sample_unit(design: DesignSettings, dims: int, root_seed: int) -> np.ndarray:
-    """Design points in [0, 1]^dims; factorial returns level indices later."""
+    """Design points in [0, 1]^dims, one row each (none: factorial enumerates)."""
     seed = design_seed(root_seed)
-    if dims == 0:
-        return np.zeros((1, 0))
+    if dims == 0 or design.kind == "factorial":
+        return np.zeros((0, dims))
     problem = {
         "num_vars": dims,
         "names": [f"x{i}" for i in range(dims)],
@@ -420,7 +420,7 @@ def sample_unit(design: DesignSettings, dims: int, root_seed: int) -> np.ndarray
         return morris.sample(
             problem, design.samples, num_levels=design.levels, seed=seed % 2**32
         )
-    return np.zeros((0, dims))  # factorial: enumerated from the levels
+    raise ValueError(f"unknown design {design.kind!r}")
 
 
 def _values(
