@@ -16,6 +16,8 @@ Cases:
   once the worker is up, and `driver_and_ipc_s` what it adds to the worker's
   own time (sending the job, waiting, writing the file). `worker_start_s` is
   the one-off start of the fork server (importing the model) and the worker.
+- outcome_cost: on one finished baseline run, what a worker adds: the town
+  table (`TownModel.town_frame()`), the outcomes and the Parquet bytes.
 - speedup: 16 runs of the baseline province (20 towns x 100 firms, 2016-2035) on 1
   and then 2 workers; the one-off worker start (a fork server importing the
   model once) is timed apart and reported both in and out. `run_s` is a run's
@@ -168,6 +170,38 @@ def overhead() -> dict:
     }
 
 
+def outcome_cost() -> dict:
+    """What a worker adds to one baseline run: town table, outcomes, Parquet bytes."""
+    from experiments.design import RunSpec
+    from experiments.outcomes import measure
+    from experiments.sweep import Task, _parquet_bytes, _table
+    from model import TownModel
+
+    started = time.perf_counter()
+    model = TownModel("baseline", rng=1, views="lazy").run()
+    model_s = time.perf_counter() - started
+    task = Task("townsim", None, None, None, (("x", True),))
+    spec = RunSpec("bench", 0, 0, 1, {"x": 1.0})
+    times = {"town_frame_s": 0.0, "outcomes_s": 0.0, "file_s": 0.0}
+    repeats = 10
+    for _ in range(repeats):
+        started = time.perf_counter()
+        towns = model.town_frame()
+        framed = time.perf_counter()
+        rows = measure(towns)
+        measured = time.perf_counter()
+        _parquet_bytes(_table(task, spec, rows), 0.0)
+        times["town_frame_s"] += framed - started
+        times["outcomes_s"] += measured - framed
+        times["file_s"] += time.perf_counter() - measured
+    return {
+        "case": "outcome_cost",
+        "scenario": "baseline, 20 towns x 100 firms, 2016-2035",
+        "model_s": round(model_s, 3),
+        **{name: round(total / repeats, 4) for name, total in times.items()},
+    }
+
+
 def speedup(workers: int) -> dict:
     """Wall time of 16 baseline runs on `workers` workers."""
     from experiments.sweep import run_sweep
@@ -262,14 +296,15 @@ def main() -> None:
         name, *rest = args.case
         cases = {
             "overhead": overhead,
+            "outcome_cost": outcome_cost,
             "speedup": speedup,
             "parallel": parallel,
             "memory": memory,
         }
         print(json.dumps(cases[name](*map(int, rest))))
         return
-    lines = [run_case(["overhead"])]
-    print(json.dumps(lines[-1]), flush=True)
+    for case in ("overhead", "outcome_cost"):
+        print(json.dumps(run_case([case])), flush=True)
     walls = {}
     for workers in (1, 2):
         line = run_case(["speedup", str(workers)])
