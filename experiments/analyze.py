@@ -762,9 +762,16 @@ def analyze(
     out: str | Path | None = None,
     by: str | None = None,
     resamples: int | None = None,
-    csv: bool = True,
+    tidy_csv: bool = False,
 ) -> Path:
     """Write indices, charts, exports and a Markdown report of a sweep.
+
+    Args:
+        folder: The sweep's results folder.
+        out: The report folder (default: `folder/report`).
+        by: A factor to split the fan charts by.
+        resamples: Bootstrap draws (default: the experiment's `analysis`).
+        tidy_csv: Also write every row of every run to `runs.csv`.
 
     Returns:
         The path of `report.md`.
@@ -785,8 +792,9 @@ def analyze(
     if not indices.empty:
         indices.to_csv(out / "indices.csv", index=False)
         indices_chart(indices, MAIN_INDEX[results.kind], out / "indices.png")
-    if csv:
-        table.to_csv(out / "per_run.csv", index=False)
+    table.to_csv(out / "per_run.csv", index=False)
+    if tidy_csv and len(results.runs):
+        results.runs.to_csv(out / "runs.csv", index=False)
     charts = []
     yearly = (
         sorted(results.runs.loc[results.runs["year"].notna(), "outcome"].unique())

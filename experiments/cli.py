@@ -162,6 +162,11 @@ def add_sweep_parsers(commands: argparse._SubParsersAction) -> None:
     analyze.add_argument(
         "--resamples", type=int, default=None, help="bootstrap draws for the CIs"
     )
+    analyze.add_argument(
+        "--tidy-csv",
+        action="store_true",
+        help="also write every row of every run to runs.csv (large)",
+    )
 
 
 def sweep_command(args: argparse.Namespace) -> int:
@@ -220,7 +225,13 @@ def analyze_command(args: argparse.Namespace) -> int:
     """Indices, charts, report and exports of a finished (or partial) sweep."""
     from experiments.analyze import analyze
 
-    report = analyze(args.results, out=args.out, by=args.by, resamples=args.resamples)
+    report = analyze(
+        args.results,
+        out=args.out,
+        by=args.by,
+        resamples=args.resamples,
+        tidy_csv=args.tidy_csv,
+    )
     print(f"Report: {report}")
     return 0
 

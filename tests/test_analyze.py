@@ -143,7 +143,17 @@ def test_a_factorial_sweep_gets_ranked_points_fan_charts_and_an_ema_export(tmp_p
     experiment.write_text(FACTORIAL_TOY)
     out = tmp_path / "out"
     assert main(["sweep", str(experiment), "--out", str(out), "--quiet"]) == 0
-    assert main(["analyze", str(out), "--by", "x", "--out", str(tmp_path / "r")]) == 0
+    args = [
+        "analyze",
+        str(out),
+        "--by",
+        "x",
+        "--out",
+        str(tmp_path / "r"),
+        "--tidy-csv",
+    ]
+    assert main(args) == 0
+    assert len(pd.read_csv(tmp_path / "r" / "runs.csv")) == 9 * 3
     report = tmp_path / "r"
     text = (report / "report.md").read_text()
     assert "## Design points" in text
