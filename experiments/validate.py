@@ -14,6 +14,7 @@ cores; `--quick` runs a tiny configuration in seconds).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -1016,4 +1017,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    os.nice(10)  # long and CPU-bound: leave the machine to interactive work first
     raise SystemExit(main())
