@@ -79,7 +79,7 @@ def town_record(model: TownModel) -> dict[str, np.ndarray]:
     record: dict[str, np.ndarray] = {
         "town": np.arange(n),
         "year": np.full(n, round(model.year)),
-        "industry": np.array(INDUSTRIES)[towns.industry],
+        "leading_industry": np.array(INDUSTRIES)[towns.industry],
         "region": np.array(REGIONS)[towns.region],
         "dimension": towns.dimension.copy(),
         **{name: towns.indices[:, i].copy() for i, name in enumerate(SYSTEMS)},
