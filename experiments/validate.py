@@ -68,7 +68,7 @@ class Config:
     """Towns of the 'whole province' runs (None: the scenario's 399)."""
     policy_towns: int | None = None
     """Towns of the lever runs (None: the scenario's 399)."""
-    policy_seeds: tuple[int, ...] = (1, 2, 3)
+    policy_seeds: tuple[int, ...] = (1, 2, 3, 4, 5)
     ip_levels: tuple[float, ...] = tuple(np.round(np.linspace(0, 1, 11), 2))
     far_levels: tuple[float, ...] = (0.0, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8)
     overrides: dict[str, Any] = field(default_factory=dict)
