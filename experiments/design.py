@@ -15,7 +15,6 @@ import difflib
 import hashlib
 import itertools
 import json
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from pydantic import (
 
 from experiments.outcomes import catalogue_names
 from scenarios import Scenario, ScenarioError, build_scenario, load_scenario
-from scenarios.loading import resolve_key
+from scenarios.loading import read_toml, resolve_key
 
 TOWNSIM = "townsim"
 DESIGNS = ("factorial", "lhs", "sobol", "morris")
@@ -348,7 +347,7 @@ def load_experiment(path: str | Path) -> Plan:
             file, the key, the value and what is allowed.
     """
     path = Path(path)
-    data = _read(path)
+    data = read_toml(path, ExperimentError)
     try:
         experiment = Experiment.model_validate(data)
     except ValidationError as error:
@@ -572,19 +571,6 @@ def _check_years(experiment: Experiment, scenario: Scenario, source: str) -> Non
                     f"{source}: key {key!r} = {years}: year {year} is outside the "
                     f"run; allowed: {first} to {last}"
                 )
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ExperimentError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ExperimentError(f"{path}: cannot read file ({error})") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ExperimentError(f"{path}: not valid TOML: {error}") from None
 
 
 def explain(error: ValidationError, origin: str) -> str:

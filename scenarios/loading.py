@@ -61,7 +61,7 @@ def load_scenario(
     if source is None:
         return build_scenario({}, overrides, origin="defaults")
     path = scenario_path(source)
-    return build_scenario(_read_toml(path), overrides, origin=str(path))
+    return build_scenario(read_toml(path), overrides, origin=str(path))
 
 
 def build_scenario(
@@ -148,17 +148,24 @@ def explain(error: ValidationError, origin: str) -> str:
     return "\n".join(lines)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path, error: type[ScenarioError] | None = None) -> dict[str, Any]:
+    """Read a TOML file; a missing, unreadable or broken file raises `error`.
+
+    Args:
+        path: The file.
+        error: The ScenarioError subclass to raise (experiment files use their own).
+    """
+    error = error or ScenarioError
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScenarioError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError(f"{path}: cannot read file ({error})") from None
+        raise error(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as cause:
+        raise error(f"{path}: cannot read file ({cause})") from None
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+    except tomllib.TOMLDecodeError as cause:
+        raise error(f"{path}: not valid TOML: {cause}") from None
 
 
 def _resolve_extends(data: dict[str, Any], origin: str) -> dict[str, Any]:
@@ -168,7 +175,7 @@ def _resolve_extends(data: dict[str, Any], origin: str) -> dict[str, Any]:
         return data
     if not isinstance(base_name, str):
         raise ScenarioError(f"{origin}: key 'extends' = {base_name!r}: must be a name")
-    base = _resolve_extends(_read_toml(scenario_path(base_name)), base_name)
+    base = _resolve_extends(read_toml(scenario_path(base_name)), base_name)
     return _deep_merge(base, data)
 
 
