@@ -328,14 +328,12 @@ def _sample_tie_slots(
     kept with its own share of it, so only the candidates are read.
     """
     width = f.partners.shape[1]
-    if isinstance(idx, slice):
+    if isinstance(idx, slice) or idx.size * 4 > f.alive.size:  # draw over all
         flat = bernoulli_positions(rng, f.partners.size, chance)
-    elif idx.size * 4 > f.alive.size:  # most firms: draw over the whole table
-        flat = bernoulli_positions(rng, f.partners.size, chance)
-        owners = flat // width
-        mine = np.zeros(f.alive.size, dtype=bool)
-        mine[idx] = True
-        flat = flat[mine[owners]]
+        if not isinstance(idx, slice):
+            mine = np.zeros(f.alive.size, dtype=bool)
+            mine[idx] = True
+            flat = flat[mine[flat // width]]
     else:
         picked = bernoulli_positions(rng, idx.size * width, chance)
         flat = idx[picked // width] * width + picked % width
