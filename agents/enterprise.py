@@ -164,6 +164,7 @@ def own_research(knowledge: ArrayLike, rd_rate: float, leak: ArrayLike) -> Array
 
 def revenue(
     size: ArrayLike,
+    efficiency: ArrayLike,
     level: ArrayLike,
     knowledge: ArrayLike,
     fit: ArrayLike,
@@ -172,38 +173,69 @@ def revenue(
     level_gain: float,
     knowledge_gain: float,
 ) -> ArrayLike:
-    """Yearly output (M yuan): efficiency from level and knowledge, times market fit.
+    """Yearly output (M yuan): own efficiency, raised by level and knowledge, times fit.
 
-    Standard demand pays every firm; the customized share of demand pays in
-    proportion to `fit`, which only levels 3 and 4 have in full.
+    `efficiency` is the firm's inborn productivity (mean 1), which only its
+    results reveal (Jovanovic 1982). Standard demand pays every firm; the
+    customized share of demand pays in proportion to `fit`, which only levels 3
+    and 4 have in full.
     """
-    efficiency = (1.0 + level_gain * (np.asarray(level) - 1)) * (
+    gain = (1.0 + level_gain * (np.asarray(level) - 1)) * (
         1.0 + knowledge_gain * np.asarray(knowledge)
     )
     market = (1.0 - customized) + customized * np.asarray(fit)
-    return np.asarray(size) * productivity * efficiency * market
+    return np.asarray(size) * np.asarray(efficiency) * productivity * gain * market
 
 
 def operating_cost(
     size: ArrayLike,
     talent: ArrayLike,
     ties: ArrayLike,
+    member: ArrayLike,
     productivity: float,
     unit_cost: float,
     it_wage: float,
     tie_cost: float,
+    tie_saving: float,
+    service_saving: float,
 ) -> ArrayLike:
-    """Yearly costs (M yuan): production, the IT staff premium and tie upkeep."""
-    size = np.asarray(size)
+    """Yearly costs (M yuan): production, the IT staff premium and tie upkeep.
+
+    Each partner cuts production cost by `tie_saving` (division of labour
+    along the chain, shared orders and inputs) and a platform's shared services
+    (testing, design, logistics, e-commerce) cut a member's by `service_saving`.
+    """
+    size, ties = np.asarray(size), np.asarray(ties)
+    shared = 1.0 - tie_saving * ties - service_saving * np.greater(member, 0)
     return (
-        size * productivity * unit_cost
+        size * productivity * unit_cost * shared
         + np.asarray(talent) * size * it_wage
-        + np.asarray(ties) * tie_cost
+        + ties * tie_cost
+    )
+
+
+def credit_line(
+    size: ArrayLike,
+    ties: ArrayLike,
+    member: ArrayLike,
+    productivity: float,
+    tie_credit: float,
+    platform_credit: float,
+) -> ArrayLike:
+    """What a firm can owe before it must close (M yuan): embeddedness as a buffer.
+
+    Partners extend trade credit and platforms broker financing services, so a
+    firm with ties and a platform rides out losses that close an isolated one
+    (Uzzi 1996; Baum and Oliver 1991). Both scale with the firm's base output.
+    """
+    base = np.asarray(size) * productivity
+    return base * (
+        tie_credit * np.asarray(ties) + platform_credit * np.greater(member, 0)
     )
 
 
 def exits(funds: ArrayLike, draw: ArrayLike, hazard: float) -> ArrayLike:
-    """A firm leaves when its funds run out, or by the background hazard."""
+    """A firm leaves when its funds (with its credit) run out, or by the hazard."""
     return np.less(funds, 0.0) | np.less(draw, hazard)
 
 
@@ -557,6 +589,7 @@ def produce(model: TownModel, idx: Selection) -> None:
     town, size, level = f.town[idx], f.size[idx], f.level[idx]
     sales = revenue(
         size,
+        f.efficiency[idx],
         level,
         f.knowledge[idx],
         r.customized_fit[level - 1],
@@ -567,7 +600,16 @@ def produce(model: TownModel, idx: Selection) -> None:
     )
     ties = f.ties[idx]
     costs = operating_cost(
-        size, f.talent[idx], ties, r.productivity, r.unit_cost, r.it_wage, r.tie_cost
+        size,
+        f.talent[idx],
+        ties,
+        f.member[idx],
+        r.productivity,
+        r.unit_cost,
+        r.it_wage,
+        r.tie_cost,
+        r.tie_saving,
+        r.service_saving,
     )
     fees = (f.university[idx] >= 0) * r.project_cost
     f.output[idx] = sales
@@ -582,9 +624,20 @@ def produce(model: TownModel, idx: Selection) -> None:
 
 
 def exit_if_failing(model: TownModel, idx: Selection) -> None:
-    """Leave the market when funds (counting the subsidy claimed) are gone."""
+    """Leave the market when funds, the subsidy claimed and credit are used up."""
     f, r = model.firms, model.rates
-    funds = f.funds[idx] + f.subsidy_claim[idx]
+    funds = (
+        f.funds[idx]
+        + f.subsidy_claim[idx]
+        + credit_line(
+            f.size[idx],
+            f.ties[idx],
+            f.member[idx],
+            r.productivity,
+            r.tie_credit,
+            r.platform_credit,
+        )
+    )
     leaving = f.alive[idx] & exits(funds, model.rng.random(funds.size), r.base_exit)
     if leaving.any():
         model.retire_firms(pick(idx, leaving))
@@ -605,6 +658,7 @@ class Enterprise(ArrayView, FixedAgent):
     industry = Column("firms")
     stage = Column("firms")
     size = Column("firms")
+    efficiency = Column("firms")
     level = Column("firms")
     knowledge = Column("firms")
     talent = Column("firms")

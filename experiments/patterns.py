@@ -199,23 +199,32 @@ def pareto_mle(values: np.ndarray, xmin: float) -> tuple[float, float]:
 
 
 def yearly_demography(series: pd.DataFrame, steps_per_year: int) -> pd.DataFrame:
-    """Per simulated year: exit rate, young and older firms' exit rates, entry rate.
+    """Per simulated year: exit rates overall and by age class, and the entry rate.
 
-    Rates are exits in the year over the mean number of firms at risk (live
-    firms, young firms, older firms) across its steps; the first row of the
-    series (the initial state) is left out.
+    Age classes: infant (first year), young (under `YOUNG_AGE` years, infants
+    included), adolescent (young but past the first year) and older. Rates are
+    exits in the year over the mean number of firms at risk in the class across
+    its steps; the first row of the series (the initial state) is left out.
     """
     s = series.iloc[1:].copy()
     s["year_no"] = np.arange(len(s)) // steps_per_year + 1
     s["old_firms"] = s["firms"] - s["young_firms"]
     s["old_exits"] = s["exits"] - s["young_exits"]
-    sums = s.groupby("year_no")[["exits", "young_exits", "old_exits", "entries"]].sum()
-    means = s.groupby("year_no")[["firms", "young_firms", "old_firms"]].mean()
+    s["adolescent_firms"] = s["young_firms"] - s["infant_firms"]
+    s["adolescent_exits"] = s["young_exits"] - s["infant_exits"]
+    classes = ["young", "old", "infant", "adolescent"]
+    sums = s.groupby("year_no")[
+        ["exits", "entries", *(f"{c}_exits" for c in classes)]
+    ].sum()
+    means = s.groupby("year_no")[["firms", *(f"{c}_firms" for c in classes)]].mean()
+    rates = {
+        f"{c}_exit_rate": sums[f"{c}_exits"] / means[f"{c}_firms"].clip(lower=1)
+        for c in classes
+    }
     return pd.DataFrame(
         {
             "exit_rate": sums["exits"] / means["firms"],
-            "young_exit_rate": sums["young_exits"] / means["young_firms"].clip(lower=1),
-            "old_exit_rate": sums["old_exits"] / means["old_firms"].clip(lower=1),
+            **rates,
             "entry_rate": sums["entries"] / means["firms"],
         }
     )

@@ -46,7 +46,13 @@ from model.province import (
     place_firms,
     town_graph,
 )
-from model.reporting import MODEL_REPORTERS, YOUNG_AGE, firm_frame, town_record
+from model.reporting import (
+    INFANT_AGE,
+    MODEL_REPORTERS,
+    YOUNG_AGE,
+    firm_frame,
+    town_record,
+)
 from model.space import TownCell
 from model.state import Ledger, Platforms, Rates
 from model.views import FirmViews
@@ -130,7 +136,7 @@ class TownModel(Model):
         self.enterprises.born(np.flatnonzero(self.firms.alive))
         self.towns.ip_protection[:] = self.rates.legal_protection
 
-        self.entries = self.exits = self.young_exits = 0
+        self.entries = self.exits = self.young_exits = self.infant_exits = 0
         self._observe()
         self._warm_up_ties()
         measure_systems(self)
@@ -167,7 +173,7 @@ class TownModel(Model):
         towns.infrastructure += r.infrastructure_growth * (1.0 - towns.infrastructure)
         workforce = town_totals(self, ALL, self.firms.size)  # free slots: size 0
         towns.talent_pool += r.talent_inflow * workforce
-        self.entries = self.exits = self.young_exits = 0
+        self.entries = self.exits = self.young_exits = self.infant_exits = 0
 
     def _observe(self) -> None:
         """Refresh town aggregates and the index of live firms used to meet partners."""
@@ -211,6 +217,7 @@ class TownModel(Model):
         f.subsidy_claim[slots] = 0.0
         self.exits += slots.size
         self.young_exits += int((f.age[slots] < YOUNG_AGE).sum())
+        self.infant_exits += int((f.age[slots] < INFANT_AGE).sum())
         self.enterprises.died(slots)
 
     def _enter_startups(self) -> None:
@@ -229,16 +236,20 @@ class TownModel(Model):
         chosen = np.flatnonzero(free & (rank <= wanted[:, None]))
         if chosen.size == 0:
             return
-        digital = self.rng.random(chosen.size) < towns.share_at_least[f.town[chosen], 2]
+        # a start-up copies the practice of a random incumbent, up to level 3
+        copied = self.rng.random(chosen.size)[:, None]
+        reached = towns.share_at_least[f.town[chosen]][:, 2:4]
+        levels = 1 + (copied < reached).sum(axis=1)
         found_firms(
             self.settings,
             towns,
             f,
             chosen,
-            levels=1 + digital.astype(np.int64),
+            levels=levels,
             rng=self.rng,
             age=np.zeros(chosen.size),
             customized=self.customized_share,
+            funds=self.settings.economy.entry_funds,
             size_scale=0.5,
             knowledge_scale=0.5,
         )

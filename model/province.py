@@ -144,7 +144,9 @@ def place_firms(
     levels = rng.choice(4, size=slots.size, p=shares / shares.sum()) + 1
     age = rng.exponential(8.0, slots.size)
     customized = customized_share(s, s.run.start_year)
-    found_firms(s, towns, firms, slots, levels, rng, age, customized)
+    found_firms(
+        s, towns, firms, slots, levels, rng, age, customized, s.economy.initial_funds
+    )
     return firms, capacity
 
 
@@ -157,13 +159,16 @@ def found_firms(
     rng: np.random.Generator,
     age: NDArray[np.float64],
     customized: float,
+    funds: float,
     size_scale: float = 1.0,
     knowledge_scale: float = 1.0,
 ) -> None:
     """Fill empty slots with new firms at the given levels.
 
     Sizes are Pareto (Axtell 2001's Zipf-like firm sizes); talent meets the
-    firm's own level; knowledge and funds grow with level and size.
+    firm's own level; knowledge and funds grow with level and size (`funds`:
+    years of output). Efficiency is lognormal with mean 1 for every new firm,
+    incumbents of the start year included: selection on it is the model's.
     """
     e, eco = s.enterprise, s.economy
     n = slots.size
@@ -179,6 +184,8 @@ def found_firms(
     firms.industry[slots] = np.where(related, other, towns.industry[town])
     firms.stage[slots] = rng.integers(0, 3, n)
     firms.size[slots] = np.minimum(size, eco.size_max)
+    spread = eco.efficiency_spread
+    firms.efficiency[slots] = rng.lognormal(-0.5 * spread**2, spread, n)
     firms.level[slots] = levels
     firms.knowledge[slots] = np.clip(knowledge * rng.lognormal(0, 0.3, n), 0, 1)
     firms.talent[slots] = np.clip(
@@ -188,6 +195,7 @@ def found_firms(
     firms.age[slots] = age
     firms.output[slots] = revenue(
         firms.size[slots],
+        firms.efficiency[slots],
         levels,
         firms.knowledge[slots],
         np.array(eco.customized_fit)[levels - 1],
@@ -200,12 +208,15 @@ def found_firms(
         firms.size[slots],
         firms.talent[slots],
         0,
+        0,
         eco.productivity,
         eco.unit_cost,
         e.it_wage,
         e.tie_cost,
+        e.tie_saving,
+        s.platform.service_saving,
     )
-    firms.funds[slots] = eco.initial_funds * firms.output[slots]
+    firms.funds[slots] = funds * firms.output[slots]
     firms.member[slots] = 0
     firms.university[slots] = -1
     firms.project_left[slots] = 0.0

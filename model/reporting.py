@@ -47,10 +47,20 @@ YOUNG_AGE = 3.0
 """Firms younger than this (years) count as young in the demography series."""
 
 
+INFANT_AGE = 1.0
+"""Firms younger than this (years) are in their first year: the shake-out's age."""
+
+
 def young_firms(model: TownModel) -> int:
     """Live firms younger than `YOUNG_AGE`: the denominator of their exit rate."""
     f = model.firms
     return int((f.alive & (f.age < YOUNG_AGE)).sum())
+
+
+def infant_firms(model: TownModel) -> int:
+    """Live firms in their first year (younger than `INFANT_AGE`)."""
+    f = model.firms
+    return int((f.alive & (f.age < INFANT_AGE)).sum())
 
 
 MODEL_REPORTERS: dict[str, Any] = {
@@ -64,6 +74,8 @@ MODEL_REPORTERS: dict[str, Any] = {
     "exits": "exits",
     "young_firms": young_firms,
     "young_exits": "young_exits",
+    "infant_firms": infant_firms,
+    "infant_exits": "infant_exits",
     **{f"towns_dimension_{d}": towns_at(d) for d in LEVELS},
     **{f"firms_level_{level}": firms_at(level) for level in LEVELS},
 }

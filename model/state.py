@@ -31,6 +31,7 @@ class Firms:
     industry: NDArray[np.int16]
     stage: NDArray[np.int8]
     size: F64
+    efficiency: F64
     level: NDArray[np.int8]
     knowledge: F64
     talent: F64
@@ -194,6 +195,7 @@ class Rates:
     link_boost: float
     tie_decay: float
     tie_cost: float
+    tie_saving: float
     cross_border_level: int
     trust_speed: float
     productivity: float
@@ -203,6 +205,8 @@ class Rates:
     size_drift: float
     size_shock: float
     base_exit: float
+    tie_credit: float
+    platform_credit: float
     entry: float
     infrastructure_growth: float
     talent_inflow: float
@@ -219,6 +223,7 @@ class Rates:
     project_appetite: float
     build_cost: F64
     member_cost: float
+    service_saving: float
     join: float
     platform_depreciation: float
 
@@ -253,6 +258,7 @@ class Rates:
             link_boost=p.link_boost,
             tie_decay=step(e.tie_decay),
             tie_cost=e.tie_cost,
+            tie_saving=e.tie_saving,
             cross_border_level=e.cross_border_level,
             trust_speed=step(e.trust_speed),
             productivity=eco.productivity,
@@ -263,6 +269,8 @@ class Rates:
             - 0.5 * eco.size_volatility**2 / spy,
             size_shock=float(eco.size_volatility / np.sqrt(spy)),
             base_exit=step(eco.base_exit),
+            tie_credit=eco.tie_credit,
+            platform_credit=eco.platform_credit,
             entry=eco.entry_rate / spy,
             infrastructure_growth=step(eco.infrastructure_growth),
             talent_inflow=eco.talent_inflow / spy,
@@ -279,6 +287,7 @@ class Rates:
             project_appetite=step(u.project_appetite),
             build_cost=np.array(p.build_cost, dtype=float),
             member_cost=p.member_cost,
+            service_saving=p.service_saving,
             join=step(p.join_rate),
             platform_depreciation=step(p.depreciation),
         )

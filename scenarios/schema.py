@@ -161,6 +161,18 @@ class EconomySettings(Section):
     initial_funds: float = Field(
         0.3, ge=0, le=10, description="funds at start, years of output"
     )
+    entry_funds: float = Field(
+        0.1, ge=0, le=10, description="funds of a start-up, years of output"
+    )
+    efficiency_spread: float = Field(
+        0.2, ge=0, le=1, description="std. dev. of log firm efficiency (mean 1)"
+    )
+    tie_credit: float = Field(
+        0.05, ge=0, le=1, description="trade credit per partner, years of base output"
+    )
+    platform_credit: float = Field(
+        0.15, ge=0, le=1, description="platform financing, years of base output"
+    )
     base_exit: Share = Field(0.02, description="yearly exit hazard besides bankruptcy")
     entry_rate: Share = Field(0.05, description="yearly start-ups per firm, at best")
     talent_inflow: float = Field(
@@ -241,6 +253,9 @@ class EnterpriseSettings(Section):
     far_search: Share = Field(0.15, description="share of searches in other towns")
     tie_decay: Share = Field(0.2, description="yearly chance that a tie ends")
     tie_cost: float = Field(0.02, ge=0, le=10, description="tie upkeep, M yuan/yr")
+    tie_saving: float = Field(
+        0.015, ge=0, le=0.15, description="cut of production cost per partner"
+    )
     cross_border_level: int = Field(
         3, ge=1, le=4, description="level needed for cross-border ties"
     )
@@ -309,6 +324,9 @@ class PlatformSettings(Section):
         0.1, gt=0, le=100, description="capital per member place, M yuan"
     )
     join_rate: Share = Field(0.3, description="yearly chance a firm joins if room")
+    service_saving: Share = Field(
+        0.05, description="cut of a member's production cost by shared services"
+    )
     depreciation: Share = Field(0.1, description="yearly loss of platform capital")
     platform_learning: Share = Field(0.1, description="yearly gap closed via platform")
     search_boost: float = Field(

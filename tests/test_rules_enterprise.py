@@ -227,7 +227,7 @@ def test_own_research_bounded_and_discouraged_by_leaks(knowledge, rd, leak):
 
 
 def test_revenue_formula():
-    value = ent.revenue(100, 3, 0.5, 1.0, 0.4, 0.4, 0.12, 0.3)
+    value = ent.revenue(100, 1.0, 3, 0.5, 1.0, 0.4, 0.4, 0.12, 0.3)
     expected = 100 * 0.4 * (1 + 0.12 * 2) * (1 + 0.3 * 0.5) * (0.6 + 0.4 * 1.0)
     assert value == pytest.approx(expected)
 
@@ -245,28 +245,56 @@ def test_revenue_grows_with_level_and_knowledge(
     fit = np.array([0.3, 0.4, 1.0, 1.2])
     levels = np.arange(1, 5)
     sales = ent.revenue(
-        size, levels, knowledge, fit, customized, 0.4, level_gain, knowledge_gain
+        size, 1.0, levels, knowledge, fit, customized, 0.4, level_gain, knowledge_gain
     )
     assert np.all(sales > 0)
     assert np.all(np.diff(sales) >= -1e-9 * sales[:-1])
     args = (fit, customized, 0.4, level_gain, knowledge_gain)
-    smarter = ent.revenue(size, levels, min(1, knowledge + 0.1), *args)
+    smarter = ent.revenue(size, 1.0, levels, min(1, knowledge + 0.1), *args)
     assert np.all(smarter >= sales - 1e-9)
 
 
 def test_customized_demand_rewards_levels_3_and_4_only():
     fit = np.array([0.3, 0.4, 1.0, 1.2])
     levels = np.arange(1, 5)
-    low = ent.revenue(10, levels, 0.2, fit, 0.1, 0.4, 0.12, 0.3)
-    high = ent.revenue(10, levels, 0.2, fit, 0.6, 0.4, 0.12, 0.3)
+    low = ent.revenue(10, 1.0, levels, 0.2, fit, 0.1, 0.4, 0.12, 0.3)
+    high = ent.revenue(10, 1.0, levels, 0.2, fit, 0.6, 0.4, 0.12, 0.3)
     assert np.all(high[:2] < low[:2])  # levels 1-2 lose as demand turns custom
     assert high[2] == pytest.approx(low[2])  # full fit: indifferent
     assert high[3] > low[3]
 
 
 def test_operating_cost_formula():
-    cost = ent.operating_cost(100, 0.05, 3, 0.4, 0.85, 0.12, 0.02)
-    assert cost == pytest.approx(100 * 0.4 * 0.85 + 0.05 * 100 * 0.12 + 3 * 0.02)
+    alone = ent.operating_cost(100, 0.05, 0, 0, 0.4, 0.85, 0.12, 0.02, 0.01, 0.03)
+    assert alone == pytest.approx(100 * 0.4 * 0.85 + 0.05 * 100 * 0.12)
+    tied = ent.operating_cost(100, 0.05, 3, 0, 0.4, 0.85, 0.12, 0.02, 0.01, 0.03)
+    assert tied - alone == pytest.approx(3 * 0.02 - 3 * 0.01 * 100 * 0.4 * 0.85)
+    member = ent.operating_cost(100, 0.05, 3, 1, 0.4, 0.85, 0.12, 0.02, 0.01, 0.03)
+    assert tied - member == pytest.approx(0.03 * 100 * 0.4 * 0.85)
+
+
+def test_revenue_scales_with_inborn_efficiency():
+    args = (3, 0.5, 1.0, 0.4, 0.4, 0.12, 0.3)
+    base = ent.revenue(100, 1.0, *args)
+    assert ent.revenue(100, 0.8, *args) == pytest.approx(0.8 * base)
+    assert ent.revenue(100, 1.25, *args) == pytest.approx(1.25 * base)
+
+
+def test_credit_line_from_partners_and_platform():
+    # 50 workers at 0.4 M yuan each: 20 M yuan of base output a year
+    assert ent.credit_line(50, 0, 0, 0.4, 0.02, 0.05) == 0.0
+    assert ent.credit_line(50, 3, 0, 0.4, 0.02, 0.05) == pytest.approx(20 * 0.06)
+    assert ent.credit_line(50, 3, 2, 0.4, 0.02, 0.05) == pytest.approx(20 * 0.11)
+    sizes, ties = np.array([10.0, 50.0]), np.array([1, 6])
+    line = ent.credit_line(sizes, ties, np.array([1, 0]), 0.4, 0.02, 0.05)
+    np.testing.assert_allclose(line, [4 * 0.07, 20 * 0.12])
+
+
+def test_credit_keeps_an_embedded_firm_in_the_market():
+    funds = -1.0  # a loss the firm's own money no longer covers
+    alone = funds + ent.credit_line(50, 0, 0, 0.4, 0.02, 0.05)
+    embedded = funds + ent.credit_line(50, 6, 1, 0.4, 0.02, 0.05)
+    assert ent.exits(alone, 0.9, 0.01) and not ent.exits(embedded, 0.9, 0.01)
 
 
 def test_exits_on_negative_funds_or_background_hazard():

@@ -22,6 +22,7 @@ from agents.enterprise import (
     TOP,
     absorptive_capacity,
     adoption_probability,
+    credit_line,
     exits,
     imitation_share,
     leakage,
@@ -308,6 +309,7 @@ def production(model: TownModel, firm: Enterprise) -> Section:
     sales = float(
         revenue(
             firm.size,
+            firm.efficiency,
             firm.level,
             firm.knowledge,
             r.customized_fit[firm.level - 1],
@@ -323,13 +325,26 @@ def production(model: TownModel, firm: Enterprise) -> Section:
             firm.size,
             firm.talent,
             f.ties[firm.slot],
+            f.member[firm.slot],
             r.productivity,
             r.unit_cost,
             r.it_wage,
             r.tie_cost,
+            r.tie_saving,
+            r.service_saving,
         )
     )
-    cushion = firm.funds + float(f.subsidy_claim[firm.slot])
+    credit = float(
+        credit_line(
+            firm.size,
+            f.ties[firm.slot],
+            f.member[firm.slot],
+            r.productivity,
+            r.tie_credit,
+            r.platform_credit,
+        )
+    )
+    cushion = firm.funds + float(f.subsidy_claim[firm.slot]) + credit
     broke = bool(exits(cushion, 1.0, 0.0))
     section = Section(
         "Production and exit",
@@ -337,15 +352,18 @@ def production(model: TownModel, firm: Enterprise) -> Section:
         f"wants customized goods, which level {firm.level} serves at "
         f"{r.customized_fit[firm.level - 1]:.0%}); costs {costs:,.1f}. "
         + (
-            "Its funds are gone: it leaves at its next step."
+            "Its funds and credit are gone: it leaves at its next step."
             if broke
-            else "Its funds cover it; it can still close by the background hazard."
+            else "Its funds and credit cover it; it can still close by the "
+            "background hazard."
         ),
     )
     section.add("output", f"{sales:,.2f}", "M yuan a year")
     section.add("operating cost", f"{costs:,.2f}", "production, IT staff, ties")
     section.add("profit", f"{sales - costs:,.2f}", "M yuan a year")
     section.add("funds", f"{firm.funds:,.2f}", "M yuan")
+    section.add("credit line", f"{credit:,.2f}", "M yuan, from partners and platform")
+    section.add("efficiency", f"{firm.efficiency:.3f}", "inborn, mean 1")
     section.add(
         "background exit", f"{float(r.base_exit):.2%}", "chance per step, any firm"
     )
