@@ -638,8 +638,10 @@ def exit_if_failing(model: TownModel, idx: Selection) -> None:
             r.platform_credit,
         )
     )
-    leaving = f.alive[idx] & exits(funds, model.rng.random(funds.size), r.base_exit)
+    alive = f.alive[idx]
+    leaving = alive & exits(funds, model.rng.random(funds.size), r.base_exit)
     if leaving.any():
+        model.failures += int(np.count_nonzero(alive & np.less(funds, 0.0)))
         model.retire_firms(pick(idx, leaving))
 
 

@@ -136,7 +136,8 @@ class TownModel(Model):
         self.enterprises.born(np.flatnonzero(self.firms.alive))
         self.towns.ip_protection[:] = self.rates.legal_protection
 
-        self.entries = self.exits = self.young_exits = self.infant_exits = 0
+        self.entries = self.exits = self.failures = 0
+        self.young_exits = self.infant_exits = 0
         self._observe()
         self._warm_up_ties()
         measure_systems(self)
@@ -173,7 +174,8 @@ class TownModel(Model):
         towns.infrastructure += r.infrastructure_growth * (1.0 - towns.infrastructure)
         workforce = town_totals(self, ALL, self.firms.size)  # free slots: size 0
         towns.talent_pool += r.talent_inflow * workforce
-        self.entries = self.exits = self.young_exits = self.infant_exits = 0
+        self.entries = self.exits = self.failures = 0
+        self.young_exits = self.infant_exits = 0
 
     def _observe(self) -> None:
         """Refresh town aggregates and the index of live firms used to meet partners."""

@@ -72,6 +72,7 @@ MODEL_REPORTERS: dict[str, Any] = {
     "member_share": member_share,
     "entries": "entries",
     "exits": "exits",
+    "failures": "failures",
     "young_firms": young_firms,
     "young_exits": "young_exits",
     "infant_firms": infant_firms,
