@@ -8,7 +8,8 @@ see ordinary Mesa agents, while the `vectorized` schedule works on whole columns
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,7 +23,54 @@ ALL = slice(None)
 with no copies; the free slots among them must then act as no-ops."""
 
 Selection = NDArray[np.intp] | slice
-"""Slots a behaviour acts on: an index array (one agent, or some) or `ALL`."""
+"""Slots a behaviour acts on: an index array (one agent, or some), `ALL`, or a
+slice of whole town blocks (`blocks`)."""
+
+BLOCK_SLOTS = 65_536
+"""Slots per piece when `ALL` is cut into town blocks: a float column of one
+piece (512 KiB) and its temporaries stay in the processor's cache."""
+
+
+def blocks(model: TownModel, idx: Selection) -> Iterator[Selection]:
+    """`ALL` as consecutive slices of whole town blocks; any other `idx` as is.
+
+    A chain of array operations runs two to three times faster on pieces that
+    stay in cache than on whole columns. Only per-firm and per-town work may be
+    cut this way: rules that read other firms' state (ties) need every firm's
+    values from before the step's writes.
+    """
+    if not (isinstance(idx, slice) and idx == ALL):
+        yield idx
+        return
+    towns = max(1, BLOCK_SLOTS // model.capacity)
+    for first in range(0, model.n_towns, towns):
+        last = min(first + towns, model.n_towns)
+        yield slice(first * model.capacity, last * model.capacity)
+
+
+def within(idx: Selection, part: Selection) -> Selection:
+    """Positions of `part` (one of `blocks(model, idx)`) among the slots of `idx`."""
+    return part if isinstance(idx, slice) and idx == ALL else ALL
+
+
+def by_blocks(
+    behaviour: Callable[[TownModel, Selection], None],
+) -> Callable[[TownModel, Selection], None]:
+    """Run a behaviour that reads only its own firms and towns piece by piece."""
+
+    @functools.wraps(behaviour)
+    def run(model: TownModel, idx: Selection) -> None:
+        for part in blocks(model, idx):
+            behaviour(model, part)
+
+    return run
+
+
+def towns_of(model: TownModel, idx: Selection) -> slice:
+    """The towns whose per-town values `town_totals` and `per_firm` use for `idx`."""
+    if isinstance(idx, slice) and idx != ALL:
+        return slice(idx.start // model.capacity, idx.stop // model.capacity)
+    return ALL
 
 
 def slots_at(idx: Selection, rows: NDArray[np.intp]) -> NDArray[np.intp]:
@@ -88,13 +136,13 @@ def thinned_successes(
 
 
 def town_totals(model: TownModel, idx: Selection, values: ArrayLike) -> ArrayLike:
-    """Sum per town of one value per firm of `idx`.
+    """Sum per town of one value per firm of `idx` (the towns of `towns_of`).
 
-    Over `ALL` slots the town blocks make this a reshape, much cheaper than a
-    bincount by town.
+    Over slices of town blocks this is a reshape, much cheaper than a bincount
+    by town.
     """
     if isinstance(idx, slice):
-        return np.reshape(values, (model.n_towns, model.capacity)).sum(axis=1)
+        return np.reshape(values, (-1, model.capacity)).sum(axis=1)
     town = model.firms.town[idx]
     return np.bincount(town, weights=values, minlength=model.n_towns)
 
@@ -102,9 +150,13 @@ def town_totals(model: TownModel, idx: Selection, values: ArrayLike) -> ArrayLik
 def per_firm(model: TownModel, idx: Selection, per_town: NDArray) -> NDArray:
     """Each firm of `idx`'s entry of a per-town array.
 
-    Over `ALL` slots the town blocks make this a repeat, cheaper than a gather.
+    `per_town` holds every town's value, or (for a slice of town blocks) only
+    the values of the slice's towns, as `town_totals` returns them. Over slices
+    the town blocks make this a repeat, cheaper than a gather.
     """
     if isinstance(idx, slice):
+        if len(per_town) == model.n_towns:  # every town's value, not only idx's
+            per_town = per_town[towns_of(model, idx)]
         return np.repeat(per_town, model.capacity)
     return per_town[model.firms.town[idx]]
 

@@ -23,12 +23,15 @@ from agents.base import (
     Column,
     Selection,
     bernoulli_positions,
+    blocks,
+    by_blocks,
     per_firm,
-    pick,
     slots_at,
     state_of,
     thinned_successes,
     town_totals,
+    towns_of,
+    within,
 )
 
 if TYPE_CHECKING:
@@ -314,21 +317,23 @@ def _find_ties(f: Firms, idx: Selection) -> tuple[Slots, NDArray[np.int32]]:
     return flat // table.shape[1], table.ravel()[flat]
 
 
+@by_blocks
 def hire_talent(model: TownModel, idx: Selection) -> None:
     """Lose some IT staff, then hire toward the next level's need from the town pool."""
     f, towns, r = model.firms, model.towns, model.rates
+    here = towns_of(model, idx)
     size = f.size[idx]
     talent = f.talent[idx] * (1.0 - r.talent_attrition)
     lost = (f.talent[idx] - talent) * size
     target = r.talent_needed[f.level[idx] - 1]
     gap = np.maximum(0.0, target - talent)  # per head of the firm's staff
     asked = town_totals(model, idx, gap * size)
-    pool = towns.talent_pool + 0.5 * town_totals(model, idx, lost)
+    pool = towns.talent_pool[here] + 0.5 * town_totals(model, idx, lost)
     ratio = np.divide(pool, asked, out=np.ones_like(pool), where=asked > pool)
     per_head = gap * per_firm(model, idx, np.minimum(1.0, ratio))  # pro rata
     f.talent[idx] = np.minimum(1.0, talent + per_head)
     hired = town_totals(model, idx, per_head * size)
-    towns.talent_pool = np.maximum(0.0, pool - hired)
+    towns.talent_pool[here] = np.maximum(0.0, pool - hired)
 
 
 def revise_ties(model: TownModel, idx: Selection) -> None:
@@ -392,15 +397,17 @@ def cut_ties(f: Firms, owners: Slots, cols: Slots) -> None:
 def seek_partner(model: TownModel, idx: Selection) -> None:
     """Meet one candidate in the town or a neighbouring town and propose a tie."""
     f, towns, r, rng = model.firms, model.towns, model.rates, model.rng
-    member = f.member[idx] > 0
-    has_room = f.alive[idx] & (f.ties[idx] < f.partners.shape[1])
-    chance = np.where(member, r.search * (1.0 + r.search_boost), r.search)
-    searching = has_room & (rng.random(member.size) < chance)
-    seekers = pick(idx, searching)
+    boosted = min(1.0, r.search * (1.0 + r.search_boost))  # a member's chance
+    chance = lambda rows: np.where(  # noqa: E731
+        f.member[slots_at(idx, rows)] > 0, boosted, r.search
+    )
+    seekers = slots_at(idx, thinned_successes(rng, f.alive[idx].size, boosted, chance))
+    seekers = seekers[f.alive[seekers] & (f.ties[seekers] < f.partners.shape[1])]
     if seekers.size == 0:
         return
     town = f.town[seekers]
-    linked = member[searching] & towns.linked[town]  # members of a linked platform
+    member = f.member[seekers] > 0
+    linked = member & towns.linked[town]  # members of a linked platform
     far_chance = np.where(linked, r.far_search * (1.0 + r.link_boost), r.far_search)
     far = rng.random(seekers.size) < far_chance
     target_town = town.copy()
@@ -475,8 +482,26 @@ def _one_tie_per_firm(a: Slots, b: Slots) -> NDArray[np.bool_]:
 
 
 def learn(model: TownModel, idx: Selection) -> None:
-    """Learn from partners, platform, university project, leaks and own research."""
+    """Learn from partners, platform, university project, leaks and own research.
+
+    What partners show is read from every firm's knowledge before any firm's
+    knowledge changes; the rest reads only the firm and its town.
+    """
+    f, r = model.firms, model.rates
+    rows, partner = tie_list(f, idx)
+    share = sharing(model.towns.ip_protection, r.sharing_floor)
+    openness = share[partner // model.capacity]  # the partner's town
+    knowledge = f.knowledge[idx]
+    gains = learning_gain(1.0, knowledge[rows], f.knowledge[partner], openness, 1.0)
+    gaps = np.bincount(rows, gains, minlength=knowledge.size)
+    for part in blocks(model, idx):
+        _learn_in(model, part, gaps[within(idx, part)])
+
+
+def _learn_in(model: TownModel, idx: Selection, tie_gaps: NDArray) -> None:
+    """Add what firms `idx` learn, given the gaps their ties show (`learn`)."""
     f, towns, r = model.firms, model.towns, model.rates
+    here = towns_of(model, idx)
     knowledge = f.knowledge[idx]
     absorb = f.alive[idx] * absorptive_capacity(
         f.talent[idx], knowledge, r.talent_reference
@@ -485,10 +510,7 @@ def learn(model: TownModel, idx: Selection) -> None:
     share, leak = sharing(ip, r.sharing_floor), leakage(ip, r.leakage_max)
     town_level = lambda values: per_firm(model, idx, values)  # noqa: E731
 
-    rows, partner = tie_list(f, idx)
-    openness = share[partner // model.capacity]  # the partner's town
-    gains = learning_gain(1.0, knowledge[rows], f.knowledge[partner], openness, 1.0)
-    from_ties = absorb * r.learning * np.bincount(rows, gains, minlength=absorb.size)
+    from_ties = absorb * r.learning * tie_gaps
     from_platform = (f.member[idx] > 0) * learning_gain(
         absorb,
         knowledge,
@@ -512,9 +534,9 @@ def learn(model: TownModel, idx: Selection) -> None:
     shared = from_ties + from_platform
     licence = r.licence_cost * town_level(ip) * shared * f.size[idx] / 1000.0
     f.funds[idx] -= licence
-    model.ledger.book("licences", town_totals(model, idx, licence))
-    model.ledger.book("shared", town_totals(model, idx, shared))
-    model.ledger.book("leaked", town_totals(model, idx, from_leaks))
+    model.ledger.book("licences", town_totals(model, idx, licence), here)
+    model.ledger.book("shared", town_totals(model, idx, shared), here)
+    model.ledger.book("leaked", town_totals(model, idx, from_leaks), here)
 
 
 def _project_learning(
@@ -535,22 +557,51 @@ def _project_learning(
 
 
 def consider_upgrade(model: TownModel, idx: Selection) -> None:
-    """Climb one level if the Bass hazard fires and no gate blocks; claim a subsidy."""
+    """Climb one level if the Bass hazard fires and no gate blocks; claim a subsidy.
+
+    Partners' levels are read before any firm climbs; each firm's hazard and
+    gates are then stored (`adoption_probability`, `blocked`) and the climbers
+    drawn among the firms no gate blocks.
+    """
     f, towns, r = model.firms, model.towns, model.rates
-    town, level = f.town[idx], f.level[idx]
-    step = level.astype(np.intp) - 1  # 0: 1->2, 1: 2->3, 2: 3->4, 3: at the top
     rows, partner = tie_list(f, idx)
+    level = f.level[idx]
     partner_up = f.level[partner] > level[rows]
+    ahead = np.bincount(rows, weights=partner_up, minlength=level.size)
+    for part in blocks(model, idx):
+        _upgrade_odds(model, part, ahead[within(idx, part)])
+    yearly = f.adoption_probability[idx]
+    free = np.flatnonzero((f.blocked[idx] == 0) & f.alive[idx])
+    top = float(r.per_step(yearly.max(initial=0.0)))
+    chance = lambda rows: r.per_step(yearly[free[rows]])  # noqa: E731
+    climbers = slots_at(idx, free[thinned_successes(model.rng, free.size, top, chance)])
+    town = f.town[climbers]
+    paid = r.upgrade_cost[f.level[climbers] - 1] * f.size[climbers]
+    f.level[climbers] += 1
+    f.funds[climbers] -= paid
+    f.subsidy_claim[climbers] = towns.subsidy_offer[town] * paid
+    f.upgraded_at[climbers] = model.year
+    model.ledger.add("upgrades", town, paid)
+    towns.step_outlay += np.bincount(town, weights=paid, minlength=model.n_towns)
+
+
+def _upgrade_odds(model: TownModel, idx: Selection, ahead: NDArray) -> None:
+    """Store firms' yearly upgrade hazard and blocking gates (`consider_upgrade`).
+
+    `ahead` counts each firm's partners already above its level.
+    """
+    f, towns, r = model.firms, model.towns, model.rates
+    level = f.level[idx]
+    step = level.astype(np.intp) - 1  # 0: 1->2, 1: 2->3, 2: 3->4, 3: at the top
     n_partners = f.ties[idx]
-    ahead = np.bincount(rows, weights=partner_up, minlength=town.size)
     imitation = imitation_share(
         ahead / np.maximum(n_partners, 1),
-        towns.share_at_least.ravel()[town * 6 + np.minimum(step + 2, 4)],
+        towns.share_at_least.ravel()[f.town[idx] * 6 + np.minimum(step + 2, 4)],
         n_partners > 0,
         r.partner_weight,
     )
     offer = per_firm(model, idx, towns.subsidy_offer)
-    yearly = adoption_probability(
+    f.adoption_probability[idx] = adoption_probability(
         r.innovation_p[step],
         r.imitation_q[step],
         imitation,
@@ -560,7 +611,7 @@ def consider_upgrade(model: TownModel, idx: Selection) -> None:
         r.platform_effect,
     )
     cost = r.upgrade_cost[step] * f.size[idx]
-    blocked = upgrade_blockers(
+    f.blocked[idx] = upgrade_blockers(
         f.funds[idx],
         cost * (1.0 - offer),
         f.talent[idx],
@@ -570,21 +621,9 @@ def consider_upgrade(model: TownModel, idx: Selection) -> None:
         per_firm(model, idx, towns.infrastructure),
         r.infrastructure_needed[step],
     ) | (TOP * (level >= 4))
-    f.adoption_probability[idx] = yearly
-    f.blocked[idx] = blocked
-    free = np.flatnonzero((blocked == 0) & f.alive[idx])
-    top = float(r.per_step(yearly.max(initial=0.0)))
-    chance = lambda rows: r.per_step(yearly[free[rows]])  # noqa: E731
-    up = free[thinned_successes(model.rng, free.size, top, chance)]
-    climbers, paid = slots_at(idx, up), cost[up]
-    f.level[climbers] += 1
-    f.funds[climbers] -= paid
-    f.subsidy_claim[climbers] = offer[up] * paid
-    f.upgraded_at[climbers] = model.year
-    model.ledger.add("upgrades", town[up], paid)
-    towns.step_outlay += np.bincount(town[up], weights=paid, minlength=model.n_towns)
 
 
+@by_blocks
 def produce(model: TownModel, idx: Selection) -> None:
     """Sell, pay costs and project fees, grow or shrink, and age by one step."""
     f, r, rng = model.firms, model.rates, model.rng
@@ -620,33 +659,37 @@ def produce(model: TownModel, idx: Selection) -> None:
     shock = rng.standard_normal(town.size, dtype=np.float32)
     f.size[idx] = size * np.exp(r.size_drift + r.size_shock * shock)
     f.age[idx] += 1.0 / r.steps_per_year
-    quarter = 1.0 / r.steps_per_year
-    model.ledger.book("profits", town_totals(model, idx, sales - costs) * quarter)
-    model.ledger.book("projects", town_totals(model, idx, fees) * quarter)
+    quarter, here = 1.0 / r.steps_per_year, towns_of(model, idx)
+    profits = town_totals(model, idx, sales - costs) * quarter
+    model.ledger.book("profits", profits, here)
+    model.ledger.book("projects", town_totals(model, idx, fees) * quarter, here)
 
 
 def exit_if_failing(model: TownModel, idx: Selection) -> None:
-    """Leave the market when funds, the subsidy claimed and credit are used up."""
+    """Leave the market when funds, the subsidy claimed and credit are used up.
+
+    Credit is never negative, so only firms short of their own money are held
+    against it; the background hazard's rare successes are drawn by thinning.
+    """
     f, r = model.firms, model.rates
-    funds = (
-        f.funds[idx]
-        + f.subsidy_claim[idx]
-        + credit_line(
-            f.size[idx],
-            f.ties[idx],
-            f.member[idx],
-            r.productivity,
-            r.tie_credit,
-            r.platform_credit,
-        )
+    own = f.funds[idx] + f.subsidy_claim[idx]
+    short = np.flatnonzero(own < 0.0)
+    at = slots_at(idx, short)
+    cushion = own[short] + credit_line(
+        f.size[at],
+        f.ties[at],
+        f.member[at],
+        r.productivity,
+        r.tie_credit,
+        r.platform_credit,
     )
-    alive = f.alive[idx]
-    draw = np.ones(funds.size)  # the hazard's rare successes, drawn by thinning
-    draw[bernoulli_positions(model.rng, funds.size, r.base_exit)] = 0.0
-    leaving = alive & exits(funds, draw, r.base_exit)
-    if leaving.any():
-        model.failures += int(np.count_nonzero(alive & np.less(funds, 0.0)))
-        model.retire_firms(pick(idx, leaving))
+    failing = short[f.alive[at] & exits(cushion, 1.0, r.base_exit)]
+    hazard = bernoulli_positions(model.rng, own.size, r.base_exit)
+    closing = hazard[f.alive[slots_at(idx, hazard)]]
+    model.failures += failing.size
+    leaving = np.union1d(failing, closing)
+    if leaving.size:
+        model.retire_firms(slots_at(idx, leaving))
 
 
 # --- The Mesa agent ------------------------------------------------------------

@@ -42,6 +42,7 @@ from model.province import (
     build_towns,
     build_universities,
     customized_share,
+    firm_capacity,
     found_firms,
     place_firms,
     town_graph,
@@ -121,6 +122,7 @@ class TownModel(Model):
         )
         self.universities = build_universities(settings, self.towns, self.rng)
         self.firms, self.capacity = place_firms(settings, self.towns, self.rng)
+        self.max_capacity = firm_capacity(settings)
         self.platforms = Platforms.of(self.towns)
         self.ledger = Ledger(self.n_towns)
         self._neighbours = self.adjacency.indptr, self.adjacency.indices
@@ -233,7 +235,9 @@ class TownModel(Model):
         )
         attractive = np.clip(margin / 0.15, 0, 1) * (0.5 + 0.5 * towns.coordination)
         wanted = self.rng.poisson(r.entry * towns.firms * attractive)
-        free = ~alive
+        self._make_room(alive.sum(axis=1) + wanted)
+        f, shape = self.firms, (self.n_towns, self.capacity)
+        free = ~f.alive.reshape(shape)
         rank = np.cumsum(free, axis=1)  # 1 for a town's first free slot, 2 ...
         chosen = np.flatnonzero(free & (rank <= wanted[:, None]))
         if chosen.size == 0:
@@ -259,6 +263,20 @@ class TownModel(Model):
         self.ledger.add("entries", f.town[chosen], 1.0)
         self.entries += chosen.size
         self.enterprises.born(chosen)
+
+    def _make_room(self, needed: NDArray[np.intp]) -> None:
+        """Widen every town block when a town needs more slots, up to the headroom.
+
+        Blocks start with little room and grow by at least 10% at a time, so
+        the whole-table passes of the behaviours skip the room nobody uses yet.
+        """
+        most = int(needed.max(initial=0))
+        if most <= self.capacity or self.capacity >= self.max_capacity:
+            return
+        wider = min(self.max_capacity, max(most, int(np.ceil(1.1 * self.capacity))))
+        self.firms = self.firms.regrouped(self.n_towns, self.capacity, wider)
+        self.enterprises.moved(self.capacity, wider)
+        self.capacity = wider
 
     def _sync_platforms(self) -> None:
         for slot in np.flatnonzero(self.platforms.built).tolist():

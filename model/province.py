@@ -125,9 +125,15 @@ def build_universities(
     return Universities(region=region, knowledge=knowledge, capacity=capacity, hub=hub)
 
 
-def firm_capacity(s: Scenario) -> int:
-    """Slots per town: the initial firms plus room for start-ups."""
-    slots = s.province.firms_per_town * (1.0 + s.province.headroom)
+START_ROOM = 0.05
+"""Room for start-ups in the first town blocks, share of the initial firms; the
+blocks widen as towns fill (`TownModel`), up to `province.headroom`."""
+
+
+def firm_capacity(s: Scenario, room: float | None = None) -> int:
+    """Slots per town: the initial firms plus `room` (default: all the headroom)."""
+    room = s.province.headroom if room is None else min(room, s.province.headroom)
+    slots = s.province.firms_per_town * (1.0 + room)
     return int(np.ceil(slots - 1e-9))  # 100 firms with 10% room: 110, not 111
 
 
@@ -135,7 +141,7 @@ def place_firms(
     s: Scenario, towns: Towns, rng: np.random.Generator
 ) -> tuple[Firms, int]:
     """Create the firm table with the initial firms at the start of each town block."""
-    capacity = firm_capacity(s)
+    capacity = firm_capacity(s, START_ROOM)
     firms = Firms.empty(towns.n * capacity, s.enterprise.max_partners)
     firms.town[:] = np.repeat(np.arange(towns.n), capacity)
     start = (np.arange(capacity) < s.province.firms_per_town)[None, :]

@@ -70,6 +70,30 @@ class Firms:
         table.upgraded_at[:] = np.nan
         return table
 
+    def regrouped(self, towns: int, old: int, new: int) -> Firms:
+        """The same firms in town blocks of `new` slots instead of `old`.
+
+        Firm j of town t moves from slot t * old + j to t * new + j, partner
+        lists follow, and the added slots are empty. Slot order is kept, so
+        every rule that reads slots in order (meeting, pairing) sees the same
+        firms in the same order.
+        """
+        width = self.partners.shape[1]
+        table = Firms.empty(towns * new, width)
+        for f in fields(self):
+            if f.name == "tie_cache":
+                continue
+            src = getattr(self, f.name)
+            dst = getattr(table, f.name)
+            dst.reshape(towns, new, *src.shape[1:])[:, :old] = src.reshape(
+                towns, old, *src.shape[1:]
+            )
+        table.town[:] = np.repeat(np.arange(towns), new)
+        filled = table.partners >= 0
+        moved = table.partners[filled]
+        table.partners[filled] = moved // old * new + moved % old
+        return table
+
 
 def _dtype(annotation: object) -> type:
     text = str(annotation)
@@ -334,9 +358,11 @@ class Ledger:
             town.ravel(), weights=weights.ravel(), minlength=self.n_towns
         )
 
-    def book(self, name: str, per_town: NDArray[np.float64]) -> None:
-        """Book amounts already summed per town under `name`."""
-        self.flows[name] += per_town
+    def book(
+        self, name: str, per_town: NDArray[np.float64], towns: slice = slice(None)
+    ) -> None:
+        """Book amounts already summed per town (of `towns`) under `name`."""
+        self.flows[name][towns] += per_town
 
     def total(self, name: str) -> float:
         """Province-wide sum of one flow."""

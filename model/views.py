@@ -61,6 +61,14 @@ class FirmViews(Mapping[int, Enterprise]):
             for slot in slots.tolist():
                 self[slot]
 
+    def moved(self, old: int, new: int) -> None:
+        """Town blocks widened from `old` to `new` slots: agents follow their firms."""
+        made = {}
+        for slot, view in self._made.items():
+            view.slot = slot // old * new + slot % old
+            made[view.slot] = view
+        self._made = made
+
     def died(self, slots: NDArray[np.intp]) -> None:
         """These firms left: remove the agents that were made."""
         if len(self._made) < slots.size:  # few agents made (lazy): check those

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import agents.base
 from model import TownModel
 from scenarios import load_scenario
 
@@ -92,3 +93,13 @@ def test_a_generator_seeds_the_run_too():
     a = TownModel(rng=np.random.default_rng(12), **PARAMS).run()
     b = TownModel(rng=np.random.default_rng(12), **PARAMS).run()
     assert_same_run(a, b)
+
+
+def test_cutting_the_firm_table_into_cache_sized_blocks_changes_nothing(monkeypatch):
+    """Per-firm work runs on pieces of whole town blocks: same numbers, any size."""
+    params = {"towns": 7, "firms_per_town": 40, "end_year": 2024}
+    whole = TownModel(rng=11, **params).run()
+    assert whole.capacity * whole.n_towns <= agents.base.BLOCK_SLOTS  # one piece
+    monkeypatch.setattr(agents.base, "BLOCK_SLOTS", 2 * whole.capacity)
+    cut = TownModel(rng=11, **params).run()  # pieces of one or two towns
+    assert_same_run(whole, cut)

@@ -61,3 +61,47 @@ def test_town_cell_removes_agents_in_any_order():
     assert all(id(f) not in remaining for f in firms[::3])
     assert all(id(f) in remaining for f in firms[1::3])
     assert all(cell.agents[cell._where[a]] is a for a in cell.agents)
+
+
+def test_regrouped_blocks_keep_every_firm_and_its_ties():
+    model = TownModel(rng=5, **SMALL)
+    model.run()
+    f, old = model.firms, model.capacity
+    wider = f.regrouped(model.n_towns, old, old + 7)
+    slots = np.flatnonzero(f.alive)
+    moved = slots // old * (old + 7) + slots % old
+    assert wider.alive.sum() == slots.size and wider.alive[moved].all()
+    for name in ("size", "knowledge", "funds", "level", "efficiency", "ties"):
+        np.testing.assert_array_equal(
+            getattr(wider, name)[moved], getattr(f, name)[slots]
+        )
+    np.testing.assert_array_equal(wider.town[moved], f.town[slots])
+    # partner lists point at the partners' new slots, in the same columns
+    new_of = dict(zip(slots.tolist(), moved.tolist(), strict=True))
+    for slot, new in zip(slots[:50], moved[:50], strict=True):
+        expected = [new_of[p] if p >= 0 else -1 for p in f.partners[slot].tolist()]
+        assert wider.partners[new].tolist() == expected
+    assert (wider.partners[~wider.alive] == -1).all()
+    assert (wider.town == np.arange(wider.alive.size) // (old + 7)).all()
+
+
+def test_town_blocks_widen_as_towns_fill_up_to_the_headroom():
+    params = {"towns": 3, "firms_per_town": 40, "headroom": 0.5, "entry_rate": 0.6}
+    model = TownModel(rng=1, views="all", end_year=2030, **params)
+    assert model.capacity == 42 and model.max_capacity == 60  # 5% room, then 50%
+    fixed = ("town", "industry", "stage", "efficiency")
+    while model.running and model.capacity == 42:
+        before = {a: [getattr(a, k) for k in fixed] for a in model.enterprises.values()}
+        model.step()
+    assert model.capacity > 42, "no town filled its first block"
+    # the agents that lived through the widening view the same firms as before
+    kept = [a for a in before if model.enterprises.get(a.slot) is a]
+    assert len(kept) > 100
+    assert all([getattr(a, k) for k in fixed] == before[a] for a in kept)
+    model.run()
+    counts = np.bincount(model.firms.town[model.firms.alive], minlength=3)
+    assert model.capacity <= 60 and counts.max() <= model.capacity
+    assert (
+        sorted(a.slot for a in model.agents_by_type[Enterprise])
+        == np.flatnonzero(model.firms.alive).tolist()
+    )

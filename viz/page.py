@@ -121,7 +121,8 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
         SettingsCard(model.value, controls)
     current = model.value
     previous = previous_run(current)
-    solara.use_effect(lambda: firm.set(-1), [current])  # slots mean other firms now
+    # a new run, or wider town blocks: slots mean other firms now
+    solara.use_effect(lambda: firm.set(-1), [current, current.capacity])
     selected = min(town.value, current.n_towns - 1)
     preset_controls, text = lesson.value
     if text and preset_controls == current.controls:
