@@ -9,6 +9,7 @@ and that a click on a firm opens the inspector.
 
 import io
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -286,8 +287,15 @@ def test_steps_per_click_and_a_firm_click_opening_the_inspector(page, tmp_path_f
     )
     page.get_by_role("tab", name="Town and firms").click()
     card = page.locator(".v-card", has_text="Firms of town")
-    firms = card.locator(".townsim-node")
+    below_top = page.locator("title", has_text=re.compile(r"level [123],"))
+    firms = card.locator(".townsim-node", has=below_top)  # a firm with gates left
     firms.first.wait_for(timeout=20_000)
+    print(
+        "DEBUG",
+        firms.count(),
+        card.locator(".townsim-node").count(),
+        firms.first.locator("title").text_content(),
+    )
     firms.first.dispatch_event("click")
     page.get_by_text("Upgrade decision").wait_for(timeout=20_000)
     assert page.get_by_text("gate: funds").count() >= 1

@@ -18,6 +18,7 @@ import solara.lab
 from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 
+from agents import Enterprise
 from scenarios import INDUSTRIES, PLATFORM_KINDS, REGIONS, load_scenario
 from viz import charts
 from viz.controls import (
@@ -97,7 +98,7 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
     model = model if model is not None else own
     controls = solara.use_reactive(dict(model.value.controls))
     town = solara.use_reactive(0)
-    firm = solara.use_reactive(-1)
+    firm = solara.use_reactive(None)  # the selected firm's agent, which follows it
     lesson = solara.use_reactive(({}, ""))  # a preset's controls and its lesson
     generation = solara.use_reactive(0)
 
@@ -107,7 +108,7 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
         model.value.retire()  # a play loop of the old controller may still hold it
         model.set(build(new_controls))
         town.set(0)
-        firm.set(-1)
+        firm.set(None)
         lesson.set((new_controls, text))
         generation.set(generation.value + 1)  # a fresh controller: not playing
 
@@ -121,8 +122,7 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
         SettingsCard(model.value, controls)
     current = model.value
     previous = previous_run(current)
-    # a new run, or wider town blocks: slots mean other firms now
-    solara.use_effect(lambda: firm.set(-1), [current, current.capacity])
+    solara.use_effect(lambda: firm.set(None), [current])  # a new run: other firms
     selected = min(town.value, current.n_towns - 1)
     preset_controls, text = lesson.value
     if text and preset_controls == current.controls:
@@ -344,11 +344,16 @@ def TownTab(
     model: AppModel,
     town: int,
     select_town: Callable[[int], None],
-    firm: int,
-    select_firm: Callable[[int], None],
+    firm: Enterprise | None,
+    select_firm: Callable[[Enterprise | None], None],
 ) -> None:
-    """One town: its systems against the province, its firms, one firm's reasons."""
+    """One town: its systems against the province, its firms, one firm's reasons.
+
+    The selection is the firm's agent, not its slot: slots are reused by
+    start-ups and move when the town blocks widen, the agent stays with its firm.
+    """
     update_counter.get()  # the model changed in place: redraw
+    slot = firm.slot if firm is not None and selected_agent(model, firm) else -1
     if model.n_towns > 1:
         solara.SliderInt(
             f"Town {town}",
@@ -366,9 +371,9 @@ def TownTab(
         with solara.Column():
             with solara.Card(f"Firms of town {town}"):
                 NetworkView(
-                    **firm_network(model, town, firm) | {"width": 480, "height": 360},
-                    selected=firm,
-                    event_select=select_firm,
+                    **firm_network(model, town, slot) | {"width": 480, "height": 360},
+                    selected=slot,
+                    event_select=lambda s: select_firm(model.enterprises[s]),
                 )
                 solara.Text(
                     "Rings by level (traditional outside, Internet+ in the centre), "
@@ -377,7 +382,7 @@ def TownTab(
                     style="font-size: 13px",
                 )
             with solara.Card("Firm inspector"):
-                Inspector(model, firm)
+                Inspector(model, slot)
 
 
 def town_summary(model: AppModel, town: int) -> str:
@@ -394,6 +399,11 @@ def town_summary(model: AppModel, town: int) -> str:
         f"{LEVEL_NAMES[t.dimension[town] - 1]}; {t.firms[town]} firms; output "
         f"{t.gdp[town]:,.0f} M yuan/yr; platforms: {', '.join(built) or 'none'}"
     )
+
+
+def selected_agent(model: AppModel, firm: Enterprise) -> bool:
+    """Whether the selected agent still views a live firm (it leaves with it)."""
+    return firm.model is model and model.enterprises.get(firm.slot) is firm
 
 
 @solara.component
