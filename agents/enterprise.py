@@ -338,12 +338,18 @@ def hire_talent(model: TownModel, idx: Selection) -> None:
 
 def revise_ties(model: TownModel, idx: Selection) -> None:
     """Update trust, end some ties, then perhaps search for one new partner."""
+    update_trust(model, idx)
+    drop_ties(model, idx)
+    seek_partner(model, idx)
+
+
+@by_blocks
+def update_trust(model: TownModel, idx: Selection) -> None:
+    """Move trust toward its target: IP protection and platform rules build it."""
     f, r = model.firms, model.rates
     ip = per_firm(model, idx, model.towns.ip_protection)
     target = trust_target(ip, f.member[idx] > 0)
     f.trust[idx] += r.trust_speed * (target - f.trust[idx])
-    drop_ties(model, idx)
-    seek_partner(model, idx)
 
 
 def drop_ties(model: TownModel, idx: Selection) -> None:
@@ -435,8 +441,9 @@ def seek_partner(model: TownModel, idx: Selection) -> None:
     new = column_of(partner_rows(f, a), b) < 0  # not partners already
     a, b, kind = _distinct_pairs(a[new], b[new], kind[new])
     width = f.partners.shape[1]
+    first = np.full(f.alive.size, np.iinfo(np.intp).max)  # scratch of the rounds
     while a.size:  # rounds: a firm takes one new tie per round while it has room
-        keep = _one_tie_per_firm(a, b)
+        keep = _one_tie_per_firm(a, b, first)
         for one, other in ((a[keep], b[keep]), (b[keep], a[keep])):
             free = np.argmax(partner_rows(f, one) < 0, axis=1)  # room was checked
             f.partners[one, free] = other
@@ -468,16 +475,17 @@ def _distinct_pairs(a: Slots, b: Slots, kind: Slots) -> tuple[Slots, Slots, Slot
     return a[keep], b[keep], kind[keep]
 
 
-def _one_tie_per_firm(a: Slots, b: Slots) -> NDArray[np.bool_]:
+def _one_tie_per_firm(a: Slots, b: Slots, first: Slots) -> NDArray[np.bool_]:
     """Mask of proposals whose two firms appear in no earlier proposal this round.
 
-    The first proposal is always kept, so rounds of this always finish.
+    The first proposal is always kept, so rounds of this always finish. `first`
+    is scratch space, one entry per slot, at its dtype's maximum before and after.
     """
     ends = np.column_stack([a, b]).ravel()  # a0, b0, a1, b1, ...: proposal order
     order = np.arange(ends.size)
-    first = np.full(int(ends.max(initial=-1)) + 1, ends.size)
     np.minimum.at(first, ends, order)  # each firm's earliest place: no sort
     is_first = first[ends] == order
+    first[ends] = np.iinfo(first.dtype).max
     return is_first[0::2] & is_first[1::2]
 
 
