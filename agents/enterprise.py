@@ -631,13 +631,12 @@ def _upgrade_odds(model: TownModel, idx: Selection, ahead: NDArray) -> None:
     ) | (TOP * (level >= 4))
 
 
-@by_blocks
-def produce(model: TownModel, idx: Selection) -> None:
-    """Sell, pay costs and project fees, grow or shrink, and age by one step."""
-    f, r, rng = model.firms, model.rates, model.rng
-    town, size, level = f.town[idx], f.size[idx], f.level[idx]
-    sales = revenue(
-        size,
+def sales_of(model: TownModel, idx: Selection) -> ArrayLike:
+    """Yearly output of firms `idx` now: `revenue` with their state and the rates."""
+    f, r = model.firms, model.rates
+    level = f.level[idx]
+    return revenue(
+        f.size[idx],
         f.efficiency[idx],
         level,
         f.knowledge[idx],
@@ -647,11 +646,15 @@ def produce(model: TownModel, idx: Selection) -> None:
         r.level_gain,
         r.knowledge_gain,
     )
-    ties = f.ties[idx]
-    costs = operating_cost(
-        size,
+
+
+def costs_of(model: TownModel, idx: Selection) -> ArrayLike:
+    """Yearly operating cost of firms `idx` now: `operating_cost` with their state."""
+    f, r = model.firms, model.rates
+    return operating_cost(
+        f.size[idx],
         f.talent[idx],
-        ties,
+        f.ties[idx],
         f.member[idx],
         r.productivity,
         r.unit_cost,
@@ -660,11 +663,32 @@ def produce(model: TownModel, idx: Selection) -> None:
         r.tie_saving,
         r.service_saving,
     )
+
+
+def credit_of(model: TownModel, idx: Selection) -> ArrayLike:
+    """What firms `idx` may owe now: `credit_line` with their ties and platforms."""
+    f, r = model.firms, model.rates
+    return credit_line(
+        f.size[idx],
+        f.ties[idx],
+        f.member[idx],
+        r.productivity,
+        r.tie_credit,
+        r.platform_credit,
+    )
+
+
+@by_blocks
+def produce(model: TownModel, idx: Selection) -> None:
+    """Sell, pay costs and project fees, grow or shrink, and age by one step."""
+    f, r, rng = model.firms, model.rates, model.rng
+    size = f.size[idx]
+    sales, costs = sales_of(model, idx), costs_of(model, idx)
     fees = (f.university[idx] >= 0) * r.project_cost
     f.output[idx] = sales
     f.profit[idx] = sales - costs
     f.funds[idx] += (sales - costs - fees) / r.steps_per_year
-    shock = rng.standard_normal(town.size, dtype=np.float32)
+    shock = rng.standard_normal(size.size, dtype=np.float32)
     f.size[idx] = size * np.exp(r.size_drift + r.size_shock * shock)
     f.age[idx] += 1.0 / r.steps_per_year
     quarter, here = 1.0 / r.steps_per_year, towns_of(model, idx)
@@ -683,14 +707,7 @@ def exit_if_failing(model: TownModel, idx: Selection) -> None:
     own = f.funds[idx] + f.subsidy_claim[idx]
     short = np.flatnonzero(own < 0.0)
     at = slots_at(idx, short)
-    cushion = own[short] + credit_line(
-        f.size[at],
-        f.ties[at],
-        f.member[at],
-        r.productivity,
-        r.tie_credit,
-        r.platform_credit,
-    )
+    cushion = own[short] + credit_of(model, at)
     failing = short[f.alive[at] & exits(cushion, 1.0, r.base_exit)]
     hazard = bernoulli_positions(model.rng, own.size, r.base_exit)
     closing = hazard[f.alive[slots_at(idx, hazard)]]

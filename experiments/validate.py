@@ -617,24 +617,32 @@ EARLY_YEARS = 3
 """Years of the run counted as early: the shake-out of the start population."""
 
 
+PREFIXES = {"all": "", "infant": "infant_", "young": "young_"}
+"""Age classes the model series count directly (firms at risk, exits)."""
+DIFFERENCES = {"adolescent": ("young", "infant"), "older": ("all", "young")}
+"""Age classes that are one counted class less another."""
+
+
+def class_counts(series: pd.DataFrame, group: str) -> tuple[pd.Series, pd.Series]:
+    """Firms at risk and exits of one age class, per step (initial row left out)."""
+    s = series.iloc[1:]
+    if group in PREFIXES:
+        return s[f"{PREFIXES[group]}firms"], s[f"{PREFIXES[group]}exits"]
+    (firms, exits), (less_firms, less_exits) = (
+        class_counts(series, g) for g in DIFFERENCES[group]
+    )
+    return firms - less_firms, exits - less_exits
+
+
+def per_firm_year(events: pd.Series, firms: pd.Series, steps_per_year: int) -> float:
+    """Events over the firm-years at risk across a run."""
+    return float(events.sum() / max(firms.sum() / steps_per_year, 1))
+
+
 def exit_rate(series: pd.DataFrame, group: str, steps_per_year: int) -> float:
     """Exits over firm-years at risk across a run, for one age class of firms."""
-    s = series.iloc[1:]
-    firms = {
-        "all": s["firms"],
-        "infant": s["infant_firms"],
-        "young": s["young_firms"],
-        "adolescent": s["young_firms"] - s["infant_firms"],
-        "older": s["firms"] - s["young_firms"],
-    }[group]
-    exits = {
-        "all": s["exits"],
-        "infant": s["infant_exits"],
-        "young": s["young_exits"],
-        "adolescent": s["young_exits"] - s["infant_exits"],
-        "older": s["exits"] - s["young_exits"],
-    }[group]
-    return float(exits.sum() / max(firms.sum() / steps_per_year, 1))
+    firms, exits = class_counts(series, group)
+    return per_firm_year(exits, firms, steps_per_year)
 
 
 AGE_CLASSES = {
@@ -742,7 +750,7 @@ def demography(variants: dict[str, list[SampleRun]], out: Path) -> str:
 def failure_rate(series: pd.DataFrame, steps_per_year: int) -> float:
     """Exits because funds and credit ran out, over firm-years, across a run."""
     s = series.iloc[1:]
-    return float(s["failures"].sum() / max(s["firms"].sum() / steps_per_year, 1))
+    return per_firm_year(s["failures"], s["firms"], steps_per_year)
 
 
 def shown(diff: tuple[float, float], sign: int) -> str:

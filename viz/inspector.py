@@ -22,14 +22,14 @@ from agents.enterprise import (
     TOP,
     absorptive_capacity,
     adoption_probability,
-    credit_line,
+    costs_of,
+    credit_of,
     exits,
     imitation_share,
     leakage,
     learning_gain,
-    operating_cost,
     own_research,
-    revenue,
+    sales_of,
     sharing,
     tie_acceptance,
     trust_target,
@@ -305,45 +305,10 @@ def ties(model: TownModel, firm: Enterprise) -> Section:
 
 def production(model: TownModel, firm: Enterprise) -> Section:
     """What it sells and pays, and whether it stays in the market (ODD 7.9-7.10)."""
-    r = model.rates
-    sales = float(
-        revenue(
-            firm.size,
-            firm.efficiency,
-            firm.level,
-            firm.knowledge,
-            r.customized_fit[firm.level - 1],
-            model.customized_share,
-            r.productivity,
-            r.level_gain,
-            r.knowledge_gain,
-        )
-    )
-    f = model.firms
-    costs = float(
-        operating_cost(
-            firm.size,
-            firm.talent,
-            f.ties[firm.slot],
-            f.member[firm.slot],
-            r.productivity,
-            r.unit_cost,
-            r.it_wage,
-            r.tie_cost,
-            r.tie_saving,
-            r.service_saving,
-        )
-    )
-    credit = float(
-        credit_line(
-            firm.size,
-            f.ties[firm.slot],
-            f.member[firm.slot],
-            r.productivity,
-            r.tie_credit,
-            r.platform_credit,
-        )
-    )
+    r, f = model.rates, model.firms
+    sales = float(sales_of(model, firm.slots)[0])
+    costs = float(costs_of(model, firm.slots)[0])
+    credit = float(credit_of(model, firm.slots)[0])
     cushion = firm.funds + float(f.subsidy_claim[firm.slot]) + credit
     broke = bool(exits(cushion, 1.0, 0.0))
     section = Section(
