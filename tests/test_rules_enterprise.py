@@ -372,7 +372,10 @@ def test_one_tie_per_firm_keeps_the_first_proposal_even_in_a_cycle():
     from agents.enterprise import _distinct_pairs, _one_tie_per_firm
 
     a, b = np.array([1, 2, 3, 4]), np.array([2, 3, 1, 5])
-    assert _one_tie_per_firm(a, b).tolist() == [True, False, False, True]
+    scratch = np.full(8, np.iinfo(np.intp).max)
+    assert _one_tie_per_firm(a, b, scratch).tolist() == [True, False, False, True]
+    assert (scratch == np.iinfo(np.intp).max).all()  # left as it was found
+    assert _one_tie_per_firm(b, a, scratch).tolist() == [True, False, False, True]
     kept = _distinct_pairs(
         np.array([1, 2, 1]), np.array([2, 1, 3]), np.array([0, 0, 1])
     )
