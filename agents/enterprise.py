@@ -782,7 +782,7 @@ class Enterprise(ArrayView, FixedAgent):
         produce(self.model, self.slots)
 
     def exit_if_failing(self) -> None:
-        """Leave the market if out of funds."""
+        """Leave the market if out of funds and credit."""
         exit_if_failing(self.model, self.slots)
 
     @property
