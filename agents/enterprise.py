@@ -440,6 +440,8 @@ def seek_partner(model: TownModel, idx: Selection) -> None:
     a, b, kind = seekers[fits], candidates[fits], kind[fits]
     new = column_of(partner_rows(f, a), b) < 0  # not partners already
     a, b, kind = _distinct_pairs(a[new], b[new], kind[new])
+    if a.size == 0:
+        return
     width = f.partners.shape[1]
     first = np.full(f.alive.size, np.iinfo(np.intp).max)  # scratch of the rounds
     while a.size:  # rounds: a firm takes one new tie per round while it has room
