@@ -16,7 +16,7 @@ from viz import charts
 from viz.charts import PREVIOUS
 from viz.controls import PRESETS, AppModel, build, check_controls, default_controls
 from viz.inspector import inspect_firm, upgrade_terms
-from viz.networks import firm_network, town_network
+from viz.networks import firm_network, firm_positions, town_network
 from viz.page import TownsimApp, clock_label, selected_agent
 
 SMALL = {**default_controls(), "towns": 4, "firms_per_town": 30}
@@ -275,10 +275,13 @@ def test_the_selected_firm_is_followed_as_blocks_widen_and_dropped_when_it_leave
     slot = 2 * model.capacity + 3  # a firm of town 2: its slot moves
     agent = model.enterprises[slot]
     efficiency = agent.efficiency
+    place = firm_positions(model, np.array([slot]))
     old = model.capacity
     model._make_room(np.full(model.n_towns, old + 5))  # as if start-ups were due
     assert model.capacity > old and agent.slot != slot
     assert selected_agent(model, agent) and agent.efficiency == efficiency
+    now = firm_positions(model, np.array([agent.slot]))
+    np.testing.assert_array_equal(np.ravel(now), np.ravel(place))  # drawn in place
     model.retire_firms(np.array([agent.slot]))
     assert not selected_agent(model, agent)
     assert not selected_agent(build(SMALL), agent)  # another run: another firm

@@ -98,12 +98,13 @@ def _point(x: np.ndarray, y: np.ndarray, i: int) -> list[float]:
 def firm_positions(model: TownModel, slots: np.ndarray) -> tuple[np.ndarray, ...]:
     """Rings by level (level 1 outside, Internet+ in the centre), sectors by stage.
 
-    A firm's angle within its stage's sector comes from its slot (a golden-ratio
-    spread), so it keeps its place; it moves inward only when it climbs.
+    A firm's angle within its stage's sector comes from its place in its town's
+    block (a golden-ratio spread), which widening the blocks keeps, so it keeps
+    its place; it moves inward only when it climbs.
     """
     f = model.firms
     ring = np.array(RINGS)[f.level[slots] - 1]
-    spread = (slots * 0.6180339887) % 1.0
+    spread = ((slots % model.capacity) * 0.6180339887) % 1.0
     angle = 2 * np.pi * (f.stage[slots] + 0.08 + 0.84 * spread) / 3 - np.pi / 2
     scale = (HEIGHT - 2 * MARGIN) / 2
     x = WIDTH / 2 + scale * ring * np.cos(angle)
