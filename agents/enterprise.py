@@ -710,7 +710,7 @@ def exit_if_failing(model: TownModel, idx: Selection) -> None:
     short = np.flatnonzero(own < 0.0)
     at = slots_at(idx, short)
     cushion = own[short] + credit_of(model, at)
-    failing = short[f.alive[at] & exits(cushion, 1.0, r.base_exit)]
+    failing = short[f.alive[at] & exits(cushion, 1.0, 0.0)]  # hazard: drawn below
     hazard = bernoulli_positions(model.rng, own.size, r.base_exit)
     closing = hazard[f.alive[slots_at(idx, hazard)]]
     model.failures += failing.size

@@ -295,6 +295,13 @@ def bass_reading(rows: list[dict[str, Any]], seeds: int) -> str:
     return " ".join(notes)
 
 
+def save_figure(fig: Any, path: Path) -> None:
+    """Lay out, write and close one of the report's figures."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_s_curves(years: np.ndarray, curves: dict[int, list], path: Path) -> None:
     """Mean share at level >= L over seeds with a Bass fit to the mean."""
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -318,9 +325,7 @@ def plot_s_curves(years: np.ndarray, curves: dict[int, list], path: Path) -> Non
         title="Adoption by level (dashed: Bass fit)",
     )
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # --- clustering on the partner network -----------------------------------------------
@@ -407,9 +412,7 @@ def plot_clustering(variants: dict[str, list[SampleRun]], path: Path) -> None:
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
     ax.set(ylabel="observed / expected ties", title="Adopters tie with adopters")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # --- heavy-tailed firm sizes ----------------------------------------------------------
@@ -465,9 +468,7 @@ def plot_sizes(runs: list[SampleRun], province: list[np.ndarray], path: Path) ->
         title="Firm sizes: complementary CDF",
     )
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # --- IP protection and cross-town connectivity ------------------------------------
@@ -605,9 +606,7 @@ def plot_sweeps(ip: pd.DataFrame, far: pd.DataFrame, path: Path) -> None:
     fig.suptitle(
         "Knowledge against IP protection and cross-town connectivity (±2 s.e.)"
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # --- firm demography ------------------------------------------------------------------
@@ -819,9 +818,7 @@ def plot_demography(frames: list[pd.DataFrame], path: Path) -> None:
         ax.plot(np.arange(1, n + 1), data.mean(axis=0), marker=".", label=label)
     ax.set(xlabel="year of the run", ylabel="per year", title="Firm demography")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # --- the 2020 plan and the levers -----------------------------------------------------
@@ -1066,9 +1063,7 @@ def plot_policy(
     a.set(xlabel="year", ylabel="trillion yuan", title="Output (black: whole province)")
     b.set(xlabel="year", ylabel="% of towns", title="Platform coverage")
     a.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # --- the report -------------------------------------------------------------------
