@@ -1,5 +1,7 @@
 # Two commands are the contract (see README): `make run` and `make test`.
 # Both create .venv with a Python >= 3.12 found by scripts/find-python.sh.
+# `make test` checks lint, format and the import layers (import-linter), then
+# runs pytest.
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -22,6 +24,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(ARGS)
 
 lint format: $(STAMP)

@@ -1,4 +1,4 @@
-"""What all agents share: rates per step, and Mesa agents that are views on arrays.
+"""What all agents share: selections of slots, and Mesa agents that are views on arrays.
 
 The model keeps each kind of agent's state in columnar numpy arrays (one row a
 slot). A Mesa agent object only remembers its slot; its attributes read and write
@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 if TYPE_CHECKING:
-    from model.model import TownModel
+    from agents.world import World
 
 ALL = slice(None)
 """Every slot of a table. Behaviours given `ALL` work on whole columns in place,
@@ -31,7 +31,7 @@ BLOCK_SLOTS = 65_536
 piece (512 KiB) and its temporaries stay in the processor's cache."""
 
 
-def blocks(model: TownModel, idx: Selection) -> Iterator[Selection]:
+def blocks(world: World, idx: Selection) -> Iterator[Selection]:
     """`ALL` as consecutive slices of whole town blocks; any other `idx` as is.
 
     A chain of array operations runs two to three times faster on pieces that
@@ -42,34 +42,34 @@ def blocks(model: TownModel, idx: Selection) -> Iterator[Selection]:
     if not (isinstance(idx, slice) and idx == ALL):
         yield idx
         return
-    towns = max(1, BLOCK_SLOTS // model.capacity)
-    for first in range(0, model.n_towns, towns):
-        last = min(first + towns, model.n_towns)
-        yield slice(first * model.capacity, last * model.capacity)
+    towns = max(1, BLOCK_SLOTS // world.capacity)
+    for first in range(0, world.n_towns, towns):
+        last = min(first + towns, world.n_towns)
+        yield slice(first * world.capacity, last * world.capacity)
 
 
 def within(idx: Selection, part: Selection) -> Selection:
-    """Positions of `part` (one of `blocks(model, idx)`) among the slots of `idx`."""
+    """Positions of `part` (one of `blocks(world, idx)`) among the slots of `idx`."""
     return part if isinstance(idx, slice) and idx == ALL else ALL
 
 
 def by_blocks(
-    behaviour: Callable[[TownModel, Selection], None],
-) -> Callable[[TownModel, Selection], None]:
+    behaviour: Callable[[World, Selection], None],
+) -> Callable[[World, Selection], None]:
     """Run a behaviour that reads only its own firms and towns piece by piece."""
 
     @functools.wraps(behaviour)
-    def run(model: TownModel, idx: Selection) -> None:
-        for part in blocks(model, idx):
-            behaviour(model, part)
+    def run(world: World, idx: Selection) -> None:
+        for part in blocks(world, idx):
+            behaviour(world, part)
 
     return run
 
 
-def towns_of(model: TownModel, idx: Selection) -> slice:
+def towns_of(world: World, idx: Selection) -> slice:
     """The towns whose per-town values `town_totals` and `per_firm` use for `idx`."""
     if isinstance(idx, slice) and idx != ALL:
-        return slice(idx.start // model.capacity, idx.stop // model.capacity)
+        return slice(idx.start // world.capacity, idx.stop // world.capacity)
     return ALL
 
 
@@ -78,76 +78,19 @@ def slots_at(idx: Selection, rows: NDArray[np.intp]) -> NDArray[np.intp]:
     return rows if isinstance(idx, slice) else idx[rows]
 
 
-def pick(idx: Selection, mask: NDArray[np.bool_]) -> NDArray[np.intp]:
-    """The slots of `idx` where `mask` (one entry per slot of `idx`) holds."""
-    return np.flatnonzero(mask) if isinstance(idx, slice) else idx[mask]
-
-
-def per_step(yearly: ArrayLike, steps_per_year: int) -> np.ndarray | float:
-    """Turn a yearly probability (or share closed per year) into a per-step one.
-
-    Args:
-        yearly: Probability of the event within one year, in [0, 1].
-        steps_per_year: Steps in one year.
-    """
-    return 1.0 - (1.0 - np.clip(yearly, 0.0, 1.0)) ** (1.0 / steps_per_year)
-
-
-def growth_per_step(yearly: ArrayLike, steps_per_year: int) -> np.ndarray | float:
-    """Turn a yearly growth rate into the per-step rate that compounds to it."""
-    return (1.0 + np.asarray(yearly)) ** (1.0 / steps_per_year) - 1.0
-
-
-def bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarray:
-    """Positions of the successes among `n` Bernoulli(`p`) trials, in order.
-
-    Drawn by geometric gaps, so the cost grows with the successes, not the trials:
-    the same distribution as `np.flatnonzero(rng.random(n) < p)`.
-    """
-    if n == 0 or p <= 0.0:
-        return np.zeros(0, dtype=np.intp)
-    if p >= 0.2:
-        return np.flatnonzero(rng.random(n) < p)
-    found, last = [], -1
-    while True:
-        batch = int(n * p + 6.0 * np.sqrt(n * p) + 16)
-        positions = last + np.cumsum(rng.geometric(p, size=batch))
-        found.append(positions[positions < n])
-        if positions[-1] >= n:
-            return np.concatenate(found)
-        last = int(positions[-1])
-
-
-def thinned_successes(
-    rng: np.random.Generator,
-    n: int,
-    top: float,
-    chance_of: Callable[[NDArray[np.intp]], ArrayLike],
-) -> NDArray[np.intp]:
-    """Positions of the successes among `n` Bernoulli trials with chances <= `top`.
-
-    Thinning: candidates succeed at the `top` chance, then each is kept with its
-    own chance over `top`. The same distribution as drawing every trial, but
-    `chance_of(positions)` is computed for the candidates only.
-    """
-    candidates = bernoulli_positions(rng, n, top)
-    keep = rng.random(candidates.size) * top < chance_of(candidates)
-    return candidates[keep]
-
-
-def town_totals(model: TownModel, idx: Selection, values: ArrayLike) -> ArrayLike:
+def town_totals(world: World, idx: Selection, values: ArrayLike) -> ArrayLike:
     """Sum per town of one value per firm of `idx` (the towns of `towns_of`).
 
     Over slices of town blocks this is a reshape, much cheaper than a bincount
     by town.
     """
     if isinstance(idx, slice):
-        return np.reshape(values, (-1, model.capacity)).sum(axis=1)
-    town = model.firms.town[idx]
-    return np.bincount(town, weights=values, minlength=model.n_towns)
+        return np.reshape(values, (-1, world.capacity)).sum(axis=1)
+    town = world.firms.town[idx]
+    return np.bincount(town, weights=values, minlength=world.n_towns)
 
 
-def per_firm(model: TownModel, idx: Selection, per_town: NDArray) -> NDArray:
+def per_firm(world: World, idx: Selection, per_town: NDArray) -> NDArray:
     """Each firm of `idx`'s entry of a per-town array.
 
     `per_town` holds every town's value, or (for a slice of town blocks) only
@@ -155,10 +98,22 @@ def per_firm(model: TownModel, idx: Selection, per_town: NDArray) -> NDArray:
     the town blocks make this a repeat, cheaper than a gather.
     """
     if isinstance(idx, slice):
-        if len(per_town) == model.n_towns:  # every town's value, not only idx's
-            per_town = per_town[towns_of(model, idx)]
-        return np.repeat(per_town, model.capacity)
-    return per_town[model.firms.town[idx]]
+        if len(per_town) == world.n_towns:  # every town's value, not only idx's
+            per_town = per_town[towns_of(world, idx)]
+        return np.repeat(per_town, world.capacity)
+    return per_town[world.firms.town[idx]]
+
+
+def town_sum(world: World, values: ArrayLike) -> NDArray[np.float64]:
+    """Sum of a firm column over each town's live firms."""
+    shape = (world.n_towns, world.capacity)
+    alive = world.firms.alive.reshape(shape)
+    return np.where(alive, np.asarray(values).reshape(shape), 0).sum(axis=1)
+
+
+def town_mean(world: World, values: ArrayLike) -> NDArray[np.float64]:
+    """Mean of a firm column over each town's live firms (0 for an empty town)."""
+    return town_sum(world, values) / np.maximum(world.towns.firms, 1)
 
 
 class Column:

@@ -15,22 +15,18 @@ from mesa.discrete_space import FixedAgent
 from numpy.typing import ArrayLike, NDArray
 
 from agents.base import ALL, ArrayView, Column, per_firm, state_of, town_totals
+from agents.systems import SYSTEM_LEVER
 from scenarios.schema import LEVERS
 
 if TYPE_CHECKING:
-    from model.model import TownModel
+    from agents.world import World
 
-TALENT, FUNDING, IP, PLATFORM = range(4)
-SYSTEMS = (
-    "management",
-    "enterprises",
-    "chain",
-    "industry",
-    "platforms",
-    "government_university",
+TALENT, FUNDING, IP, PLATFORM = map(
+    LEVERS.index, ("talent", "funding", "ip", "platform")
 )
-SYSTEM_LEVER = np.array([TALENT, IP, FUNDING, IP, PLATFORM, TALENT])
-"""The lever that most directly raises each of the six systems (ODD, submodel 7.2)."""
+"""Columns of the four levers in budget splits (the order of `LEVERS`)."""
+PLATFORM_SPLIT = 0.5
+"""Share of platform money that builds the next kind while another one runs."""
 
 
 def lever_weights(
@@ -84,9 +80,9 @@ def subsidy_rate(
     return np.where(funding > 0, np.minimum(cap, covered), 0.0)
 
 
-def govern(model: TownModel, idx: NDArray[np.intp]) -> None:
+def govern(world: World, idx: NDArray[np.intp]) -> None:
     """Collect this step's budget and spend it on the four levers."""
-    towns, r, policy = model.towns, model.rates, model.policy
+    towns, r, policy = world.towns, world.rates, world.policy
     budget = (policy.budget_share * towns.gdp[idx] + policy.province_budget) / (
         r.steps_per_year
     )
@@ -106,7 +102,7 @@ def govern(model: TownModel, idx: NDArray[np.intp]) -> None:
     towns.ip_protection[idx] = ip_protection(
         r.legal_protection, towns.ip_spending[idx], r.enforcement_scale
     )
-    invest_in_platforms(model, idx, spend[:, PLATFORM])
+    invest_in_platforms(world, idx, spend[:, PLATFORM])
 
     towns.funding_pool[idx] = spend[:, FUNDING]
     towns.subsidy_offer[idx] = subsidy_rate(
@@ -115,24 +111,24 @@ def govern(model: TownModel, idx: NDArray[np.intp]) -> None:
         policy.subsidy_cap,
     )
     for lever in (TALENT, IP, PLATFORM):
-        model.ledger.add(f"spent_{LEVERS[lever]}", idx, spend[:, lever])
+        world.ledger.add(f"spent_{LEVERS[lever]}", idx, spend[:, lever])
 
 
 def invest_in_platforms(
-    model: TownModel, idx: NDArray[np.intp], money: NDArray[np.float64]
+    world: World, idx: NDArray[np.intp], money: NDArray[np.float64]
 ) -> None:
     """Build platforms in order (public service first) and run the built ones.
 
     While a kind remains to be built and another already runs, the money is
     split half and half, so that running platforms keep their members.
     """
-    towns, r = model.towns, model.rates
+    towns, r = world.towns, world.rates
     capital, built = towns.platform_capital[idx], towns.platform_built[idx]
     capital *= 1.0 - r.platform_depreciation
     unbuilt = ~built
     building = unbuilt.any(axis=1)
     running = built.any(axis=1)
-    to_build = money * np.where(running, 0.5, 1.0) * building
+    to_build = money * np.where(running, PLATFORM_SPLIT, 1.0) * building
     rows, next_kind = np.flatnonzero(building), np.argmax(unbuilt, axis=1)[building]
     capital[rows, next_kind] += to_build[rows]
     n_built = np.maximum(built.sum(axis=1), 1)
@@ -142,28 +138,28 @@ def invest_in_platforms(
     towns.platform_built[idx] = built
 
 
-def settle_subsidies(model: TownModel) -> None:
+def settle_subsidies(world: World) -> None:
     """Pay this step's subsidy claims, pro rata where the funding pool falls short."""
-    f, towns = model.firms, model.towns
-    claimed = town_totals(model, ALL, f.subsidy_claim)
+    f, towns = world.firms, world.towns
+    claimed = town_totals(world, ALL, f.subsidy_claim)
     ratio = np.divide(
         towns.funding_pool,
         claimed,
         out=np.ones_like(claimed),
         where=claimed > towns.funding_pool,
     )
-    paid = f.subsidy_claim * per_firm(model, ALL, np.minimum(1.0, ratio))
+    paid = f.subsidy_claim * per_firm(world, ALL, np.minimum(1.0, ratio))
     f.funds += paid
     f.subsidy_claim[:] = 0.0
-    spent = town_totals(model, ALL, paid)
+    spent = town_totals(world, ALL, paid)
     towns.funding_pool -= spent
-    yearly_outlay = towns.step_outlay * model.rates.steps_per_year
-    towns.upgrade_outlay += model.rates.smoothing * (
+    yearly_outlay = towns.step_outlay * world.rates.steps_per_year
+    towns.upgrade_outlay += world.rates.smoothing * (
         yearly_outlay - towns.upgrade_outlay
     )
     towns.step_outlay[:] = 0.0
-    model.ledger.book("subsidies", spent)
-    model.ledger.book("spent_funding", spent)
+    world.ledger.book("subsidies", spent)
+    world.ledger.book("spent_funding", spent)
 
 
 class Government(ArrayView, FixedAgent):
@@ -183,7 +179,7 @@ class Government(ArrayView, FixedAgent):
     lever_weights = Column("towns")
     coordination = Column("towns")
 
-    def __init__(self, model: TownModel, town: int) -> None:
+    def __init__(self, model: World, town: int) -> None:
         super().__init__(model)
         self.slot = town
         self.cell = model.grid[town]

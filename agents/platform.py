@@ -13,12 +13,12 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import ArrayLike, NDArray
 
-from agents.base import ArrayView, Column, bernoulli_positions, state_of
-from agents.university import first_per_group
+from agents.base import ArrayView, Column, state_of
+from agents.sampling import bernoulli_positions, first_per_group
 from scenarios.schema import PLATFORM_KINDS
 
 if TYPE_CHECKING:
-    from model.model import TownModel
+    from agents.world import World
 
 
 def member_places(
@@ -28,15 +28,15 @@ def member_places(
     return np.floor(np.asarray(capital) / member_cost) * np.asarray(built)
 
 
-def admit_members(model: TownModel, idx: NDArray[np.intp]) -> None:
+def admit_members(world: World, idx: NDArray[np.intp]) -> None:
     """Let firms join platforms with room, and drop members where capital shrank.
 
     Firms sit in town blocks, so each platform's candidates are one row of the
     firm table reshaped by town; only firms that could join draw a random number.
     """
-    f, p, r, rng = model.firms, model.platforms, model.rates, model.rng
+    f, p, r, rng = world.firms, world.platforms, world.rates, world.rng
     kinds = len(PLATFORM_KINDS)
-    shape = (model.n_towns, model.capacity)
+    shape = (world.n_towns, world.capacity)
     places = member_places(p.capital, p.built, r.member_cost).astype(np.int64)
     member, alive = f.member.reshape(shape), f.alive.reshape(shape)
     for kind in range(kinds):
@@ -50,13 +50,13 @@ def admit_members(model: TownModel, idx: NDArray[np.intp]) -> None:
         room = seats - has_bit.sum(axis=1)
         if (room < 0).any():  # capital shrank: random members leave
             crowded = np.flatnonzero(has_bit & (room < 0)[:, None])
-            stay = first_per_group(crowded // model.capacity, seats, rng)
+            stay = first_per_group(crowded // world.capacity, seats, rng)
             block.ravel()[crowded[~stay]] &= ~bit
         open_rows = (room > 0)[:, None]
         candidates = np.flatnonzero(alive[towns] & ~has_bit & open_rows)
         candidates = candidates[bernoulli_positions(rng, candidates.size, r.join)]
         joining = first_per_group(
-            candidates // model.capacity, np.maximum(room, 0), rng
+            candidates // world.capacity, np.maximum(room, 0), rng
         )
         block.ravel()[candidates[joining]] |= bit
         member[towns] = block
@@ -74,7 +74,7 @@ class Platform(ArrayView, FixedAgent):
     built = Column("platforms")
     linked = Column("platforms")
 
-    def __init__(self, model: TownModel, slot: int) -> None:
+    def __init__(self, model: World, slot: int) -> None:
         super().__init__(model)
         self.slot = slot
         self.town = slot // len(PLATFORM_KINDS)

@@ -13,30 +13,17 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import NDArray
 
-from agents.base import ArrayView, Column, bernoulli_positions, state_of
+from agents.base import ArrayView, Column, state_of
+from agents.sampling import bernoulli_positions, first_per_group, random_university
 from scenarios.schema import REGIONS
 
 if TYPE_CHECKING:
-    from model.model import TownModel
+    from agents.world import World
 
 
-def first_per_group(
-    groups: NDArray[np.intp], room: NDArray[np.int64], rng: np.random.Generator
-) -> NDArray[np.bool_]:
-    """Pick, in random order, at most `room[g]` members of each group `g`."""
-    if groups.size == 0:
-        return np.zeros(0, dtype=bool)
-    order = np.argsort(groups + rng.random(groups.size))  # by group, random within
-    sorted_groups = groups[order]
-    starts = np.searchsorted(sorted_groups, sorted_groups, side="left")
-    rank = np.empty(groups.size, dtype=np.int64)
-    rank[order] = np.arange(groups.size) - starts
-    return rank < room[groups]
-
-
-def serve_region(model: TownModel, idx: NDArray[np.intp]) -> None:
+def serve_region(world: World, idx: NDArray[np.intp]) -> None:
     """Send graduates to the towns in reach, close finished projects, open new ones."""
-    f, towns, unis, r = model.firms, model.towns, model.universities, model.rates
+    f, towns, unis, r = world.firms, world.towns, world.universities, world.rates
     unis.knowledge[idx] += r.university_growth * (1.0 - unis.knowledge[idx])
     regions = len(REGIONS)
     graduates = r.graduates * np.bincount(unis.region[idx], minlength=regions)
@@ -57,7 +44,7 @@ def serve_region(model: TownModel, idx: NDArray[np.intp]) -> None:
     served = np.zeros(regions, dtype=bool)
     served[unis.region[idx]] = True
     # Each firm applies with a small chance per step: draw who, then check them.
-    drawn = bernoulli_positions(model.rng, f.alive.size, r.project_appetite)
+    drawn = bernoulli_positions(world.rng, f.alive.size, r.project_appetite)
     region = towns.region[f.town[drawn]]
     applying = (
         f.alive[drawn]
@@ -66,10 +53,10 @@ def serve_region(model: TownModel, idx: NDArray[np.intp]) -> None:
         & (f.funds[drawn] > r.project_cost)
     )
     applicants = drawn[applying]
-    choice = model.random_university(region[applying])
+    choice = random_university(world.directory, world.rng, region[applying])
     to_me = acting[choice]
     applicants, choice = applicants[to_me], choice[to_me]
-    accepted = first_per_group(choice, room, model.rng)
+    accepted = first_per_group(choice, room, world.rng)
     f.university[applicants[accepted]] = choice[accepted]
     f.project_left[applicants[accepted]] = r.project_years
 
@@ -87,7 +74,7 @@ class University(ArrayView, FixedAgent):
     knowledge = Column("universities")
     capacity = Column("universities")
 
-    def __init__(self, model: TownModel, slot: int, town: int) -> None:
+    def __init__(self, model: World, slot: int, town: int) -> None:
         super().__init__(model)
         self.slot = slot
         self.cell = model.grid[town]

@@ -8,7 +8,8 @@ as numbers. Take a fingerprint before a refactor and compare after:
     python benchmarks/fingerprint.py --out after.json --compare before.json \
         --rename management=index_management
 
-Columns compare by name, after the renames given; analysis figures compare with
+Columns compare by name, after the renames given (`town_frame:old=new` for
+one table only); analysis figures compare with
 a relative tolerance (`--rtol`), since an estimator may change its rounding.
 """
 
@@ -113,7 +114,7 @@ def compare(before: dict, after: dict, renames: dict[str, str], rtol: float) -> 
                 problems += 1
                 continue
             for name, value in columns.items():
-                new = renames.get(name, name)
+                new = renames.get(f"{table}:{name}", renames.get(name, name))
                 if new not in now:
                     print(f"missing column: {case}/{table}/{name}")
                     problems += 1
@@ -133,7 +134,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--compare", type=Path)
-    parser.add_argument("--rename", action="append", default=[], help="OLD=NEW")
+    parser.add_argument("--rename", action="append", default=[], help="[TABLE:]OLD=NEW")
     parser.add_argument("--rtol", type=float, default=1e-9)
     parser.add_argument("--no-sweep", action="store_true")
     args = parser.parse_args()

@@ -9,18 +9,17 @@ dimension 4 ("Internet+") also needs cross-town ties.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from agents.enterprise import CROSS_INDUSTRY, CROSS_TOWN, HORIZONTAL, VERTICAL
+from agents import systems
+from agents.base import town_mean, town_sum
+from agents.ties import CROSS_TOWN
+from agents.world import World
 from scenarios.schema import REGIONS
 
-if TYPE_CHECKING:
-    from model.model import TownModel
-
 F64 = NDArray[np.float64]
+LEVELS = (1, 2, 3, 4)
 
 
 def coupling_coordination(indices: ArrayLike, weights: ArrayLike | None = None) -> F64:
@@ -75,103 +74,71 @@ def ladder(
     return 1 + climbed.sum(axis=1)
 
 
-def observe(model: TownModel) -> None:
+def share_at_least(counts: ArrayLike) -> F64:
+    """Share of firms at level >= L, columns L = 0..5, from counts per level 1..4.
+
+    The one definition the town table, the ladder and the analyses use.
+    """
+    counts = np.asarray(counts)
+    total = counts.sum(axis=-1, keepdims=True)
+    above = np.cumsum(counts[..., ::-1], axis=-1)[..., ::-1]  # L = 1..4
+    at_least = np.concatenate([total, above, np.zeros_like(total)], axis=-1)
+    return at_least / np.maximum(total, 1)
+
+
+def level_counts(world: World) -> NDArray[np.int64]:
+    """Live firms of each town at levels 1..4, one column per level."""
+    alive = world.firms.alive.reshape(world.n_towns, world.capacity)
+    level = world.firms.level.reshape(alive.shape)
+    return np.stack([(alive & (level == lv)).sum(axis=1) for lv in LEVELS], axis=1)
+
+
+CENTRE_REACH = 0.5
+"""Share of the gap to its region's best university that an innovation centre
+closes in its platform's knowledge pool."""
+
+
+def observe(world: World) -> None:
     """Refresh the town aggregates that firms read every step (cheap)."""
-    f, towns = model.firms, model.towns
-    alive = f.alive.reshape(model.n_towns, model.capacity)
-    count = alive.sum(axis=1)
-    towns.firms[:] = count
-    towns.gdp[:] = town_sum(model, f.output)
-    level = f.level.reshape(alive.shape)
-    for at_least in range(6):
-        towns.share_at_least[:, at_least] = (alive & (level >= at_least)).sum(
-            axis=1
-        ) / np.maximum(count, 1)
-    towns.mean_knowledge[:] = town_mean(model, f.knowledge)
+    f, towns = world.firms, world.towns
+    counts = level_counts(world)
+    towns.firms[:] = counts.sum(axis=1)
+    towns.gdp[:] = town_sum(world, f.output)
+    towns.share_at_least[:] = share_at_least(counts)
+    towns.mean_knowledge[:] = town_mean(world, f.knowledge)
     member = f.member > 0
-    towns.member_share[:] = town_mean(model, member)
+    towns.member_share[:] = town_mean(world, member)
     towns.platform_linked[:] = towns.platform_built & (
-        model.adjacency @ towns.platform_built > 0
+        world.directory.adjacency @ towns.platform_built > 0
     )
     towns.linked[:] = towns.platform_linked.any(axis=1)
-    members = np.maximum(town_sum(model, member), 1)
-    pool = town_sum(model, f.knowledge * member) / members
-    uni = model.universities
+    members = np.maximum(town_sum(world, member), 1)
+    pool = town_sum(world, f.knowledge * member) / members
+    uni = world.universities
     best = np.zeros(len(REGIONS))  # best university knowledge per region
     np.maximum.at(best, uni.region, uni.knowledge)
     best_here = best[towns.region]
     centre = towns.platform_built[:, 1]
-    towns.platform_knowledge[:] = pool + centre * 0.5 * np.maximum(0, best_here - pool)
+    reach = centre * CENTRE_REACH * np.maximum(0, best_here - pool)
+    towns.platform_knowledge[:] = pool + reach
 
 
-def measure_systems(model: TownModel) -> None:
+def measure_systems(world: World) -> None:
     """Compute the six system indices, coordination D and each town's dimension.
 
     Done once a year (and at the start), like the yearly statistics these
     indices stand for; adaptive governments read them at their next budget.
     """
-    f, towns, r, s = model.firms, model.towns, model.rates, model.settings
-    held = kinds_held(f.tie_kind)
-
-    def has(*wanted: int) -> F64:
-        bits = sum(1 << kind for kind in wanted)
-        return town_mean(model, (held & bits) > 0)
-
-    towns.external[:] = has(CROSS_TOWN)
-    next_cost = r.upgrade_cost[f.level - 1] * f.size
-    offer = towns.subsidy_offer[f.town]
-    affordable = town_mean(model, f.funds >= next_cost * (1 - offer))
-    talent = town_mean(model, np.minimum(1.0, f.talent / r.talent_reference))
-    management = np.cbrt(talent * towns.mean_knowledge * affordable)
-    built = towns.platform_built
-    platforms = (
-        0.6 * towns.member_share
-        + 0.2 * built.mean(axis=1)
-        + 0.2 * towns.platform_linked.mean(axis=1)
-    )
-    gov_uni = (
-        0.4 * np.minimum(1.0, town_mean(model, f.university >= 0) / 0.1)
-        + 0.3 * np.minimum(1.0, model.spending_intensity() / 0.005)
-        + 0.3 * towns.share_at_least[:, 3]
-    )
-    towns.indices[:] = np.column_stack(
-        [
-            management,
-            has(VERTICAL, HORIZONTAL, CROSS_INDUSTRY, CROSS_TOWN),
-            has(VERTICAL),
-            has(HORIZONTAL, CROSS_INDUSTRY),
-            platforms,
-            gov_uni,
-        ]
-    )
+    towns, ladder_settings = world.towns, world.settings.ladder
+    held = systems.kinds_held(world.firms.tie_kind)
+    towns.external[:] = systems.share_with_ties(world, held, CROSS_TOWN)
+    towns.indices[:] = systems.measure(world, held)
     towns.coordination[:] = coupling_coordination(towns.indices)
     towns.dimension[:] = ladder(
         towns.share_at_least,
         towns.coordination,
         towns.external,
-        s.ladder.firm_share,
-        s.ladder.coordination_needed,
-        s.ladder.external_needed,
+        ladder_settings.firm_share,
+        ladder_settings.coordination_needed,
+        ladder_settings.external_needed,
     )
-
-
-def kinds_held(tie_kind: NDArray[np.int8]) -> NDArray[np.uint8]:
-    """Bit mask per firm of the tie kinds it holds (bit k: kind k)."""
-    held = np.zeros(tie_kind.shape[0], dtype=np.uint8)
-    for column in tie_kind.T:
-        held |= np.where(column >= 0, np.left_shift(1, column.clip(0)), 0).astype(
-            np.uint8
-        )
-    return held
-
-
-def town_sum(model: TownModel, values: ArrayLike) -> F64:
-    """Sum of a firm column over each town's live firms."""
-    shape = (model.n_towns, model.capacity)
-    alive = model.firms.alive.reshape(shape)
-    return np.where(alive, np.asarray(values).reshape(shape), 0).sum(axis=1)
-
-
-def town_mean(model: TownModel, values: ArrayLike) -> F64:
-    """Mean of a firm column over each town's live firms (0 for an empty town)."""
-    return town_sum(model, values) / np.maximum(model.towns.firms, 1)

@@ -11,8 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from agents.enterprise import operating_cost, revenue
-from model.state import Firms, Towns, Universities
+from agents.demography import found_firms
+from agents.tables import Firms, Towns, Universities
 from scenarios.schema import INDUSTRIES, REGIONS, Scenario
 
 EMERGING = ("electronic_information", "creative_design", "ecommerce", "eco_tourism")
@@ -154,82 +154,3 @@ def place_firms(
         s, towns, firms, slots, levels, rng, age, customized, s.economy.initial_funds
     )
     return firms, capacity
-
-
-def found_firms(
-    s: Scenario,
-    towns: Towns,
-    firms: Firms,
-    slots: NDArray[np.intp],
-    levels: NDArray[np.int64],
-    rng: np.random.Generator,
-    age: NDArray[np.float64],
-    customized: float,
-    funds: float,
-    size_scale: float = 1.0,
-    knowledge_scale: float = 1.0,
-) -> None:
-    """Fill empty slots with new firms at the given levels.
-
-    Sizes are Pareto (Axtell 2001's Zipf-like firm sizes); talent meets the
-    firm's own level; knowledge and funds grow with level and size (`funds`:
-    years of output). Efficiency is lognormal with mean 1 for every new firm,
-    incumbents of the start year included: selection on it is the model's.
-    """
-    e, eco = s.enterprise, s.economy
-    n = slots.size
-    town = firms.town[slots]
-    related = rng.random(n) < s.province.related_industry_share
-    other = (towns.industry[town] + rng.integers(1, len(INDUSTRIES), n)) % len(
-        INDUSTRIES
-    )
-    size = eco.size_min * size_scale * (1.0 - rng.random(n)) ** (-1.0 / eco.size_tail)
-    needed = np.array([e.talent_start, *e.talent_needed])[levels - 1]
-    knowledge = e.knowledge_start * (1.0 + 0.5 * (levels - 1)) * knowledge_scale
-    firms.alive[slots] = True
-    firms.industry[slots] = np.where(related, other, towns.industry[town])
-    firms.stage[slots] = rng.integers(0, 3, n)
-    firms.size[slots] = np.minimum(size, eco.size_max)
-    spread = eco.efficiency_spread
-    firms.efficiency[slots] = rng.lognormal(-0.5 * spread**2, spread, n)
-    firms.level[slots] = levels
-    firms.knowledge[slots] = np.clip(knowledge * rng.lognormal(0, 0.3, n), 0, 1)
-    firms.talent[slots] = np.clip(
-        np.maximum(needed, e.talent_start) * rng.uniform(1.0, 1.5, n), 0, 1
-    )
-    firms.trust[slots] = np.clip(e.trust_start + rng.normal(0, 0.05, n), 0, 1)
-    firms.age[slots] = age
-    firms.output[slots] = revenue(
-        firms.size[slots],
-        firms.efficiency[slots],
-        levels,
-        firms.knowledge[slots],
-        np.array(eco.customized_fit)[levels - 1],
-        customized,
-        eco.productivity,
-        eco.level_gain,
-        eco.knowledge_gain,
-    )
-    firms.profit[slots] = firms.output[slots] - operating_cost(
-        firms.size[slots],
-        firms.talent[slots],
-        0,
-        0,
-        eco.productivity,
-        eco.unit_cost,
-        e.it_wage,
-        e.tie_cost,
-        e.tie_saving,
-        s.platform.service_saving,
-    )
-    firms.funds[slots] = funds * firms.output[slots]
-    firms.member[slots] = 0
-    firms.university[slots] = -1
-    firms.project_left[slots] = 0.0
-    firms.subsidy_claim[slots] = 0.0
-    firms.adoption_probability[slots] = 0.0
-    firms.blocked[slots] = 0
-    firms.upgraded_at[slots] = np.nan
-    firms.partners[slots] = -1
-    firms.tie_kind[slots] = -1
-    firms.ties[slots] = 0

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from agents.enterprise import Enterprise
 
 if TYPE_CHECKING:
-    from model.model import TownModel
+    from agents.world import World
 
 
 class FirmViews(Mapping[int, Enterprise]):
@@ -30,7 +30,7 @@ class FirmViews(Mapping[int, Enterprise]):
         lazy: Make an agent only when it is first asked for.
     """
 
-    def __init__(self, model: TownModel, lazy: bool) -> None:
+    def __init__(self, model: World, lazy: bool) -> None:
         self.model = model
         self.lazy = lazy
         self._made: dict[int, Enterprise] = {}

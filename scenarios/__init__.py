@@ -8,13 +8,27 @@ from scenarios.loading import (
     parse_assignment,
     shipped_scenarios,
 )
-from scenarios.schema import INDUSTRIES, LEVERS, PLATFORM_KINDS, REGIONS, Scenario
+from scenarios.schema import (
+    DEFAULT_SCENARIO,
+    DEFAULT_SEED,
+    INDUSTRIES,
+    LEVEL_NAMES,
+    LEVERS,
+    PLATFORM_KINDS,
+    REGIONS,
+    STAGES,
+    Scenario,
+)
 
 __all__ = [
+    "DEFAULT_SCENARIO",
+    "DEFAULT_SEED",
     "INDUSTRIES",
+    "LEVEL_NAMES",
     "LEVERS",
     "PLATFORM_KINDS",
     "REGIONS",
+    "STAGES",
     "Scenario",
     "ScenarioError",
     "build_scenario",

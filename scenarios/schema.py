@@ -44,6 +44,14 @@ INDUSTRIES = (
     "eco_tourism",
 )
 REGIONS = ("pearl_river_delta", "east", "west", "north")
+LEVEL_NAMES = ("traditional", "informational", "internet-based", "Internet+")
+"""A firm's four digital levels and a town's four dimensions (Wang 2018), 1 to 4."""
+STAGES = ("upstream", "midstream", "downstream")
+"""A firm's place in its industry's chain."""
+DEFAULT_SCENARIO = "baseline"
+"""The scenario the command line and the app run when none is named."""
+DEFAULT_SEED = 42
+"""The seed the command line and the app use when none is given."""
 
 
 class Section(BaseModel):

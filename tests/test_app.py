@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 import solara
 
-from agents.enterprise import consider_upgrade, hire_talent, learn, revise_ties
+from agents.demography import make_room, retire_firms
+from agents.enterprise import consider_upgrade, hire_talent, learn
+from agents.ties import revise_ties
 from viz import charts
 from viz.charts import PREVIOUS
 from viz.controls import PRESETS, AppModel, build, check_controls, default_controls
-from viz.inspector import inspect_firm, upgrade_terms
+from viz.inspector import firm_upgrade_terms, inspect_firm
 from viz.networks import firm_network, firm_positions, town_network
 from viz.page import TownsimApp, clock_label, selected_agent
 
@@ -160,11 +162,13 @@ def test_inspector_rebuilds_the_models_upgrade_record_with_its_rules():
     for behaviour in (hire_talent, revise_ties, learn):  # the state the decision sees
         behaviour(model, idx)
     slots = idx[:: max(1, idx.size // 40)]
-    terms = {int(s): upgrade_terms(model, model.enterprises[int(s)]) for s in slots}
+    terms = {
+        int(s): firm_upgrade_terms(model, model.enterprises[int(s)]) for s in slots
+    }
     consider_upgrade(model, idx)
     for slot, t in terms.items():
-        assert t.yearly == pytest.approx(model.firms.adoption_probability[slot])
-        assert t.blocked == model.firms.blocked[slot]
+        assert t.hazard[0] == model.firms.adoption_probability[slot]
+        assert t.blocked[0] == model.firms.blocked[slot]
 
 
 def test_inspector_covers_every_decision_and_a_firm_that_left():
@@ -277,11 +281,11 @@ def test_the_selected_firm_is_followed_as_blocks_widen_and_dropped_when_it_leave
     efficiency = agent.efficiency
     place = firm_positions(model, np.array([slot]))
     old = model.capacity
-    model._make_room(np.full(model.n_towns, old + 5))  # as if start-ups were due
+    make_room(model, np.full(model.n_towns, old + 5))  # as if start-ups were due
     assert model.capacity > old and agent.slot != slot
     assert selected_agent(model, agent) and agent.efficiency == efficiency
     now = firm_positions(model, np.array([agent.slot]))
     np.testing.assert_array_equal(np.ravel(now), np.ravel(place))  # drawn in place
-    model.retire_firms(np.array([agent.slot]))
+    retire_firms(model, np.array([agent.slot]))
     assert not selected_agent(model, agent)
     assert not selected_agent(build(SMALL), agent)  # another run: another firm

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agents import Enterprise
-from agents.enterprise import CROSS_INDUSTRY, tie_kind
+from agents.ties import CROSS_INDUSTRY, tie_kind
 from model import TownModel
 from scenarios import LEVERS
 

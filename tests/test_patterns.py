@@ -318,8 +318,8 @@ SCHEDULE_STATISTICS: dict[str, tuple[Statistic, float]] = {
         0.02,
     ),
     "firms alive": (lambda mf, _: float(mf["firms"].iloc[-1]), 1.0),
-    "share of firms with a tie": (final_town_mean("enterprises"), 0.02),
-    "share of firms with a chain tie": (final_town_mean("chain"), 0.02),
+    "share of firms with a tie": (final_town_mean("index_enterprises"), 0.02),
+    "share of firms with a chain tie": (final_town_mean("index_chain"), 0.02),
 }
 
 

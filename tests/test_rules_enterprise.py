@@ -13,8 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from agents import demography, economy, ties
 from agents import enterprise as ent
-from agents.base import growth_per_step, per_step
+from agents.enterprise import Gate
+from agents.rates import growth_per_step, per_step
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 positive = st.floats(1e-3, 1e3, allow_nan=False)
@@ -151,12 +153,14 @@ def _gates(**changes: float) -> int:
 
 def test_upgrade_blockers_one_bit_per_gate():
     assert _gates() == 0
-    assert _gates(funds=0.4) == ent.FUNDS
-    assert _gates(talent=0.01) == ent.TALENT
-    assert _gates(absorptive=0.2) == ent.ABSORPTION
-    assert _gates(infrastructure=0.3) == ent.INFRASTRUCTURE
+    assert _gates(funds=0.4) == Gate.FUNDS
+    assert _gates(talent=0.01) == Gate.TALENT
+    assert _gates(absorptive=0.2) == Gate.ABSORPTION
+    assert _gates(infrastructure=0.3) == Gate.INFRASTRUCTURE
     everything = _gates(funds=0.0, talent=0.0, absorptive=0.0, infrastructure=0.0)
-    assert everything == ent.FUNDS | ent.TALENT | ent.ABSORPTION | ent.INFRASTRUCTURE
+    assert (
+        everything == Gate.FUNDS | Gate.TALENT | Gate.ABSORPTION | Gate.INFRASTRUCTURE
+    )
 
 
 def test_upgrade_blockers_exactly_enough_is_enough():
@@ -164,10 +168,10 @@ def test_upgrade_blockers_exactly_enough_is_enough():
 
 
 def test_blocker_bits_are_distinct_and_all_explained():
-    bits = [ent.FUNDS, ent.TALENT, ent.ABSORPTION, ent.INFRASTRUCTURE, ent.TOP]
+    bits = [Gate.FUNDS, Gate.TALENT, Gate.ABSORPTION, Gate.INFRASTRUCTURE, Gate.TOP]
     assert len(set(bits)) == len(bits)
     assert all(b & (b - 1) == 0 for b in bits)  # powers of two
-    assert set(ent.BLOCKERS) == set(bits)
+    assert set(Gate.TEXT) == set(bits)
 
 
 # --- knowledge ---------------------------------------------------------------
@@ -227,7 +231,7 @@ def test_own_research_bounded_and_discouraged_by_leaks(knowledge, rd, leak):
 
 
 def test_revenue_formula():
-    value = ent.revenue(100, 1.0, 3, 0.5, 1.0, 0.4, 0.4, 0.12, 0.3)
+    value = economy.revenue(100, 1.0, 3, 0.5, 1.0, 0.4, 0.4, 0.12, 0.3)
     expected = 100 * 0.4 * (1 + 0.12 * 2) * (1 + 0.3 * 0.5) * (0.6 + 0.4 * 1.0)
     assert value == pytest.approx(expected)
 
@@ -244,21 +248,21 @@ def test_revenue_grows_with_level_and_knowledge(
 ):
     fit = np.array([0.3, 0.4, 1.0, 1.2])
     levels = np.arange(1, 5)
-    sales = ent.revenue(
+    sales = economy.revenue(
         size, 1.0, levels, knowledge, fit, customized, 0.4, level_gain, knowledge_gain
     )
     assert np.all(sales > 0)
     assert np.all(np.diff(sales) >= -1e-9 * sales[:-1])
     args = (fit, customized, 0.4, level_gain, knowledge_gain)
-    smarter = ent.revenue(size, 1.0, levels, min(1, knowledge + 0.1), *args)
+    smarter = economy.revenue(size, 1.0, levels, min(1, knowledge + 0.1), *args)
     assert np.all(smarter >= sales - 1e-9)
 
 
 def test_customized_demand_rewards_levels_3_and_4_only():
     fit = np.array([0.3, 0.4, 1.0, 1.2])
     levels = np.arange(1, 5)
-    low = ent.revenue(10, 1.0, levels, 0.2, fit, 0.1, 0.4, 0.12, 0.3)
-    high = ent.revenue(10, 1.0, levels, 0.2, fit, 0.6, 0.4, 0.12, 0.3)
+    low = economy.revenue(10, 1.0, levels, 0.2, fit, 0.1, 0.4, 0.12, 0.3)
+    high = economy.revenue(10, 1.0, levels, 0.2, fit, 0.6, 0.4, 0.12, 0.3)
     assert np.all(high[:2] < low[:2])  # levels 1-2 lose as demand turns custom
     assert high[2] == pytest.approx(low[2])  # full fit: indifferent
     assert high[3] > low[3]
@@ -267,42 +271,44 @@ def test_customized_demand_rewards_levels_3_and_4_only():
 def test_operating_cost_formula():
     # 100 workers at 0.4 M yuan each: 40 M yuan of base output a year
     args = (0.4, 0.85, 0.12, 0.005, 0.01, 0.03)
-    alone = ent.operating_cost(100, 0.05, 0, 0, *args)
+    alone = economy.operating_cost(100, 0.05, 0, 0, *args)
     assert alone == pytest.approx(40 * 0.85 + 0.05 * 100 * 0.12)
-    tied = ent.operating_cost(100, 0.05, 3, 0, *args)
+    tied = economy.operating_cost(100, 0.05, 3, 0, *args)
     assert tied - alone == pytest.approx(3 * 0.005 * 40 - 3 * 0.01 * 40 * 0.85)
-    member = ent.operating_cost(100, 0.05, 3, 1, *args)
+    member = economy.operating_cost(100, 0.05, 3, 1, *args)
     assert tied - member == pytest.approx(0.03 * 40 * 0.85)
 
 
 def test_revenue_scales_with_inborn_efficiency():
     args = (3, 0.5, 1.0, 0.4, 0.4, 0.12, 0.3)
-    base = ent.revenue(100, 1.0, *args)
-    assert ent.revenue(100, 0.8, *args) == pytest.approx(0.8 * base)
-    assert ent.revenue(100, 1.25, *args) == pytest.approx(1.25 * base)
+    base = economy.revenue(100, 1.0, *args)
+    assert economy.revenue(100, 0.8, *args) == pytest.approx(0.8 * base)
+    assert economy.revenue(100, 1.25, *args) == pytest.approx(1.25 * base)
 
 
 def test_credit_line_from_partners_and_platform():
     # 50 workers at 0.4 M yuan each: 20 M yuan of base output a year
-    assert ent.credit_line(50, 0, 0, 0.4, 0.02, 0.05) == 0.0
-    assert ent.credit_line(50, 3, 0, 0.4, 0.02, 0.05) == pytest.approx(20 * 0.06)
-    assert ent.credit_line(50, 3, 2, 0.4, 0.02, 0.05) == pytest.approx(20 * 0.11)
+    assert economy.credit_line(50, 0, 0, 0.4, 0.02, 0.05) == 0.0
+    assert economy.credit_line(50, 3, 0, 0.4, 0.02, 0.05) == pytest.approx(20 * 0.06)
+    assert economy.credit_line(50, 3, 2, 0.4, 0.02, 0.05) == pytest.approx(20 * 0.11)
     sizes, ties = np.array([10.0, 50.0]), np.array([1, 6])
-    line = ent.credit_line(sizes, ties, np.array([1, 0]), 0.4, 0.02, 0.05)
+    line = economy.credit_line(sizes, ties, np.array([1, 0]), 0.4, 0.02, 0.05)
     np.testing.assert_allclose(line, [4 * 0.07, 20 * 0.12])
 
 
 def test_credit_keeps_an_embedded_firm_in_the_market():
     funds = -1.0  # a loss the firm's own money no longer covers
-    alone = funds + ent.credit_line(50, 0, 0, 0.4, 0.02, 0.05)
-    embedded = funds + ent.credit_line(50, 6, 1, 0.4, 0.02, 0.05)
-    assert ent.exits(alone, 0.9, 0.01) and not ent.exits(embedded, 0.9, 0.01)
+    alone = funds + economy.credit_line(50, 0, 0, 0.4, 0.02, 0.05)
+    embedded = funds + economy.credit_line(50, 6, 1, 0.4, 0.02, 0.05)
+    assert demography.exits(alone, 0.9, 0.01) and not demography.exits(
+        embedded, 0.9, 0.01
+    )
 
 
 def test_exits_on_negative_funds_or_background_hazard():
     funds = np.array([-0.1, 0.0, 5.0, 5.0])
     draw = np.array([0.9, 0.9, 0.9, 0.001])
-    np.testing.assert_array_equal(ent.exits(funds, draw, 0.01), [1, 0, 0, 1])
+    np.testing.assert_array_equal(demography.exits(funds, draw, 0.01), [1, 0, 0, 1])
 
 
 # --- ties --------------------------------------------------------------------
@@ -311,23 +317,23 @@ def test_exits_on_negative_funds_or_background_hazard():
 @pytest.mark.parametrize(
     ("same_town", "same_industry", "same_stage", "kind"),
     [
-        (True, True, False, ent.VERTICAL),
-        (True, True, True, ent.HORIZONTAL),
-        (True, False, False, ent.CROSS_INDUSTRY),
-        (True, False, True, ent.CROSS_INDUSTRY),
-        (False, True, True, ent.CROSS_TOWN),
-        (False, True, False, ent.CROSS_TOWN),
-        (False, False, True, ent.CROSS_TOWN),
-        (False, False, False, ent.CROSS_TOWN),
+        (True, True, False, ties.VERTICAL),
+        (True, True, True, ties.HORIZONTAL),
+        (True, False, False, ties.CROSS_INDUSTRY),
+        (True, False, True, ties.CROSS_INDUSTRY),
+        (False, True, True, ties.CROSS_TOWN),
+        (False, True, False, ties.CROSS_TOWN),
+        (False, False, True, ties.CROSS_TOWN),
+        (False, False, False, ties.CROSS_TOWN),
     ],
 )
 def test_tie_kind_table(same_town, same_industry, same_stage, kind):
-    assert int(ent.tie_kind(same_town, same_industry, same_stage)) == kind
+    assert int(ties.tie_kind(same_town, same_industry, same_stage)) == kind
 
 
 def test_tie_kinds_are_named_in_order():
-    kinds = (ent.VERTICAL, ent.HORIZONTAL, ent.CROSS_INDUSTRY, ent.CROSS_TOWN)
-    assert [ent.TIE_KINDS[k] for k in kinds] == [
+    kinds = (ties.VERTICAL, ties.HORIZONTAL, ties.CROSS_INDUSTRY, ties.CROSS_TOWN)
+    assert [ties.TIE_KINDS[k] for k in kinds] == [
         "vertical",
         "horizontal",
         "cross_industry",
@@ -342,41 +348,39 @@ def test_tie_kinds_are_named_in_order():
     need=st.integers(1, 4),
 )
 def test_cross_border_ties_need_both_firms_high(kind, a, b, need):
-    possible = bool(ent.tie_possible(kind, a, b, need))
-    if kind in (ent.VERTICAL, ent.HORIZONTAL):
+    possible = bool(ties.tie_possible(kind, a, b, need))
+    if kind in (ties.VERTICAL, ties.HORIZONTAL):
         assert possible
     else:
         assert possible == (min(a, b) >= need)
-    assert possible == bool(ent.tie_possible(kind, b, a, need))
+    assert possible == bool(ties.tie_possible(kind, b, a, need))
 
 
 @given(a=unit, b=unit)
 def test_tie_acceptance_is_a_symmetric_geometric_mean(a, b):
-    accept = ent.tie_acceptance(a, b)
-    assert accept == pytest.approx(ent.tie_acceptance(b, a))
+    accept = ties.tie_acceptance(a, b)
+    assert accept == pytest.approx(ties.tie_acceptance(b, a))
     assert min(a, b) - 1e-12 <= accept <= max(a, b) + 1e-12
-    assert ent.tie_acceptance(a, a) == pytest.approx(a)
+    assert ties.tie_acceptance(a, a) == pytest.approx(a)
 
 
 @given(ip=unit_arrays(), member=arrays(np.bool_, 16))
 def test_trust_target_in_unit_interval_and_raised_by_protection_and_platforms(
     ip, member
 ):
-    target = ent.trust_target(ip, member)
+    target = ties.trust_target(ip, member)
     assert np.all((target >= 0.2 - 1e-12) & (target <= 1.0 + 1e-12))
-    assert np.all(ent.trust_target(ip, True) >= target - 1e-12)
-    assert np.all(ent.trust_target(np.minimum(1, ip + 0.1), member) >= target - 1e-12)
+    assert np.all(ties.trust_target(ip, True) >= target - 1e-12)
+    assert np.all(ties.trust_target(np.minimum(1, ip + 0.1), member) >= target - 1e-12)
 
 
 def test_one_tie_per_firm_keeps_the_first_proposal_even_in_a_cycle():
-    from agents.enterprise import _distinct_pairs, _one_tie_per_firm
+    from agents.partners import _one_tie_per_firm, distinct_pairs
 
     a, b = np.array([1, 2, 3, 4]), np.array([2, 3, 1, 5])
     scratch = np.full(8, np.iinfo(np.intp).max)
     assert _one_tie_per_firm(a, b, scratch).tolist() == [True, False, False, True]
     assert (scratch == np.iinfo(np.intp).max).all()  # left as it was found
     assert _one_tie_per_firm(b, a, scratch).tolist() == [True, False, False, True]
-    kept = _distinct_pairs(
-        np.array([1, 2, 1]), np.array([2, 1, 3]), np.array([0, 0, 1])
-    )
+    kept = distinct_pairs(np.array([1, 2, 1]), np.array([2, 1, 3]), np.array([0, 0, 1]))
     assert [x.tolist() for x in kept] == [[1, 1], [2, 3], [0, 1]]

@@ -17,15 +17,14 @@ from agents.government import (
     FUNDING,
     IP,
     PLATFORM,
-    SYSTEM_LEVER,
-    SYSTEMS,
     TALENT,
     ip_protection,
     lever_weights,
     subsidy_rate,
 )
 from agents.platform import member_places
-from agents.university import first_per_group
+from agents.sampling import first_per_group
+from agents.systems import SYSTEM_LEVER, SYSTEMS
 from scenarios.schema import LEVERS, GovernmentSettings
 
 unit = st.floats(0.0, 1.0, allow_nan=False)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from viz.networks import LEVEL_COLOURS, LEVEL_NAMES
+from agents.systems import SYSTEMS
+from viz.networks import LEVEL_COLOURS, LEVEL_LABELS
 from viz.svg import Chart
 
 if TYPE_CHECKING:
@@ -22,17 +23,9 @@ PLAN_START_GDP = 2.77
 """Provincial towns' GDP at the end of 2016, trillion yuan (Wang 2018)."""
 PLAN_GDP = 4.0
 """The 2020 plan's GDP target for the towns, trillion yuan (Wang 2018)."""
-SYSTEM_LABELS = (
-    "management elements",
-    "enterprises",
-    "industrial chain",
-    "industry",
-    "platforms",
-    "gov-univ-research-user",
-    "coordination D",
-)
+SYSTEM_LABELS = (*(system.label for system in SYSTEMS), "coordination D")
 TOWN_COLOUR, MEAN_COLOUR, PLAN_COLOUR = "#1e88e5", "#9e9e9e", "#e53935"
-STACK = (LEVEL_COLOURS, LEVEL_NAMES)
+STACK = (LEVEL_COLOURS, LEVEL_LABELS)
 """Colours and names of the four levels, bottom of a stack first."""
 PREVIOUS_COLOUR = "#212121"
 PREVIOUS = "previous run (dashed)"

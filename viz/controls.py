@@ -11,10 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from model import TownModel
-from scenarios import LEVERS, ScenarioError, load_scenario, shipped_scenarios
-
-DEFAULT_SCENARIO = "baseline"
-DEFAULT_SEED = 42
+from scenarios import (
+    DEFAULT_SCENARIO,
+    DEFAULT_SEED,
+    LEVERS,
+    ScenarioError,
+    load_scenario,
+    shipped_scenarios,
+)
 
 POLICY_CONTROLS = ("budget_share", *LEVERS)
 """Controls a scenario sets when it is picked: the budget and its split."""

@@ -1,9 +1,10 @@
 """Why a firm did what it did: its last decisions, retold by the model's own rules.
 
 The model records, for each firm, the yearly upgrade hazard and the gates that
-blocked it at its last decision. The inspector shows that record and rebuilds
-each term from the firm's current state with the very rule functions the model
-calls (`agents.enterprise`), so what a class reads here is what the model does.
+blocked it at its last decision. The inspector shows that record and the terms
+of each decision computed from the firm's current state by the very terms
+functions the behaviours call (`agents.enterprise`, `agents.ties`), so what a
+class reads here is what the model does.
 """
 
 from __future__ import annotations
@@ -13,37 +14,33 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from agents.demography import exits
+from agents.economy import costs_of, credit_of, sales_of
 from agents.enterprise import (
-    ABSORPTION,
-    FUNDS,
-    INFRASTRUCTURE,
-    TALENT,
-    TIE_KINDS,
-    TOP,
-    absorptive_capacity,
-    adoption_probability,
-    costs_of,
-    credit_of,
-    exits,
-    imitation_share,
+    Gate,
+    UpgradeTerms,
+    hiring_terms,
     leakage,
-    learning_gain,
-    own_research,
-    sales_of,
+    learning_terms,
+    partners_ahead,
     sharing,
-    tie_acceptance,
-    trust_target,
-    upgrade_blockers,
+    tie_gaps,
+    upgrade_terms,
 )
-from scenarios import INDUSTRIES
+from agents.ties import TIE_KINDS, tie_acceptance, tie_end_chance, trust_target
+from scenarios import INDUSTRIES, LEVEL_NAMES, STAGES
 
 if TYPE_CHECKING:
     from agents.enterprise import Enterprise
     from model import TownModel
 
-STAGES = ("upstream", "midstream", "downstream")
-GATES = (FUNDS, TALENT, ABSORPTION, INFRASTRUCTURE)
-LEVEL_NAMES = ("traditional", "informational", "internet-based", "Internet+")
+GATES = {
+    Gate.FUNDS: ("funds", "M yuan, cost after subsidy"),
+    Gate.TALENT: ("IT talent", "share of workforce"),
+    Gate.ABSORPTION: ("absorptive capacity", "talent+knowledge"),
+    Gate.INFRASTRUCTURE: ("infrastructure", "town's"),
+}
+"""Each upgrade gate's name and unit, as the inspector shows them."""
 
 
 @dataclass
@@ -106,9 +103,9 @@ def state_table(firm: Enterprise) -> Section:
 def hiring(model: TownModel, firm: Enterprise) -> Section:
     """What IT talent it hires toward, and what the town's pool holds (ODD 7.5)."""
     r, towns = model.rates, model.towns
-    target = float(r.talent_needed[firm.level - 1])
+    t = hiring_terms(model, firm.slots)
+    target, short = float(t.target[0]), float(t.gap[0]) * firm.size
     pool = float(towns.talent_pool[firm.town])
-    short = max(0.0, target - firm.talent) * firm.size
     section = Section(
         "Hiring IT talent",
         f"It holds {firm.talent:.1%} IT staff and hires toward {target:.1%}, the "
@@ -126,83 +123,13 @@ def hiring(model: TownModel, firm: Enterprise) -> Section:
     return section
 
 
-@dataclass
-class UpgradeTerms:
-    """The terms of a firm's upgrade decision, as `consider_upgrade` forms them."""
-
-    p: float
-    q: float
-    offer: float
-    member: bool
-    partners: int
-    ahead: int
-    peer_share: float
-    imitation: float
-    yearly: float
-    per_step: float
-    blocked: int
-    gates: list[tuple[str, float, float, str]]
-
-
-def upgrade_terms(model: TownModel, firm: Enterprise) -> UpgradeTerms:
-    """Rebuild a firm's upgrade hazard and gates from its state, with the model's rules.
+def firm_upgrade_terms(model: TownModel, firm: Enterprise) -> UpgradeTerms:
+    """One firm's upgrade hazard and gates, by `agents.enterprise.upgrade_terms`.
 
     Called with the state `consider_upgrade` sees, it gives what the model records
     (`adoption_probability`, `blocked`); later in a step it gives the terms now.
     """
-    f, towns, r = model.firms, model.towns, model.rates
-    town, level = firm.town, firm.level
-    step = level - 1
-    partners = np.asarray(firm.partners, dtype=np.intp)
-    ahead = int((f.level[partners] > level).sum())
-    peer_share = float(towns.share_at_least[town, min(level + 1, 4)])
-    imitation = float(
-        imitation_share(
-            ahead / max(partners.size, 1),
-            peer_share,
-            partners.size > 0,
-            r.partner_weight,
-        )
-    )
-    offer = float(towns.subsidy_offer[town])
-    member = bool(firm.member > 0)
-    yearly = float(
-        adoption_probability(
-            r.innovation_p[step],
-            r.imitation_q[step],
-            imitation,
-            offer,
-            member,
-            r.subsidy_effect,
-            r.platform_effect,
-        )
-    )
-    cost = r.upgrade_cost[step] * firm.size * (1.0 - offer)
-    absorb = float(absorptive_capacity(firm.talent, firm.knowledge, r.talent_reference))
-    infrastructure = float(towns.infrastructure[firm.town])
-    gates = [
-        ("funds", firm.funds, cost, "M yuan, cost after subsidy"),
-        ("IT talent", firm.talent, r.talent_needed[step], "share of workforce"),
-        ("absorptive capacity", absorb, r.absorptive_needed[step], "talent+knowledge"),
-        ("infrastructure", infrastructure, r.infrastructure_needed[step], "town's"),
-    ]
-    blocked = int(upgrade_blockers(*(value for gate in gates for value in gate[1:3])))
-    return UpgradeTerms(
-        p=float(r.innovation_p[step]),
-        q=float(r.imitation_q[step]),
-        offer=offer,
-        member=member,
-        partners=int(partners.size),
-        ahead=ahead,
-        peer_share=peer_share,
-        imitation=imitation,
-        yearly=yearly,
-        per_step=float(r.per_step(yearly)),
-        blocked=blocked | (TOP * (level >= 4)),
-        gates=[
-            (name, float(has), float(needs), unit) for name, has, needs, unit in gates
-        ],
-    )
+    return upgrade_terms(model, firm.slots, partners_ahead(model, firm.slots))
 
 
 def upgrade(model: TownModel, firm: Enterprise) -> Section:
@@ -210,70 +137,55 @@ def upgrade(model: TownModel, firm: Enterprise) -> Section:
     section = Section("Upgrade decision", " ".join(firm.explain()))
     if firm.level >= 4:
         return section
-    t = upgrade_terms(model, firm)
+    t = firm_upgrade_terms(model, firm)
+    yearly = float(t.hazard[0])
+    per_step = float(model.rates.per_step(yearly))
     section.summary += " The terms, from its state now:"
-    section.add("own initiative p", f"{t.p:.3f}", "Bass p per year")
-    section.add("subsidy offer", f"{t.offer:.0%}", "of the cost; raises p")
-    section.add("platform member", "yes" if t.member else "no", "raises p")
+    section.add("own initiative p", f"{float(t.p[0]):.3f}", "Bass p per year")
+    section.add("subsidy offer", f"{float(t.offer[0]):.0%}", "of the cost; raises p")
+    section.add("platform member", "yes" if t.member[0] else "no", "raises p")
     section.add(
         "partners ahead",
-        f"{t.ahead} of {t.partners}",
+        f"{int(t.ahead[0])} of {int(t.partners[0])}",
         f"partners weigh {model.rates.partner_weight:.0%}",
     )
     section.add(
-        "town peers ahead", f"{t.peer_share:.0%}", f"at level {firm.level + 1}+"
+        "town peers ahead",
+        f"{float(t.peer_share[0]):.0%}",
+        f"at level {firm.level + 1}+",
     )
-    section.add("imitation q x share", f"{t.q * t.imitation:.3f}", "per year")
-    section.add("chance to climb", f"{t.yearly:.1%} a year", f"{t.per_step:.1%} a step")
-    for bit, (name, has, needs, unit) in zip(GATES, t.gates, strict=True):
-        verdict = "blocks" if t.blocked & bit else "passes"
+    imitating = float(t.q[0] * t.imitation[0])
+    section.add("imitation q x share", f"{imitating:.3f}", "per year")
+    section.add("chance to climb", f"{yearly:.1%} a year", f"{per_step:.1%} a step")
+    for bit, (has, needs) in t.gates.items():
+        name, unit = GATES[bit]
+        verdict = "blocks" if t.blocked[0] & bit else "passes"
+        has, needs = float(np.ravel(has)[0]), float(np.ravel(needs)[0])
         section.add(f"gate: {name}", f"{has:.3g} vs {needs:.3g}", f"{verdict} ({unit})")
     return section
 
 
 def learning(model: TownModel, firm: Enterprise) -> Section:
     """Where its knowledge comes from each step (ODD 7.7)."""
-    f, towns, r = model.firms, model.towns, model.rates
-    town, k = firm.town, firm.knowledge
-    absorb = float(absorptive_capacity(firm.talent, k, r.talent_reference))
-    ip = float(towns.ip_protection[town])
+    towns, r = model.towns, model.rates
+    ip = float(towns.ip_protection[firm.town])
     leak = float(leakage(ip, r.leakage_max))
-    partners = np.asarray(firm.partners, dtype=np.intp)
-    openness = sharing(towns.ip_protection, r.sharing_floor)[partners // model.capacity]
-    from_ties = float(
-        np.sum(learning_gain(absorb, k, f.knowledge[partners], openness, r.learning))
-    )
-    member = firm.member > 0
-    from_platform = member * float(
-        learning_gain(
-            absorb,
-            k,
-            towns.platform_knowledge[town],
-            sharing(ip, r.sharing_floor),
-            r.platform_learning,
-        )
-    )
-    project = firm.university
-    from_project = 0.0
-    if project >= 0:
-        source = model.universities.knowledge[project]
-        from_project = float(learning_gain(absorb, k, source, 1.0, r.project_learning))
-    from_leaks = float(
-        learning_gain(absorb, k, towns.mean_knowledge[town], 1.0, r.per_step(leak))
-    )
-    research = float(own_research(k, r.rd, leak))
+    t = learning_terms(model, firm.slots, tie_gaps(model, firm.slots))
     section = Section(
         "Learning",
-        f"Knowledge {k:.2f}. Town IP protection {ip:.2f}: its firms show partners "
-        f"{float(sharing(ip, r.sharing_floor)):.0%} of what they know and "
-        f"{leak:.0%} a year leaks to imitators.",
+        f"Knowledge {firm.knowledge:.2f}. Town IP protection {ip:.2f}: its firms "
+        f"show partners {float(sharing(ip, r.sharing_floor)):.0%} of what they "
+        f"know and {leak:.0%} a year leaks to imitators.",
     )
+    absorb = float(t.absorptive[0])
     section.add("absorptive capacity", f"{absorb:.2f}", "half talent, half knowledge")
-    section.add("from partners", f"{from_ties:.3g}", f"{partners.size} partners")
-    section.add("from platforms", f"{from_platform:.3g}", "members only")
-    section.add("from a university project", f"{from_project:.3g}")
-    section.add("from town spillovers", f"{from_leaks:.3g}", "what leaks, caught")
-    section.add("own R&D", f"{research:.3g}", "less when results leak")
+    partners = len(firm.partners)
+    section.add("from partners", f"{float(t.from_ties[0]):.3g}", f"{partners} partners")
+    section.add("from platforms", f"{float(t.from_platform[0]):.3g}", "members only")
+    section.add("from a university project", f"{float(t.from_project[0]):.3g}")
+    spill = float(t.from_leaks[0])
+    section.add("from town spillovers", f"{spill:.3g}", "what leaks, caught")
+    section.add("own R&D", f"{float(t.research[0]):.3g}", "less when results leak")
     return section
 
 
@@ -293,8 +205,8 @@ def ties(model: TownModel, firm: Enterprise) -> Section:
     for column, partner in enumerate(f.partners[firm.slot].tolist()):
         if partner < 0:
             continue
-        accept = float(tie_acceptance(firm.trust, f.trust[partner]))
-        ends = float(r.tie_decay * (1.0 - 0.5 * accept))
+        accept = tie_acceptance(firm.trust, f.trust[partner])
+        ends = float(r.tie_decay * tie_end_chance(accept))
         section.add(
             f"firm {partner} (town {f.town[partner]})",
             TIE_KINDS[kinds[column]].replace("_", " "),

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agents.enterprise import CROSS_INDUSTRY, CROSS_TOWN, HORIZONTAL, VERTICAL
-from scenarios import INDUSTRIES
+from agents.ties import CROSS_INDUSTRY, CROSS_TOWN, HORIZONTAL, VERTICAL
+from scenarios import INDUSTRIES, LEVEL_NAMES, STAGES
 
 if TYPE_CHECKING:
     from model import TownModel
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 LEVEL_COLOURS = ("#bdbdbd", "#4db6ac", "#1e88e5", "#4a148c")
 """Traditional, informational, internet-based, Internet+ (firm level or town
 dimension): one palette everywhere in the app."""
-LEVEL_NAMES = ("1 traditional", "2 informational", "3 internet-based", "4 Internet+")
+LEVEL_LABELS = tuple(f"{k} {name}" for k, name in enumerate(LEVEL_NAMES, start=1))
+"""Legend labels of the levels: number and name."""
 TIE_COLOURS = {
     VERTICAL: "#8d6e63",
     HORIZONTAL: "#90a4ae",
@@ -34,7 +35,6 @@ TIE_NAMES = {
     CROSS_INDUSTRY: "cross-industry tie",
     CROSS_TOWN: "tie to another town",
 }
-STAGES = ("upstream", "midstream", "downstream")
 RINGS = (0.95, 0.7, 0.45, 0.2)
 """Radius of each level's ring, as a share of the drawing's half height."""
 
@@ -45,7 +45,7 @@ MARGIN = 30
 def level_legend() -> list[list[str]]:
     """Legend entries of the level colours."""
     return [
-        [name, colour] for name, colour in zip(LEVEL_NAMES, LEVEL_COLOURS, strict=True)
+        [name, colour] for name, colour in zip(LEVEL_LABELS, LEVEL_COLOURS, strict=True)
     ]
 
 

@@ -31,7 +31,7 @@ from viz.controls import (
     pick_scenario,
 )
 from viz.inspector import Section, inspect_firm
-from viz.networks import LEVEL_NAMES, firm_network, town_network
+from viz.networks import LEVEL_LABELS, firm_network, town_network
 
 TITLE = "Professional towns climbing to Internet+"
 CSS = """
@@ -396,7 +396,7 @@ def town_summary(model: AppModel, town: int) -> str:
     return (
         f"{INDUSTRIES[t.industry[town]].replace('_', ' ')} town in "
         f"{REGIONS[t.region[town]].replace('_', ' ')}; dimension "
-        f"{LEVEL_NAMES[t.dimension[town] - 1]}; {t.firms[town]} firms; output "
+        f"{LEVEL_LABELS[t.dimension[town] - 1]}; {t.firms[town]} firms; output "
         f"{t.gdp[town]:,.0f} M yuan/yr; platforms: {', '.join(built) or 'none'}"
     )
 

@@ -1,0 +1,240 @@
+"""Firm demography: start-ups enter, failing firms leave.
+
+Start-ups take free slots of their town's block (which widens when the town
+fills), in towns where firms earn money and cooperate; each copies the level of
+a random incumbent, up to level 3. A firm leaves when its funds, the subsidy it
+has claimed and its credit are used up, or by a small background hazard. Both
+are booked in the ledger and the tally, and the firms' agents are told.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from agents.base import Selection, slots_at
+from agents.economy import credit_of, operating_cost, revenue
+from agents.partners import cut_all_ties
+from agents.sampling import bernoulli_positions
+from scenarios.schema import INDUSTRIES, STAGES, Scenario
+
+if TYPE_CHECKING:
+    from agents.tables import Firms, Towns
+    from agents.world import World
+
+YOUNG_AGE = 3.0
+"""Firms younger than this (years) count as young in the demography series."""
+INFANT_AGE = 1.0
+"""Firms younger than this (years) are in their first year: the shake-out's age."""
+
+ENTRY_MARGIN = 0.15
+"""Profit margin of a town's firms at which start-ups come at the full rate."""
+ENTRY_FROM_COORDINATION = 0.5
+"""Share of the entry rate that depends on the town's coordination D."""
+STARTUP_SIZE = 0.5
+"""A start-up's size relative to a new firm of the start year."""
+STARTUP_KNOWLEDGE = 0.5
+"""A start-up's knowledge relative to an incumbent of its level at the start."""
+KNOWLEDGE_PER_LEVEL = 0.5
+"""A new firm's knowledge grows by this share of `knowledge_start` per level."""
+STARTUP_TOP_LEVEL = 3
+"""The highest level a start-up copies from the incumbents."""
+
+
+# --- Rules ----------------------------------------------------------------------
+
+
+def exits(funds: ArrayLike, draw: ArrayLike, hazard: float) -> ArrayLike:
+    """A firm leaves when its funds (with its credit) run out, or by the hazard."""
+    return np.less(funds, 0.0) | np.less(draw, hazard)
+
+
+def entry_attraction(margin: ArrayLike, coordination: ArrayLike) -> ArrayLike:
+    """Share of the entry rate a town draws: its firms' margin and its coordination.
+
+    Entrants follow profits (Geroski 1995); coordination stands for the
+    suppliers, platforms and partners a newcomer can count on.
+    """
+    stay = 1.0 - ENTRY_FROM_COORDINATION
+    return np.clip(np.asarray(margin) / ENTRY_MARGIN, 0, 1) * (
+        stay + ENTRY_FROM_COORDINATION * np.asarray(coordination)
+    )
+
+
+def found_firms(
+    s: Scenario,
+    towns: Towns,
+    firms: Firms,
+    slots: NDArray[np.intp],
+    levels: NDArray[np.int64],
+    rng: np.random.Generator,
+    age: NDArray[np.float64],
+    customized: float,
+    funds: float,
+    size_scale: float = 1.0,
+    knowledge_scale: float = 1.0,
+) -> None:
+    """Fill empty slots with new firms at the given levels.
+
+    Sizes are Pareto (Axtell 2001's Zipf-like firm sizes); talent meets the
+    firm's own level; knowledge and funds grow with level and size (`funds`:
+    years of output). Efficiency is lognormal with mean 1 for every new firm,
+    incumbents of the start year included: selection on it is the model's.
+    """
+    e, eco = s.enterprise, s.economy
+    n = slots.size
+    town = firms.town[slots]
+    related = rng.random(n) < s.province.related_industry_share
+    other = (towns.industry[town] + rng.integers(1, len(INDUSTRIES), n)) % len(
+        INDUSTRIES
+    )
+    size = eco.size_min * size_scale * (1.0 - rng.random(n)) ** (-1.0 / eco.size_tail)
+    needed = np.array([e.talent_start, *e.talent_needed])[levels - 1]
+    knowledge = e.knowledge_start * (1.0 + KNOWLEDGE_PER_LEVEL * (levels - 1))
+    knowledge = knowledge * knowledge_scale
+    firms.alive[slots] = True
+    firms.industry[slots] = np.where(related, other, towns.industry[town])
+    firms.stage[slots] = rng.integers(0, len(STAGES), n)
+    firms.size[slots] = np.minimum(size, eco.size_max)
+    spread = eco.efficiency_spread
+    firms.efficiency[slots] = rng.lognormal(-0.5 * spread**2, spread, n)
+    firms.level[slots] = levels
+    firms.knowledge[slots] = np.clip(knowledge * rng.lognormal(0, 0.3, n), 0, 1)
+    firms.talent[slots] = np.clip(
+        np.maximum(needed, e.talent_start) * rng.uniform(1.0, 1.5, n), 0, 1
+    )
+    firms.trust[slots] = np.clip(e.trust_start + rng.normal(0, 0.05, n), 0, 1)
+    firms.age[slots] = age
+    firms.output[slots] = revenue(
+        firms.size[slots],
+        firms.efficiency[slots],
+        levels,
+        firms.knowledge[slots],
+        np.array(eco.customized_fit)[levels - 1],
+        customized,
+        eco.productivity,
+        eco.level_gain,
+        eco.knowledge_gain,
+    )
+    firms.profit[slots] = firms.output[slots] - operating_cost(
+        firms.size[slots],
+        firms.talent[slots],
+        0,
+        0,
+        eco.productivity,
+        eco.unit_cost,
+        e.it_wage,
+        e.tie_cost,
+        e.tie_saving,
+        s.platform.service_saving,
+    )
+    firms.funds[slots] = funds * firms.output[slots]
+    firms.member[slots] = 0
+    firms.university[slots] = -1
+    firms.project_left[slots] = 0.0
+    firms.subsidy_claim[slots] = 0.0
+    firms.adoption_probability[slots] = 0.0
+    firms.blocked[slots] = 0
+    firms.upgraded_at[slots] = np.nan
+    firms.partners[slots] = -1
+    firms.tie_kind[slots] = -1
+    firms.ties[slots] = 0
+
+
+# --- Behaviours -----------------------------------------------------------------
+
+
+def enter_startups(world: World) -> None:
+    """Start-ups take free slots in towns where firms earn money and cooperate."""
+    f, towns, r = world.firms, world.towns, world.rates
+    shape = (world.n_towns, world.capacity)
+    alive = f.alive.reshape(shape)
+    margin = np.divide(
+        np.where(alive, f.profit.reshape(shape), 0).sum(axis=1),
+        np.maximum(towns.gdp, 1e-9),
+    )
+    attractive = entry_attraction(margin, towns.coordination)
+    wanted = world.rng.poisson(r.entry * towns.firms * attractive)
+    make_room(world, alive.sum(axis=1) + wanted)
+    f, shape = world.firms, (world.n_towns, world.capacity)
+    free = ~f.alive.reshape(shape)
+    rank = np.cumsum(free, axis=1)  # 1 for a town's first free slot, 2 ...
+    chosen = np.flatnonzero(free & (rank <= wanted[:, None]))
+    if chosen.size == 0:
+        return
+    copied = world.rng.random(chosen.size)[:, None]
+    reached = towns.share_at_least[f.town[chosen]][:, 2 : STARTUP_TOP_LEVEL + 1]
+    levels = 1 + (copied < reached).sum(axis=1)
+    found_firms(
+        world.settings,
+        towns,
+        f,
+        chosen,
+        levels=levels,
+        rng=world.rng,
+        age=np.zeros(chosen.size),
+        customized=world.customized_share,
+        funds=world.settings.economy.entry_funds,
+        size_scale=STARTUP_SIZE,
+        knowledge_scale=STARTUP_KNOWLEDGE,
+    )
+    world.ledger.add("entry_funds", f.town[chosen], f.funds[chosen])
+    world.ledger.add("entries", f.town[chosen], 1.0)
+    world.tally.entries += chosen.size
+    world.enterprises.born(chosen)
+
+
+def make_room(world: World, needed: NDArray[np.intp]) -> None:
+    """Widen every town block when a town needs more slots, up to the headroom.
+
+    Blocks start with little room and grow by at least 10% at a time, so
+    the whole-table passes of the behaviours skip the room nobody uses yet.
+    """
+    most = int(needed.max(initial=0))
+    if most <= world.capacity or world.capacity >= world.max_capacity:
+        return
+    old = world.capacity
+    wider = min(world.max_capacity, max(most, int(np.ceil(1.1 * old))))
+    world.firms = world.firms.regrouped(world.n_towns, old, wider)
+    world.enterprises.moved(old, wider)
+    world.capacity = wider
+
+
+def exit_if_failing(world: World, idx: Selection) -> None:
+    """Leave the market when funds, the subsidy claimed and credit are used up.
+
+    Credit is never negative, so only firms short of their own money are held
+    against it; the background hazard's rare successes are drawn by thinning.
+    """
+    f, r = world.firms, world.rates
+    own = f.funds[idx] + f.subsidy_claim[idx]
+    short = np.flatnonzero(own < 0.0)
+    at = slots_at(idx, short)
+    cushion = own[short] + credit_of(world, at)
+    failing = short[f.alive[at] & exits(cushion, 1.0, 0.0)]  # hazard: drawn below
+    hazard = bernoulli_positions(world.rng, own.size, r.base_exit)
+    closing = hazard[f.alive[slots_at(idx, hazard)]]
+    world.tally.failures += failing.size
+    leaving = np.union1d(failing, closing)
+    if leaving.size:
+        retire_firms(world, slots_at(idx, leaving))
+
+
+def retire_firms(world: World, slots: NDArray[np.intp]) -> None:
+    """Take firms out of the market: book their funds, cut ties, free the slots."""
+    f, tally = world.firms, world.tally
+    world.ledger.add("exit_funds", f.town[slots], f.funds[slots])
+    world.ledger.add("exits", f.town[slots], 1.0)
+    cut_all_ties(f, slots)
+    f.alive[slots] = False
+    f.size[slots] = 0.0  # a free slot earns, costs and hires nothing
+    f.funds[slots] = 0.0
+    f.member[slots] = 0
+    f.university[slots] = -1
+    f.subsidy_claim[slots] = 0.0
+    tally.exits += slots.size
+    tally.young_exits += int((f.age[slots] < YOUNG_AGE).sum())
+    tally.infant_exits += int((f.age[slots] < INFANT_AGE).sum())
+    world.enterprises.died(slots)

@@ -1,0 +1,65 @@
+"""What a behaviour may read and call: the `World` protocol.
+
+Behaviours and Mesa agent classes are typed against `World`, never against the
+model that implements it (`model.TownModel`), so the rules sit strictly below
+the model: they see the tables, the rates, the clock and the random generator,
+and tell the firms' agent registry who was born, moved or died.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from mesa.discrete_space import Network
+from numpy.typing import NDArray
+
+from agents.rates import Rates
+from agents.sampling import Directory
+from agents.tables import Firms, Ledger, Platforms, Tally, Towns, Universities
+from scenarios.schema import GovernmentSettings, Scenario
+
+
+class FirmRegistry(Protocol):
+    """The firms' Mesa agents, told when firms enter, leave or change slots."""
+
+    def born(self, slots: NDArray[np.intp]) -> None:
+        """New firms took these slots."""
+
+    def died(self, slots: NDArray[np.intp]) -> None:
+        """These firms left."""
+
+    def moved(self, old: int, new: int) -> None:
+        """Town blocks widened from `old` to `new` slots."""
+
+
+class World(Protocol):
+    """The state and services every behaviour works with.
+
+    `firms` and `capacity` change when town blocks widen (`make_room`); the
+    rest is fixed for the run or updated in place.
+    """
+
+    settings: Scenario
+    rates: Rates
+    rng: np.random.Generator
+    firms: Firms
+    towns: Towns
+    universities: Universities
+    platforms: Platforms
+    ledger: Ledger
+    tally: Tally
+    directory: Directory
+    enterprises: FirmRegistry
+    grid: Network
+    n_towns: int
+    capacity: int
+    """Slots per town block now."""
+    max_capacity: int
+    """Slots per town block at most (`province.headroom`)."""
+    year: float
+    """Model time: the start year plus the steps taken, in years."""
+    policy: GovernmentSettings
+    """The government settings in force this calendar year."""
+    customized_share: float
+    """Share of demand that wants customized products this step."""
