@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from experiments.provenance import code_version
+from experiments.runs.provenance import code_version
 from experiments.tables import markdown_table
 from model import TownModel
 from scenarios import Scenario, build_scenario, load_scenario

@@ -88,7 +88,7 @@ def input_errors(command: str) -> tuple[type[Exception], ...]:
     sweep's driver stays free of the model: its workers import it.
     """
     if command == "run":
-        from experiments.run import OutputError
+        from experiments.runs.single_run import OutputError
 
         return (ScenarioError, OutputError)
     return (ScenarioError,)
@@ -98,9 +98,9 @@ def run_command(args: argparse.Namespace) -> int:
     """Validate everything, run with a progress bar, print the summary, write files."""
     from tqdm import tqdm
 
-    from experiments.allocator import keep_freed_memory
-    from experiments.run import check_output, run_scenario, write_results
-    from experiments.summary import summarize
+    from experiments.runs.allocator import keep_freed_memory
+    from experiments.runs.single_run import check_output, run_scenario, write_results
+    from experiments.runs.summary import summarize
 
     overrides = dict(parse_assignment(text) for text in args.overrides)
     scenario = load_scenario(args.scenario, overrides)

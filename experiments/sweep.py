@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from experiments.design import TOWNSIM, ExperimentError, Plan, RunSpec
-from experiments.provenance import code_version, package_versions
+from experiments.runs.provenance import code_version, package_versions
 
 RUNS, FAILURES = "runs", "failures"
 MANIFEST, DESIGN = "manifest.json", "design.parquet"
@@ -104,7 +104,7 @@ _PREPARED: list[bool] = []
 def _prepare_once() -> None:
     """Keep freed memory in this process, once (Dask workers skip `worker_init`)."""
     if not _PREPARED:
-        from experiments.allocator import keep_freed_memory
+        from experiments.runs.allocator import keep_freed_memory
 
         keep_freed_memory()
         _PREPARED.append(True)

@@ -39,7 +39,7 @@ from experiments.patterns import (
     survival_of_initial_firms,
     yearly_demography,
 )
-from experiments.provenance import code_version
+from experiments.runs.provenance import code_version
 from experiments.tables import markdown_table
 from model import TownModel
 from model.reporting import YOUNG_AGE
