@@ -35,7 +35,6 @@ from scenarios import Scenario, ScenarioError, build_scenario, load_scenario
 from scenarios.loading import read_toml, resolve_key
 
 TOWNSIM = "townsim"
-DESIGNS = ("factorial", "lhs", "sobol", "morris")
 Level = float | int | bool | str
 
 
