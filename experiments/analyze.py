@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.design import ExperimentError
-from experiments.sweep import DESIGN, FAILURES, MANIFEST, RUNS
+from experiments.sweeps.experiment_file import ExperimentError
+from experiments.sweeps.results_store import DESIGN, FAILURES, MANIFEST, RUNS
 
 KEYS = ("run_id", "point", "replication", "seed")
 

@@ -171,15 +171,15 @@ def add_sweep_parsers(commands: argparse._SubParsersAction) -> None:
 
 def sweep_command(args: argparse.Namespace) -> int:
     """Validate the experiment, run what is missing, say where the results are."""
-    from experiments.design import load_experiment
-    from experiments.sweep import SweepInterrupted, run_sweep
+    from experiments.sweeps.driver import SweepInterrupted, run_sweep
+    from experiments.sweeps.plan import load_experiment
 
     if args.workers is not None and args.workers < 1:
         raise ScenarioError(f"--workers {args.workers}: allowed: 1 or more")
     plan = load_experiment(args.experiment)
     out = args.out or Path("results") / "sweeps" / plan.experiment.name
     if args.dry_run:
-        from experiments.design import describe
+        from experiments.sweeps.plan import describe
 
         done = len(list((out / "runs").glob("*.parquet"))) if out.exists() else 0
         print(describe(plan))

@@ -16,9 +16,11 @@ from experiments.analyze import (
     to_ema,
 )
 from experiments.cli import main
-from experiments.design import DesignSettings, load_experiment, sample_unit
-from experiments.sweep import run_sweep
-from experiments.toys import ISHIGAMI_S1, ISHIGAMI_ST, ishigami_value
+from experiments.sweeps.driver import run_sweep
+from experiments.sweeps.experiment_file import DesignSettings
+from experiments.sweeps.plan import load_experiment
+from experiments.sweeps.samplers import sample_unit
+from experiments.sweeps.toys import ISHIGAMI_S1, ISHIGAMI_ST, ishigami_value
 
 PROBLEM = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[0, 1]] * 3}
 
@@ -71,7 +73,7 @@ def test_morris_effects_match_salib_and_rank_the_ishigami_inputs():
 
 SOBOL_TOY = """
 name = "ishigami"
-model = "experiments.toys:ishigami"
+model = "experiments.sweeps.toys:ishigami"
 replications = 2
 root_seed = 11
 [design]

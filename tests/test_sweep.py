@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from experiments.cli import main
-from experiments.design import load_experiment, run_seed
-from experiments.sweep import run_sweep
+from experiments.sweeps.driver import run_sweep
+from experiments.sweeps.plan import load_experiment, run_seed
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "experiments" / "smoke.toml"
@@ -407,8 +407,9 @@ def test_the_sweep_driver_does_not_import_the_model_or_plotting():
     code = (
         "import sys\n"
         "from experiments.cli import build_parser\n"
-        "from experiments.design import load_experiment\n"
-        "from experiments.sweep import run_sweep, task_of\n"
+        "from experiments.sweeps.plan import load_experiment\n"
+        "from experiments.sweeps.driver import run_sweep\n"
+        "from experiments.sweeps.worker import task_of\n"
         f"task_of(load_experiment({str(SMOKE)!r}))\n"
         "print(sorted(m for m in ('mesa', 'model', 'matplotlib') if m in sys.modules))"
     )
