@@ -31,6 +31,9 @@ from experiments.sweeps.samplers import sample_unit
 from scenarios import Scenario, ScenarioError, build_scenario, load_scenario
 from scenarios.loading import resolve_key
 
+TABLES = {"lever": "levers", "uncertainty": "uncertainties"}
+"""The experiment file's table of each role of factor, for error messages."""
+
 
 @dataclass(frozen=True)
 class Variable:
@@ -264,7 +267,8 @@ def _variables(experiment: Experiment, source: str) -> list[Variable]:
         for name, spec in table.items():
             if name in seen:
                 raise ExperimentError(
-                    f"{source}: key '{role}s.{name}': varied twice; vary a key once"
+                    f"{source}: key '{TABLES[role]}.{name}': varied twice; "
+                    "vary a key once"
                 )
             seen.add(name)
             factor = spec
@@ -273,7 +277,7 @@ def _variables(experiment: Experiment, source: str) -> list[Variable]:
             elif factorial:
                 if factor.steps is None:
                     raise ExperimentError(
-                        f"{source}: key '{role}s.{name}' = {{ range = "
+                        f"{source}: key '{TABLES[role]}.{name}' = {{ range = "
                         f"{list(factor.range)} }}: a factorial design needs levels; "
                         f"allowed: levels = [...] or range with steps = N"
                     )
@@ -305,7 +309,7 @@ def _resolved(overrides: dict[str, Any], origin: str) -> dict[str, Any]:
 
 def _typed(variable: Variable, scenario: Scenario, source: str) -> Variable:
     """Resolve the key, check its extremes against the schema, note integer fields."""
-    origin = f"{source}, {variable.role}s"
+    origin = f"{source}, {TABLES[variable.role]}"
     try:
         path = resolve_key(variable.name, origin)
     except ScenarioError as error:
