@@ -10,7 +10,6 @@ and what is allowed.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,10 +24,14 @@ from pydantic import (
 
 from experiments.sweeps.outcomes import catalogue_names
 from scenarios import ScenarioError
-from scenarios.loading import read_toml
+from scenarios.loading import did_you_mean, explain, read_toml
 
 TOWNSIM = "townsim"
 Level = float | int | bool | str
+FACTOR = (
+    "per key a list of levels [a, b, ...] or { range = [low, high] }, "
+    "with steps = N in a factorial design"
+)
 
 
 class ExperimentError(ScenarioError):
@@ -130,10 +133,19 @@ class Experiment(Strict):
     set: dict[str, Any] = Field(
         default_factory=dict, description="fixed scenario overrides"
     )
-    levers: dict[str, Factor] = Field(default_factory=dict)
-    uncertainties: dict[str, Factor] = Field(default_factory=dict)
-    splits: dict[str, Split] = Field(default_factory=dict)
-    design: DesignSettings = Field(default_factory=DesignSettings)
+    levers: dict[str, Factor] = Field(
+        default_factory=dict, description="what policy controls; " + FACTOR
+    )
+    uncertainties: dict[str, Factor] = Field(
+        default_factory=dict, description="what nobody controls; " + FACTOR
+    )
+    splits: dict[str, Split] = Field(
+        default_factory=dict, description="shares of a fixed total, by name"
+    )
+    design: DesignSettings = Field(
+        default_factory=DesignSettings,
+        description="kind, samples, second_order (sobol), levels (morris)",
+    )
     replications: Annotated[int, Field(ge=1, le=10_000)] = 1
     root_seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     seeding: Literal["independent", "common"] = Field(
@@ -143,7 +155,10 @@ class Experiment(Strict):
     )
     years: list[int] | None = Field(None, description="years to record (default all)")
     outcomes: list[str] | None = Field(None, description="outcomes (default all)")
-    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    analysis: AnalysisSettings = Field(
+        default_factory=AnalysisSettings,
+        description="years, resamples and conf_level of townsim analyze",
+    )
 
     @field_validator("levers", "uncertainties", mode="before")
     @classmethod
@@ -168,7 +183,7 @@ class Experiment(Strict):
         if self.model == TOWNSIM:
             unknown = sorted(set(self.outcomes or ()) - set(catalogue_names()))
             if unknown:
-                hint = _did_you_mean(unknown[0], catalogue_names())
+                hint = did_you_mean(unknown[0], catalogue_names())
                 raise ValueError(
                     f"outcomes: unknown outcome {unknown[0]!r}{hint}; "
                     f"allowed: {', '.join(catalogue_names())}"
@@ -192,85 +207,4 @@ def read_experiment(path: str | Path) -> Experiment:
     try:
         return Experiment.model_validate(data)
     except ValidationError as error:
-        raise ExperimentError(explain(error, str(path))) from None
-
-
-def explain(error: ValidationError, origin: str) -> str:
-    """One readable line per problem: file, key, value and what is allowed."""
-    lines = []
-    for item in error.errors():
-        loc = [str(p) for p in item["loc"]]
-        key = ".".join(loc)
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            allowed = _allowed_keys(loc[:-1])
-            hint = _did_you_mean(loc[-1], allowed)
-            lines.append(
-                f"{origin}: key {key!r}: unknown key{hint}; allowed in "
-                f"{'.'.join(loc[:-1]) or 'the top level'}: {', '.join(allowed)}"
-            )
-            continue
-        value = item.get("input")
-        shown = "" if isinstance(value, dict) else f" = {value!r}"
-        allowed = _allowed_text(loc)
-        if len(loc) == 2 and loc[0] in ("levers", "uncertainties"):
-            allowed = (
-                "; allowed: a list of levels [a, b, ...] or { range = [low, high] }"
-                " (with steps = N in a factorial design)"
-            )
-        if item["type"] == "literal_error" and isinstance(value, str):
-            choices = item.get("ctx", {}).get("expected", "")
-            hint = _did_you_mean(
-                value, [c.strip(" '") for c in choices.replace(" or ", ",").split(",")]
-            )
-            message += hint
-        if not key:
-            lines.append(f"{origin}: {message}")
-        else:
-            lines.append(f"{origin}: key {key!r}{shown}: {message}{allowed}")
-    return "\n".join(dict.fromkeys(lines))
-
-
-_SECTIONS: dict[str, type[BaseModel]] = {
-    "": Experiment,
-    "design": DesignSettings,
-    "analysis": AnalysisSettings,
-}
-
-
-def _section_of(parts: list[str]) -> type[BaseModel] | None:
-    if not parts:
-        return Experiment
-    if parts[0] in ("levers", "uncertainties") and len(parts) == 2:
-        return Factor
-    if parts[0] == "splits" and len(parts) == 2:
-        return Split
-    return _SECTIONS.get(".".join(parts))
-
-
-def _allowed_keys(parts: list[str]) -> list[str]:
-    section = _section_of(parts)
-    return sorted(section.model_fields) if section else []
-
-
-def _allowed_text(loc: list[str]) -> str:
-    section = _section_of(loc[:-1]) if loc else None
-    info = section.model_fields.get(loc[-1]) if section else None
-    if info is None:
-        return ""
-    bounds = []
-    for meta in info.metadata:
-        for attr, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-            if getattr(meta, attr, None) is not None:
-                bounds.append(f"{word} {getattr(meta, attr)}")
-    text = ""
-    if bounds:
-        text = f"; allowed: {' and '.join(bounds)}"
-    if info.description:
-        text += f" ({info.description})"
-    return text
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
+        raise ExperimentError(explain(error, str(path), Experiment)) from None
