@@ -223,7 +223,7 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 def analyze_command(args: argparse.Namespace) -> int:
     """Indices, charts, report and exports of a finished (or partial) sweep."""
-    from experiments.analyze import analyze
+    from experiments.analysis.report import analyze
 
     report = analyze(
         args.results,

@@ -7,14 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.analyze import (
-    elementary_effects,
-    load_results,
-    morris_indices,
-    per_run,
-    sobol_indices,
-    to_ema,
-)
+from experiments.analysis.ema import to_ema
+from experiments.analysis.morris import elementary_effects, morris_indices
+from experiments.analysis.results import load_results, per_run
+from experiments.analysis.sobol import sobol_indices
 from experiments.cli import main
 from experiments.sweeps.driver import run_sweep
 from experiments.sweeps.experiment_file import DesignSettings
@@ -244,7 +240,7 @@ def test_morris_and_latin_hypercube_sweeps_get_their_indices(tmp_path, design, i
 def test_pawn_matches_salib_and_puts_the_dummy_last_on_a_clear_function():
     from SALib.analyze import pawn
 
-    from experiments.analyze import pawn_indices, pawn_median
+    from experiments.analysis.pawn import pawn_indices, pawn_median
 
     unit = np.random.default_rng(10).random((400, 3))
     y = ishigami_matrix(unit, replications=1, noise=0.0, seed=0)[:, 0]
