@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from experiments.analysis.ema import to_ema
-from experiments.analysis.morris import elementary_effects, morris_indices
+from experiments.analysis.morris import morris_indices
 from experiments.analysis.results import load_results, per_run
-from experiments.analysis.sobol import sobol_indices
+from experiments.analysis.sobol import first_and_total, sobol_indices
 from experiments.cli import main
 from experiments.sweeps.driver import run_sweep
 from experiments.sweeps.experiment_file import DesignSettings
@@ -53,18 +53,31 @@ def test_replication_noise_widens_the_intervals():
     assert width(noisy) > 1.2 * width(quiet)
 
 
-def test_morris_effects_match_salib_and_rank_the_ishigami_inputs():
+def test_morris_indices_are_salibs_and_rank_the_ishigami_inputs():
     from SALib.analyze import morris
 
     design = DesignSettings(kind="morris", samples=60, levels=4)
     unit = sample_unit(design, 3, root_seed=6)
     matrix = ishigami_matrix(unit, replications=2, noise=0.0, seed=7)
-    effects = elementary_effects(unit, matrix[:, 0], 3)
     salib = morris.analyze(PROBLEM, unit, matrix[:, 0], num_levels=4, seed=1)
-    assert np.abs(effects).mean(axis=0) == pytest.approx(salib["mu_star"], rel=1e-9)
     found = morris_indices(PROBLEM, unit, matrix, resamples=100).set_index("factor")
+    assert found["estimate"].to_numpy() == pytest.approx(salib["mu_star"], rel=1e-12)
     assert found["estimate"].idxmin() == "x3" or found.loc["x3", "mu"] != 0
     assert (found["low"] <= found["estimate"] + 1e-9).all()
+
+
+def test_the_bootstrap_uses_salibs_sobol_estimators():
+    from SALib.analyze import sobol
+
+    design = DesignSettings(kind="sobol", samples=256)
+    unit = sample_unit(design, 3, root_seed=12)
+    y = ishigami_matrix(unit, replications=1, noise=0.0, seed=0)[:, 0]
+    standard = (y - y.mean()) / y.std()  # sobol.analyze standardizes its input
+    a, b, ab, _ = sobol.separate_output_values(standard, 3, 256, False)
+    first, total = first_and_total(a, ab, b)
+    salib = sobol.analyze(PROBLEM, y, calc_second_order=False, seed=1)
+    assert first == pytest.approx(salib["S1"], rel=1e-12)
+    assert total == pytest.approx(salib["ST"], rel=1e-12)
 
 
 SOBOL_TOY = """

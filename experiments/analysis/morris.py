@@ -16,20 +16,6 @@ import pandas as pd
 from experiments.analysis.results import bootstrap_means, interval
 
 
-def elementary_effects(x: np.ndarray, y: np.ndarray, dims: int) -> np.ndarray:
-    """Morris elementary effects per trajectory and factor, shape (r, dims)."""
-    steps = dims + 1
-    trajectories = x.shape[0] // steps
-    effects = np.full((trajectories, dims), np.nan)
-    for t in range(trajectories):
-        xs, ys = x[t * steps : (t + 1) * steps], y[..., t * steps : (t + 1) * steps]
-        dx = np.diff(xs, axis=0)
-        moved = np.argmax(np.abs(dx), axis=1)
-        delta = dx[np.arange(dims), moved]
-        effects[t, moved] = np.diff(ys, axis=-1) / delta
-    return effects
-
-
 def morris_indices(
     problem: dict[str, Any],
     unit: np.ndarray,
@@ -42,33 +28,51 @@ def morris_indices(
     """Morris mu*, mu and sigma with replication-aware intervals for mu*.
 
     Effects are per full range of each factor (the design's unit coordinates).
+    Each bootstrap draw hands SALib's `morris.analyze` the drawn trajectories
+    with replication-resampled outputs.
     """
-    from SALib.analyze import morris
-
     names, dims = problem["names"], problem["num_vars"]
     means = np.nanmean(matrix, axis=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        point = morris.analyze(
-            problem, unit, means, num_resamples=10, num_levels=levels, seed=seed
-        )
+    point = _salib_morris(problem, unit, means, levels, seed)
     rng = np.random.default_rng(seed)
     draws = bootstrap_means(matrix, resamples, rng)
-    trajectories = unit.shape[0] // (dims + 1)
+    steps = dims + 1
+    rows = np.arange(unit.shape[0] // steps * steps).reshape(-1, steps)
     mu_star = np.empty((resamples, dims))
     for b in range(resamples):
-        effects = elementary_effects(unit, draws[b], dims)
-        pick = rng.integers(0, trajectories, trajectories)
-        mu_star[b] = np.nanmean(np.abs(effects[pick]), axis=0)
+        pick = rows[rng.integers(0, len(rows), len(rows))].ravel()
+        mu_star[b] = _salib_morris(problem, unit[pick], draws[b][pick], levels)[
+            "mu_star"
+        ]
     low, high = interval(mu_star, conf_level)
     return pd.DataFrame(
         {
             "factor": names,
             "index": "mu_star",
-            "estimate": np.asarray(point["mu_star"], dtype=float),
+            "estimate": point["mu_star"],
             "low": low,
             "high": high,
-            "mu": np.asarray(point["mu"], dtype=float),
-            "sigma": np.asarray(point["sigma"], dtype=float),
+            "mu": point["mu"],
+            "sigma": point["sigma"],
         }
     )
+
+
+def _salib_morris(
+    problem: dict[str, Any],
+    unit: np.ndarray,
+    values: np.ndarray,
+    levels: int,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """SALib's Morris indices of one output, its own (unused) intervals kept small."""
+    from SALib.analyze import morris
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = morris.analyze(
+            dict(problem), unit, values, num_resamples=10, num_levels=levels, seed=seed
+        )
+    return {
+        key: np.asarray(found[key], dtype=float) for key in ("mu_star", "mu", "sigma")
+    }

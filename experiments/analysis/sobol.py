@@ -57,10 +57,14 @@ def sobol_indices(
     rng = np.random.default_rng(seed)
     draws = bootstrap_means(matrix, resamples, rng)
     first, total = np.empty((resamples, dims)), np.empty((resamples, dims))
-    for b in range(resamples):
-        rows = rng.integers(0, base, base)
-        a, bb, ab, _ = sobol.separate_output_values(draws[b], dims, base, second_order)
-        first[b], total[b] = saltelli_jansen(a[rows], ab[rows], bb[rows])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SALib warns on a draw that does not vary
+        for b in range(resamples):
+            rows = rng.integers(0, base, base)
+            a, bb, ab, _ = sobol.separate_output_values(
+                draws[b], dims, base, second_order
+            )
+            first[b], total[b] = first_and_total(a[rows], ab[rows], bb[rows])
     frames = []
     for index, estimate, sample in (
         ("S1", point["S1"], first),
@@ -100,19 +104,22 @@ def _second_order(names: list[str], point: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def saltelli_jansen(
+def first_and_total(
     a: np.ndarray, ab: np.ndarray, b: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """First-order (Saltelli 2010) and total (Jansen) estimators, as SALib's.
+    """SALib's first-order (Saltelli 2010) and total (Jansen) estimators per factor.
+
+    The bootstrap draws its own base rows from replication-resampled outputs,
+    which `sobol.analyze` cannot be given, so it calls SALib's estimators directly.
 
     Args:
         a: Outputs at the A matrix, shape (N,).
         ab: Outputs at A with column i from B, shape (N, dims).
         b: Outputs at the B matrix, shape (N,).
     """
-    variance = np.var(np.r_[a, b])
-    if not variance > np.finfo(float).eps:
-        return np.zeros(ab.shape[1]), np.zeros(ab.shape[1])
-    first = np.mean(b[:, None] * (ab - a[:, None]), axis=0) / variance
-    total = 0.5 * np.mean((a[:, None] - ab) ** 2, axis=0) / variance
-    return first, total
+    from SALib.analyze.sobol import first_order, total_order
+
+    columns = range(ab.shape[1])
+    first = [first_order(a, ab[:, i], b) for i in columns]
+    total = [total_order(a, ab[:, i], b) for i in columns]
+    return np.array(first, dtype=float), np.array(total, dtype=float)
