@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import calibrate, validate
-from experiments.patterns import (
+from experiments.guangdong import calibrate, validate
+from experiments.guangdong.patterns import (
     adoption_clustering,
     bass,
     fit_bass,

@@ -1,7 +1,7 @@
 """Statistics of the patterns the model is validated against.
 
 Plain functions of arrays and model tables, shared by the validation report
-(`experiments.validate`) and its statistical tests: a Bass model fitted to a
+(`experiments.guangdong.validate`) and its statistical tests: a Bass model fitted to a
 level's adoption curve, a permutation test of adoption clustering on the
 partner network, tail estimates of firm sizes, firm demography from the
 province series, and survival of the initial firms.
