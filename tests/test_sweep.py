@@ -118,6 +118,23 @@ def test_seeds_come_from_the_root_seed_and_common_seeds_repeat_across_points():
     assert 0 <= run_seed(2**62, 5, 5, "independent") < 2**63
 
 
+def test_the_catalogue_measures_levels_knowledge_flows_and_protection():
+    from experiments.sweeps.outcomes import measure
+    from model import TownModel
+
+    model = TownModel("ip", rng=3, towns=3, firms_per_town=30, end_year=2019).run()
+    towns = model.town_frame()
+    names = ["mean_firm_level", "knowledge_shared", "ip_protection"]
+    rows = measure(towns, [*names, "total_knowledge_leaked"], years=[2019])
+    value = rows.set_index("outcome")["value"]
+    alive = model.firms.alive
+    assert value["mean_firm_level"] == model.firms.level[alive].mean()
+    last = towns[towns["year"] == 2019]
+    assert value["knowledge_shared"] == pytest.approx(last["shared"].sum())
+    assert value["ip_protection"] == pytest.approx(last["ip_protection"].mean())
+    assert value["total_knowledge_leaked"] == pytest.approx(towns["leaked"].sum())
+
+
 # --- Bad experiment files -------------------------------------------------------------
 
 NAME = 'name = "x"\n'
@@ -379,6 +396,43 @@ def test_a_run_that_raises_is_recorded_as_failed_and_the_others_finish(
 def test_the_example_experiments_are_valid(name):
     plan = load_experiment(ROOT / "experiments" / f"{name}.toml")
     assert plan.runs >= 16
+
+
+BY_TOWN = """
+name = "by_town"
+model = "sweep_toys:by_town"
+replications = 2
+[set]
+scale = 10.0
+towns = 3
+[levers]
+x = [0.1, 0.2]
+"""
+
+
+def test_a_function_model_gets_the_set_arguments_and_may_return_its_own_rows(
+    tmp_path,
+):
+    out = tmp_path / "out"
+    summary = run_sweep(
+        load_experiment(write(tmp_path, BY_TOWN)), out, workers=1, progress=False
+    )
+    assert summary.done == 4 and summary.complete
+    runs = pd.read_parquet(out / "runs")
+    y = runs[runs["outcome"] == "y"].set_index("x")["value"]
+    assert y.loc[0.2].tolist() == pytest.approx([2.0, 2.0])
+    towns = runs[(runs["outcome"] == "per_town") & (runs["x"] == 0.1)]
+    assert sorted(towns["town"].unique()) == [0, 1, 2]
+    assert towns.groupby("town")["value"].first().tolist() == pytest.approx([0, 1, 2])
+    other = load_experiment(write(tmp_path, BY_TOWN.replace("10.0", "5.0"), "b.toml"))
+    ids = {s.run_id for s in load_experiment(tmp_path / "exp.toml").specs()}
+    assert ids.isdisjoint(s.run_id for s in other.specs())
+
+
+def test_a_function_argument_cannot_be_both_set_and_varied(tmp_path, capsys):
+    text = BY_TOWN.replace("towns = 3", "towns = 3\nx = 1")
+    assert main(["sweep", str(write(tmp_path, text)), "--dry-run"]) == 2
+    assert "'set.x': also varied" in capsys.readouterr().err
 
 
 CRASH = """

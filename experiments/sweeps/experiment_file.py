@@ -131,7 +131,8 @@ class Experiment(Strict):
     )
     scenario: str | None = Field(None, description="base scenario: name or file")
     set: dict[str, Any] = Field(
-        default_factory=dict, description="fixed scenario overrides"
+        default_factory=dict,
+        description="fixed scenario overrides; a function model's fixed arguments",
     )
     levers: dict[str, Factor] = Field(
         default_factory=dict, description="what policy controls; " + FACTOR

@@ -90,6 +90,8 @@ class Plan:
     years: list[int] | None
     problem: dict[str, Any] = field(default_factory=dict)
     """The SALib problem of the sampled factors (unit bounds)."""
+    arguments: dict[str, Any] = field(default_factory=dict)
+    """A function model's fixed keyword arguments (the file's `[set]`)."""
 
     @property
     def points(self) -> int:
@@ -123,7 +125,10 @@ class Plan:
 
     def specs(self) -> Iterator[RunSpec]:
         """Every run of the plan, point by point, made lazily."""
-        base_hash = _hash({"model": self.experiment.model, "base": self.base})
+        shared = {"model": self.experiment.model, "base": self.base}
+        if self.arguments:
+            shared["arguments"] = self.arguments
+        base_hash = _hash(shared)
         reps = self.experiment.replications
         for point, params in enumerate(self.values):
             for rep in range(reps):
@@ -195,9 +200,11 @@ def plan(
     experiment: Experiment, source: str = "experiment", folder: Path = Path()
 ) -> Plan:
     """Check an experiment against the scenario schema and sample its design."""
-    base = None
+    base, arguments = None, {}
     variables = _variables(experiment, source)
-    if experiment.model == TOWNSIM:
+    if experiment.model != TOWNSIM:
+        arguments = _arguments(experiment, variables, source)
+    else:
         scenario = _base_scenario(experiment, source, folder)
         variables = [_typed(v, scenario, source) for v in variables]
         for name, split in experiment.splits.items():
@@ -221,6 +228,7 @@ def plan(
         outcomes=experiment.outcomes,
         years=experiment.years,
         problem=problem,
+        arguments=arguments,
     )
 
 
@@ -289,6 +297,19 @@ def _variables(experiment: Experiment, source: str) -> list[Variable]:
                 low, high = factor.range
                 variables.append(Variable(name, role, low=low, high=high))
     return variables
+
+
+def _arguments(
+    experiment: Experiment, variables: list[Variable], source: str
+) -> dict[str, Any]:
+    """A function model's fixed keyword arguments: `[set]`, apart from the factors."""
+    for variable in variables:
+        if variable.name in experiment.set:
+            raise ExperimentError(
+                f"{source}: key 'set.{variable.name}': also varied; a function's "
+                "argument is set or varied, not both"
+            )
+    return dict(experiment.set)
 
 
 def _base_scenario(experiment: Experiment, source: str, folder: Path) -> Scenario:

@@ -14,7 +14,7 @@ import signal
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -35,6 +35,8 @@ class Task:
     years: tuple[int, ...] | None
     factors: tuple[tuple[str, bool], ...]
     """Factor columns and whether each is numeric."""
+    arguments: dict[str, Any] = field(default_factory=dict)
+    """A function model's fixed keyword arguments."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,13 @@ def execute(task: Task, spec: RunSpec) -> Record:
 
 
 def _simulate(task: Task, spec: RunSpec) -> Any:
-    """The outcome rows of one run (a pandas DataFrame)."""
+    """The outcome rows of one run (a pandas DataFrame).
+
+    A function model returns a mapping (`rows_from_mapping`) or the rows
+    themselves, for outcomes by town or many per year.
+    """
+    import pandas as pd
+
     from experiments.sweeps.outcomes import measure, rows_from_mapping
 
     if task.model == TOWNSIM:
@@ -98,7 +106,8 @@ def _simulate(task: Task, spec: RunSpec) -> Any:
         years = list(task.years) if task.years else None
         return measure(model.town_frame(), outcomes, years)
     function = _function(task.model)
-    return rows_from_mapping(function(**spec.params, seed=spec.seed))
+    found = function(**task.arguments, **spec.params, seed=spec.seed)
+    return found if isinstance(found, pd.DataFrame) else rows_from_mapping(found)
 
 
 _FUNCTIONS: dict[str, Callable[..., dict]] = {}
@@ -204,4 +213,5 @@ def task_of(plan: Plan) -> Task:
         outcomes=tuple(plan.outcomes) if plan.outcomes else None,
         years=tuple(plan.years) if plan.years else None,
         factors=tuple((v.name, v.numeric) for v in plan.columns),
+        arguments=plan.arguments,
     )
