@@ -15,16 +15,22 @@ import pandas as pd
 import pytest
 
 from experiments.guangdong import calibrate, validate
+from experiments.guangdong.comparisons import QUICK
+from experiments.guangdong.function_models import VARIANTS, with_government
 from experiments.guangdong.patterns import (
     adoption_clustering,
     bass,
+    exit_rate,
+    failure_rate,
     fit_bass,
     hill,
     pareto_mle,
     peak_year,
     share_at_least,
+    year_ends,
     yearly_demography,
 )
+from experiments.sweeps.outcomes import measure
 from model import TownModel
 from scenarios import load_scenario
 
@@ -49,13 +55,19 @@ clustering are read from it too, being steadier on more firms."""
 @cache
 def demography_run(seed: int, variant: str = "Guangdong sample") -> pd.DataFrame:
     """The model series of one run of the demography sample under a variant."""
-    params = validate.VARIANTS[variant]
+    params = VARIANTS[variant]
     return TownModel("guangdong", rng=seed, **DEMOGRAPHY, **params).run().model_frame()
+
+
+def yearly(towns: pd.DataFrame, outcome: str) -> pd.Series:
+    """A province outcome of the catalogue by year, from a run's town table."""
+    rows = measure(towns, [outcome])
+    return rows.set_index(rows["year"].astype(int))["value"]
 
 
 def yearly_shares(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Years and the share of firms at level >= L (columns L = 1..4) at year ends."""
-    series = validate.yearly(frame)
+    series = year_ends(frame)
     return series["year"].to_numpy(), share_at_least(series)
 
 
@@ -121,7 +133,8 @@ def test_apply_rewrites_only_the_calibrated_values(tmp_path):
 
 @pytest.mark.slow
 def test_validation_report_runs_on_a_tiny_configuration(tmp_path):
-    text = validate.build_report(validate.QUICK, tmp_path)
+    runs = tmp_path / "runs"
+    text = validate.build_report(QUICK, tmp_path, runs, workers=2, progress=False)
     for n, title in enumerate(["S-curves", "clusters", "firm sizes", "IP", "demog"]):
         assert title in text, f"section {n + 1} missing"
     assert "2020 plan" in text
@@ -134,6 +147,10 @@ def test_validation_report_runs_on_a_tiny_configuration(tmp_path):
         "demography.png",
         "policy.png",
     }
+    assert "Seeds come from the sweep engine" in text
+    comparisons = {"mechanisms", "ip_protection", "far_search", "province", "levers"}
+    assert {p.name for p in runs.iterdir()} == comparisons
+    assert all((runs / name / "manifest.json").is_file() for name in comparisons)
 
 
 # --- the estimators on known answers ----------------------------------------------
@@ -261,9 +278,9 @@ def test_platform_lever_covers_the_towns_sooner_than_funding():
     for seed in (1, 2):
         covered = {}
         for name in ("platform", "funding"):
-            s = validate.with_government(base, name)
+            s = with_government(base, name)
             towns = TownModel(s, rng=seed).run().town_frame()
-            covered[name] = validate.yearly_province(towns)["coverage"].loc[2018]
+            covered[name] = yearly(towns, "platform_coverage").loc[2018]
         assert covered["platform"] >= 0.9 > covered["funding"], covered
 
 
@@ -277,8 +294,8 @@ def test_todays_policy_falls_short_of_the_plans_output_growth():
     growth = []
     for seed in (1, 2, 3):
         s = load_scenario("guangdong", {"towns": 60, "end_year": 2020})
-        gdp = validate.yearly_province(TownModel(s, rng=seed).run().town_frame())
-        growth.append(gdp["gdp"].loc[2020] / gdp["gdp"].loc[2015])
+        gdp = yearly(TownModel(s, rng=seed).run().town_frame(), "gdp")
+        growth.append(gdp.loc[2020] / gdp.loc[2015])
     assert np.mean(growth) < 1.35, growth
 
 
@@ -314,10 +331,7 @@ def test_exit_rates_fall_with_age():
     above 3 for each step over ten seeds (measured above 12).
     """
     rates = {
-        group: [
-            validate.exit_rate(demography_run(seed), group, 4)
-            for seed in DEMOGRAPHY_SEEDS
-        ]
+        group: [exit_rate(demography_run(seed), group, 4) for seed in DEMOGRAPHY_SEEDS]
         for group in ("infant", "adolescent", "older")
     }
     assert paired_t(rates["infant"], rates["adolescent"]) > 3
@@ -333,8 +347,6 @@ def test_firms_fail_more_often_without_ties_or_platform_services(variant):
     search, about 9 without platform services (docs/validation.md: about 7 for
     both on 30 towns); tolerance: t above 2.
     """
-    base = [validate.failure_rate(demography_run(s), 4) for s in DEMOGRAPHY_SEEDS]
-    off = [
-        validate.failure_rate(demography_run(s, variant), 4) for s in DEMOGRAPHY_SEEDS
-    ]
+    base = [failure_rate(demography_run(s), 4) for s in DEMOGRAPHY_SEEDS]
+    off = [failure_rate(demography_run(s, variant), 4) for s in DEMOGRAPHY_SEEDS]
     assert paired_t(off, base) > 2
