@@ -71,6 +71,9 @@ QUICK = Config(
 )
 """A tiny configuration for tests: every section runs, no figure means much."""
 
+Runs = dict[str, pd.DataFrame]
+"""Each comparison's tidy outcome rows (a sweep's `runs/` folder), by name."""
+
 SWEEP_KEYS = {"ip_protection": "legal_protection", "far_search": "far_search"}
 """The factor of each knowledge sweep (a scenario field, by its unique name)."""
 
@@ -151,7 +154,7 @@ def _plan(
 
 def run_all(
     cfg: Config, results: Path, workers: int | None = None, progress: bool = True
-) -> dict[str, pd.DataFrame]:
+) -> Runs:
     """Run (or resume) every comparison and read back its tidy outcome rows.
 
     Raises:

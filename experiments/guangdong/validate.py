@@ -24,7 +24,13 @@ from pathlib import Path
 
 from experiments.guangdong import report
 from experiments.guangdong.clustering import clustering_tests
-from experiments.guangdong.comparisons import QUICK, SWEEP_KEYS, Config, run_all
+from experiments.guangdong.comparisons import (
+    QUICK,
+    SWEEP_KEYS,
+    Config,
+    Runs,
+    run_all,
+)
 from experiments.guangdong.demography import demography
 from experiments.guangdong.firm_sizes import size_samples, tail_table
 from experiments.guangdong.function_models import scenario
@@ -67,10 +73,7 @@ def build_report(
         ("Adoption clusters along ties", _clustering(rows, cfg, figures)),
         ("Heavy-tailed firm sizes", _firm_sizes(rows, figures)),
         ("IP protection and cross-town connectivity", _optimum(rows, cfg, figures)),
-        (
-            "Firm demography",
-            report.demography_section(demography(rows["mechanisms"]), figures),
-        ),
+        ("Firm demography", _demography(rows, figures)),
         ("The 2020 plan and the levers", _policy(rows, cfg, figures)),
     ]
     sample = scenario(cfg.overrides, towns=cfg.towns)
@@ -80,21 +83,25 @@ def build_report(
     return "\n".join(report.head(cfg, sample, results, minutes) + body)
 
 
-def _s_curves(rows: dict, figures: Path) -> str:
+def _s_curves(rows: Runs, figures: Path) -> str:
     return report.s_curves_section(s_curves(rows["mechanisms"]), figures)
 
 
-def _clustering(rows: dict, cfg: Config, figures: Path) -> str:
+def _clustering(rows: Runs, cfg: Config, figures: Path) -> str:
     tests = clustering_tests(rows["mechanisms"])
     return report.clustering_section(tests, cfg, figures)
 
 
-def _firm_sizes(rows: dict, figures: Path) -> str:
+def _demography(rows: Runs, figures: Path) -> str:
+    return report.demography_section(demography(rows["mechanisms"]), figures)
+
+
+def _firm_sizes(rows: Runs, figures: Path) -> str:
     samples = size_samples(rows["mechanisms"], rows["province"])
     return report.firm_sizes_section(tail_table(samples), samples, figures)
 
 
-def _optimum(rows: dict, cfg: Config, figures: Path) -> str:
+def _optimum(rows: Runs, cfg: Config, figures: Path) -> str:
     sweeps = {
         name: (sweep_frame(rows[name], key), key) for name, key in SWEEP_KEYS.items()
     }
@@ -102,7 +109,7 @@ def _optimum(rows: dict, cfg: Config, figures: Path) -> str:
     return report.optimum_section(sweeps, ends, cfg, figures)
 
 
-def _policy(rows: dict, cfg: Config, figures: Path) -> str:
+def _policy(rows: Runs, cfg: Config, figures: Path) -> str:
     s = scenario(cfg.overrides, **_towns(cfg.province_towns))
     lever_s = scenario(cfg.overrides, **_towns(cfg.policy_towns))
     province = frames(rows["province"])

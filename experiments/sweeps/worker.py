@@ -110,10 +110,10 @@ def _simulate(task: Task, spec: RunSpec) -> Any:
     return found if isinstance(found, pd.DataFrame) else rows_from_mapping(found)
 
 
-_FUNCTIONS: dict[str, Callable[..., dict]] = {}
+_FUNCTIONS: dict[str, Callable[..., Any]] = {}
 
 
-def _function(reference: str) -> Callable[..., dict]:
+def _function(reference: str) -> Callable[..., Any]:
     """A plain model function named 'module:function', imported once per worker."""
     if reference not in _FUNCTIONS:
         import importlib
