@@ -80,53 +80,54 @@ SWEEP_KEYS = {"ip_protection": "legal_protection", "far_search": "far_search"}
 
 def plans(cfg: Config) -> dict[str, Plan]:
     """Every comparison of the report, by the name of its results folder."""
-    common = {"overrides": dict(cfg.overrides)}
-    found = {
+    levels = {"ip_protection": cfg.ip_levels, "far_search": cfg.far_levels}
+    knowledge = {
+        name: _plan(
+            cfg,
+            name,
+            "knowledge_run",
+            {key: [float(level) for level in levels[name]]},
+            cfg.sweep_replications,
+            towns=cfg.sweep_towns,
+            end_year=cfg.sweep_end,
+        )
+        for name, key in SWEEP_KEYS.items()
+    }
+    return {
         "mechanisms": _plan(
             cfg,
             "mechanisms",
             "mechanism_run",
             {"variant": list(VARIANTS)},
             cfg.replications,
-            {
-                **common,
-                "towns": cfg.towns,
-                "checkpoints": list(cfg.checkpoints),
-                "permutations": cfg.permutations,
-            },
-        )
-    }
-    levels = {"ip_protection": cfg.ip_levels, "far_search": cfg.far_levels}
-    for name, key in SWEEP_KEYS.items():
-        found[name] = _plan(
+            towns=cfg.towns,
+            checkpoints=list(cfg.checkpoints),
+            permutations=cfg.permutations,
+        ),
+        **knowledge,
+        "province": _plan(
             cfg,
-            name,
-            "knowledge_run",
-            {key: [float(level) for level in levels[name]]},
-            cfg.sweep_replications,
-            {**common, "towns": cfg.sweep_towns, "end_year": cfg.sweep_end},
-        )
-    province = {**common, "start_sizes": True}
-    if cfg.province_towns:
-        province["towns"] = cfg.province_towns
-    found["province"] = _plan(
-        cfg,
-        "province",
-        "policy_run",
-        {"policy": [TODAY]},
-        cfg.province_replications,
-        province,
-    )
-    levers = {**common, **({"towns": cfg.policy_towns} if cfg.policy_towns else {})}
-    found["levers"] = _plan(
-        cfg,
-        "levers",
-        "policy_run",
-        {"policy": list(POLICIES)},
-        cfg.policy_replications,
-        levers,
-    )
-    return found
+            "province",
+            "policy_run",
+            {"policy": [TODAY]},
+            cfg.province_replications,
+            start_sizes=True,
+            **towns_of(cfg.province_towns),
+        ),
+        "levers": _plan(
+            cfg,
+            "levers",
+            "policy_run",
+            {"policy": list(POLICIES)},
+            cfg.policy_replications,
+            **towns_of(cfg.policy_towns),
+        ),
+    }
+
+
+def towns_of(count: int | None) -> dict[str, int]:
+    """The override for a number of towns (none: the scenario's own)."""
+    return {"towns": count} if count else {}
 
 
 def _plan(
@@ -135,14 +136,15 @@ def _plan(
     function: str,
     levers: dict[str, list[Any]],
     replications: int,
-    arguments: dict[str, Any],
+    **arguments: Any,
 ) -> Plan:
+    """A factorial plan over one factor of a function model, with common seeds."""
     experiment = Experiment.model_validate(
         {
             "name": f"validation-{name}",
             "description": f"validation report: {name.replace('_', ' ')}",
             "model": f"{FUNCTIONS}:{function}",
-            "set": arguments,
+            "set": {"overrides": dict(cfg.overrides), **arguments},
             "levers": levers,
             "replications": replications,
             "root_seed": cfg.root_seed,

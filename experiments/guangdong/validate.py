@@ -30,6 +30,7 @@ from experiments.guangdong.comparisons import (
     Config,
     Runs,
     run_all,
+    towns_of,
 )
 from experiments.guangdong.demography import demography
 from experiments.guangdong.firm_sizes import size_samples, tail_table
@@ -42,6 +43,7 @@ from experiments.guangdong.policy import (
     lever_verdict,
 )
 from experiments.guangdong.s_curves import s_curves
+from experiments.runs.provenance import code_version
 from experiments.sweeps.results_store import SweepError
 
 RESULTS = Path("results") / "validation"
@@ -63,6 +65,7 @@ def build_report(
         workers: Worker processes (default: one per core).
         progress: Show each comparison's progress bar.
     """
+    version = code_version()  # before the figures are rewritten in a checkout
     figures = out / "validation"
     figures.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -80,7 +83,7 @@ def build_report(
     body = [
         f"## {n + 1} {title}\n\n{text}\n" for n, (title, text) in enumerate(sections)
     ]
-    return "\n".join(report.head(cfg, sample, results, minutes) + body)
+    return "\n".join(report.head(cfg, sample, results, minutes, version) + body)
 
 
 def _s_curves(rows: Runs, figures: Path) -> str:
@@ -110,17 +113,12 @@ def _optimum(rows: Runs, cfg: Config, figures: Path) -> str:
 
 
 def _policy(rows: Runs, cfg: Config, figures: Path) -> str:
-    s = scenario(cfg.overrides, **_towns(cfg.province_towns))
-    lever_s = scenario(cfg.overrides, **_towns(cfg.policy_towns))
+    s = scenario(cfg.overrides, **towns_of(cfg.province_towns))
+    lever_s = scenario(cfg.overrides, **towns_of(cfg.policy_towns))
     province = frames(rows["province"])
     levers = lever_frames(rows["levers"], PROVINCE_GDP if cfg.policy_towns else None)
     verdict = lever_verdict(levers, s)
     return report.policy_section(province, levers, (s, lever_s), verdict, cfg, figures)
-
-
-def _towns(count: int | None) -> dict[str, int]:
-    """The override for a number of towns (none: the scenario's own)."""
-    return {"towns": count} if count else {}
 
 
 def main(argv: list[str] | None = None) -> int:
