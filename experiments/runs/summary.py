@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from experiments.run import RunResult
+from experiments.runs.single_run import RunResult
 
 MILESTONES = (2020, 2025, 2030, 2035)
 
