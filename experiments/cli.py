@@ -11,10 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scenarios import ScenarioError, load_scenario, parse_assignment, shipped_scenarios
-
-DEFAULT_SCENARIO = "baseline"
-DEFAULT_SEED = 42
+from scenarios import (
+    DEFAULT_SCENARIO,
+    DEFAULT_SEED,
+    ScenarioError,
+    load_scenario,
+    parse_assignment,
+    shipped_scenarios,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

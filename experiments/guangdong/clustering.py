@@ -12,7 +12,7 @@ import pandas as pd
 from experiments.guangdong.comparisons import of
 from experiments.guangdong.function_models import (
     CLUSTERING_FIELDS,
-    LEVELS,
+    CURVE_LEVELS,
     REFERENCE,
 )
 from experiments.guangdong.over_seeds import mean_sd
@@ -32,7 +32,7 @@ def clustering_tests(mechanisms: pd.DataFrame) -> dict[str, Tests]:
 
 def _tests(rows: pd.DataFrame) -> Tests:
     found: Tests = {}
-    for level in LEVELS:
+    for level in CURVE_LEVELS:
         prefix = f"clustering_level{level}_"
         part = rows[rows["outcome"].str.startswith(prefix)]
         for (year, _), run in part.groupby(["year", "replication"], sort=True):

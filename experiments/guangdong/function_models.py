@@ -64,7 +64,8 @@ All but the last spend the same budget (0.3% of town output); the last adds the
 shipped `platform` scenario's provincial programme from 2018 (more money)."""
 
 AGE_GROUPS = ("infant", "adolescent", "older", "young")
-LEVELS = (2, 3, 4)
+CURVE_LEVELS = (2, 3, 4)
+"""Levels whose adoption curves and clustering the report shows (level 1: all)."""
 
 
 def scenario(overrides: dict[str, Any] | None, **params: Any) -> Scenario:
@@ -113,7 +114,7 @@ def mechanism_run(
         model.step()
         year = model.calendar_year
         if model.steps % run.steps_per_year == 0 and year in checkpoints:
-            for level in LEVELS:
+            for level in CURVE_LEVELS:
                 share = (model.firms.level[model.firms.alive] >= level).mean()
                 if 0.02 < share < 0.98:
                     test = adoption_clustering(model, level, permutations, rng)
@@ -153,7 +154,7 @@ def add_series(
     ends = year_ends(series)
     years = ends["year"].to_numpy().round().astype(np.int64)
     shares = share_at_least(ends)
-    for level in LEVELS:
+    for level in CURVE_LEVELS:
         rows.add(f"share_level{level}plus", shares[:, level - 1], years=years)
     rates = yearly_demography(series, steps_per_year)
     for column in rates:

@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import curve_fit
 
+from model import indices
+from scenarios import LEVELS
+
 if TYPE_CHECKING:
     from model import TownModel
-
-LEVELS = (1, 2, 3, 4)
 
 
 # --- adoption curves and the Bass model -------------------------------------------
@@ -31,10 +32,12 @@ def year_ends(series: pd.DataFrame) -> pd.DataFrame:
 
 
 def share_at_least(series: pd.DataFrame) -> np.ndarray:
-    """Share of live firms at level >= L, one row per step, columns L = 1..4."""
-    counts = np.column_stack([series[f"firms_level_{k}"] for k in LEVELS]).astype(float)
-    at_least = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
-    return at_least / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
+    """Share of live firms at level >= L, one row per step, columns L = 1..4.
+
+    `model.indices.share_at_least` of the series' counts per level.
+    """
+    counts = series[[f"firms_level_{k}" for k in LEVELS]].to_numpy()
+    return indices.share_at_least(counts)[:, 1 : len(LEVELS) + 1]
 
 
 def bass(t: np.ndarray, p: float, q: float, m: float, f0: float) -> np.ndarray:

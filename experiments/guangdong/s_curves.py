@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.guangdong.comparisons import of, series
-from experiments.guangdong.function_models import LEVELS, REFERENCE
+from experiments.guangdong.function_models import CURVE_LEVELS, REFERENCE
 from experiments.guangdong.over_seeds import mean_sd
 from experiments.guangdong.patterns import fit_bass, peak_year
 
@@ -41,11 +41,11 @@ def s_curves(mechanisms: pd.DataFrame) -> SCurves:
     """Fit Bass curves to every run of the reference variant, level by level."""
     rows = of(mechanisms, "variant", REFERENCE)
     fits, curves = [], {}
-    shares = {level: series(rows, f"share_level{level}plus") for level in LEVELS}
-    runs = len(shares[LEVELS[0]])
-    years = shares[LEVELS[0]][0].index.to_numpy()
+    shares = {level: series(rows, f"share_level{level}plus") for level in CURVE_LEVELS}
+    runs = len(shares[CURVE_LEVELS[0]])
+    years = shares[CURVE_LEVELS[0]][0].index.to_numpy()
     for replication in range(runs):
-        for level in LEVELS:
+        for level in CURVE_LEVELS:
             share = shares[level][replication]
             x, y = share.index.to_numpy(), share.to_numpy()
             fits.append(
@@ -66,7 +66,7 @@ def s_curves(mechanisms: pd.DataFrame) -> SCurves:
         runs=runs,
         at_bound={
             level: sum(x["fit"].p < 1e-5 for x in fits if x["level"] == level)
-            for level in LEVELS
+            for level in CURVE_LEVELS
         },
         unturned=sum(
             x["peak"] >= max(y["peak"] for y in fits) for x in fits if x["level"] == 4
@@ -91,7 +91,7 @@ def fit_table(fits: list[dict[str, Any]]) -> pd.DataFrame:
                 name: mean_sd(get(x) for x in fits if x["level"] == level)
                 for name, get in columns.items()
             }
-            for level in LEVELS
+            for level in CURVE_LEVELS
         }
     ).T
     table.index.name = "level >= L"

@@ -15,12 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-LEVERS = ("talent", "funding", "ip", "platform")
-PLATFORM_COLUMNS = (
-    "platform_public_service",
-    "platform_innovation_centre",
-    "platform_ecommerce",
-)
+from scenarios import LEVELS, LEVERS
 
 
 @dataclass(frozen=True)
@@ -38,6 +33,8 @@ class Outcome:
 
 def _yearly(towns: pd.DataFrame) -> dict[str, pd.Series]:
     """Province values per year, computed once per run for every yearly outcome."""
+    from model.reporting import PLATFORM_COLUMNS, has_platform  # workers only
+
     years, slot = np.unique(towns["year"].to_numpy(), return_inverse=True)
     count = np.bincount(slot).astype(float)
 
@@ -46,9 +43,9 @@ def _yearly(towns: pd.DataFrame) -> dict[str, pd.Series]:
         return np.bincount(slot, weights=weights, minlength=len(years))
 
     firms = total(towns["firms"])
-    levels = [total(towns[f"firms_level_{level}"]) for level in (1, 2, 3, 4)]
+    levels = [total(towns[f"firms_level_{level}"]) for level in LEVELS]
     level3 = levels[2] + levels[3]
-    covered = towns[list(PLATFORM_COLUMNS)].to_numpy().any(axis=1)
+    covered = has_platform(towns[list(PLATFORM_COLUMNS)].to_numpy())
     dimension = towns["dimension"].to_numpy()
     spent = {lever: total(towns[f"spent_{lever}"]) for lever in LEVERS}
     values = {

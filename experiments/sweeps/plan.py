@@ -28,7 +28,13 @@ from experiments.sweeps.experiment_file import (
     read_experiment,
 )
 from experiments.sweeps.samplers import sample_unit
-from scenarios import Scenario, ScenarioError, build_scenario, load_scenario
+from scenarios import (
+    DEFAULT_SCENARIO,
+    Scenario,
+    ScenarioError,
+    build_scenario,
+    load_scenario,
+)
 from scenarios.loading import resolve_key
 
 TABLES = {"lever": "levers", "uncertainty": "uncertainties"}
@@ -313,7 +319,7 @@ def _arguments(
 
 
 def _base_scenario(experiment: Experiment, source: str, folder: Path) -> Scenario:
-    name = experiment.scenario or "baseline"
+    name = experiment.scenario or DEFAULT_SCENARIO
     if name.endswith(".toml") and not Path(name).is_absolute():
         name = str(folder / name)
     try:
