@@ -20,7 +20,9 @@ from agents.enterprise import (
     Gate,
     consider_upgrade,
     hire_talent,
+    hiring_terms,
     learn,
+    learning_terms,
     produce,
     upgrade_terms,
 )
@@ -36,7 +38,7 @@ def approx(values: list[float]) -> object:
 # --- hiring (ODD 7.5) -------------------------------------------------------------
 
 
-def test_hiring_rations_a_short_pool_pro_rata_and_fills_a_deep_one():
+def test_hiring_rations_a_short_pool_pro_rata_and_fills_a_deep_one(pieces):
     w = HandWorld()
     w.set_rates(talent_attrition=0.1)
     w.towns.talent_pool[:] = [0.0, 1.0]
@@ -54,7 +56,7 @@ def test_hiring_rations_a_short_pool_pro_rata_and_fills_a_deep_one():
     assert w.towns.talent_pool.tolist() == approx([0.0, 1.32])
 
 
-def test_hiring_from_a_deep_pool_reaches_exactly_the_next_need():
+def test_hiring_from_a_deep_pool_reaches_exactly_the_next_need(pieces):
     w = HandWorld()
     w.set_rates(talent_attrition=0.1)
     w.towns.talent_pool[:] = [10.0, 0.0]
@@ -88,11 +90,11 @@ def learning_world() -> HandWorld:
     w.tie(0, 1, VERTICAL)
     w.tie(0, 4, CROSS_TOWN)
     towns.ip_protection[:] = [0.5, 1.0]
-    towns.platform_knowledge[:] = [0.9, 0.0]
+    towns.platform_knowledge[:] = [0.9, 0.9]  # firm 4 is no member
     return w
 
 
-def test_learning_adds_every_source_at_the_sources_openness():
+def test_learning_adds_every_source_at_the_sources_openness(pieces):
     w = learning_world()
     learn(w, ALL)
     # firm 0: absorptive capacity 0.5 * min(1, 0.05 / 0.1) + 0.5 * 0.2 = 0.35.
@@ -121,7 +123,7 @@ def test_learning_adds_every_source_at_the_sources_openness():
     assert flows["leaked"].tolist() == approx([leaks, 0.0])
 
 
-def test_learning_reads_the_partners_knowledge_from_before_anyone_learnt():
+def test_learning_reads_the_partners_knowledge_from_before_anyone_learnt(pieces):
     """Synchronous updating: firm 1 learns from firm 0's old knowledge."""
     w = HandWorld()
     w.set_rates(learning=0.5, rd=0.0, leakage_max=0.0, talent_reference=0.1)
@@ -138,30 +140,46 @@ def test_learning_reads_the_partners_knowledge_from_before_anyone_learnt():
     assert f.knowledge[1] == pytest.approx(0.2 + 0.6 * 0.5 * 0.3, rel=1e-12)
 
 
+def test_knowledge_never_passes_one():
+    w = HandWorld()
+    w.set_rates(learning=1.0, rd=1.0, leakage_max=0.0)
+    w.firms.knowledge[0] = 0.5
+    w.tie(0, 2, VERTICAL)
+    w.firms.knowledge[2] = 1.0
+    learn(w, ALL)  # research alone would close the whole gap
+    assert w.firms.knowledge[0] == 1.0
+
+
 # --- upgrading (ODD 7.8) ----------------------------------------------------------
 
 
-def upgrade_world(u: float) -> HandWorld:
-    w = HandWorld(rng=Draws(u=u))
+def upgrade_world(*draws: list[float]) -> HandWorld:
+    """Firm 0 has two partners, one ahead of it; firm 1 is a platform member."""
+    w = HandWorld(rng=Draws(u=0.99, random=list(draws)))
     w.tie(0, 1, VERTICAL)
-    w.towns.subsidy_offer[:] = [0.25, 0.0]
+    w.tie(0, 4, CROSS_TOWN)
+    w.firms.member[1] = 1
+    towns = w.towns
+    towns.subsidy_offer[:] = [0.25, 0.0]
+    towns.share_at_least[1] = [1.0, 1.0, 0.6, 0.4, 0.2, 0.0]  # as last observed
+    towns.step_outlay[:] = [1.0, 0.0]  # spent by firms that acted before
     return w
 
 
 HAZARDS = [
-    # Bass hazard p * (1 + subsidy effect 1 * offer) + q * imitation, where a
-    # firm with partners weighs the share of them ahead of it by 0.5 and the
-    # town's share at its next level by 0.5
-    0.03 * 1.25 + 0.38 * (0.5 * 1 + 0.5 * 2 / 3),  # firm 0: its partner is ahead
-    0.02 * 1.25 + 0.38 * (0.5 * 0 + 0.5 * 1 / 3),  # firm 1: its partner is not
+    # Bass hazard p * (1 + 1 * offer + 0.5 * member) + q * imitation, where a
+    # firm with partners weighs the share of them above its level by 0.5 and
+    # the town's share at its next level by 0.5
+    0.03 * 1.25 + 0.38 * (0.5 * 1 / 2 + 0.5 * 2 / 3),  # firm 0: one of two ahead
+    0.02 * 1.75 + 0.38 * (0.5 * 0 + 0.5 * 1 / 3),  # firm 1: its partner is not
     0.01 * 1.25 + 0.38 * 0.0,  # firm 2: no partner; nobody at level 4 in town 0
-    0.03 * 1.0 + 0.38 * 0.5,  # firm 4: no partner, no offer in town 1
+    0.03 * 1.0 + 0.38 * (0.5 * 0 + 0.5 * 0.6),  # firm 4: a partner at its level
     0.0,  # firm 5: at the top
 ]
 
 
-def test_upgrade_hazards_and_gates_are_stored_for_every_firm():
-    w = upgrade_world(u=0.99)  # nobody climbs
+def test_upgrade_hazards_and_gates_are_stored_for_every_firm(pieces):
+    w = upgrade_world()  # u = 0.99: nobody climbs
     consider_upgrade(w, ALL)
     f = w.firms
     assert f.adoption_probability[[0, 1, 2, 4, 5]].tolist() == approx(HAZARDS)
@@ -178,7 +196,7 @@ def test_upgrade_hazards_and_gates_are_stored_for_every_firm():
 
 
 def test_upgrade_gates_each_block_on_their_own():
-    w = upgrade_world(u=0.99)
+    w = upgrade_world()
     f = w.firms
     f.funds[0] = 1.49  # the 1->2 step costs 0.02 * 100 = 2, less the 25% offer
     f.talent[1] = 0.05 - 2e-9  # below the need by more than rounding
@@ -190,13 +208,23 @@ def test_upgrade_gates_each_block_on_their_own():
     assert f.blocked[[0, 1]].tolist() == [0, 0]
 
 
-def test_upgrading_firms_climb_one_level_pay_and_claim_the_offer():
-    w = upgrade_world(u=0.3)
+def test_a_firm_deciding_alone_sets_only_its_own_hazard():
+    w = upgrade_world()
+    consider_upgrade(w, np.array([4]))
+    f = w.firms
+    assert f.adoption_probability[[0, 1, 2, 4, 5]].tolist() == approx(
+        [0, 0, 0, HAZARDS[3], 0]
+    )
+
+
+def test_upgrading_firms_climb_one_level_pay_and_claim_the_offer(pieces):
+    # thinning over the free firms 0, 1 and 4: all are candidates at the top
+    # chance (draws 0.1 < 0.259); a candidate climbs if its draw times the top
+    # chance is below its own hazard: firm 0 (0.3) and firm 4 (0.4), not firm 1
+    w = upgrade_world([0.1, 0.1, 0.1], [0.3, 0.5, 0.4])
+    top = HAZARDS[0]
+    assert 0.3 * top < HAZARDS[0] and 0.5 * top > HAZARDS[1] and 0.4 * top < HAZARDS[3]
     consider_upgrade(w, ALL)
-    # one draw u < top = max hazard makes every free firm a candidate; a
-    # candidate climbs if u * top < its own hazard (thinning): firms 0 and 4
-    # (0.354 and 0.22), not firm 1 (0.088)
-    assert 0.3 * HAZARDS[0] < HAZARDS[3] and 0.3 * HAZARDS[0] > HAZARDS[1]
     f = w.firms
     assert f.level[[0, 1, 2, 4, 5]].tolist() == [2, 2, 3, 2, 4]
     assert f.funds[[0, 1, 4]].tolist() == approx([5.0 - 2.0, 3.0, 4.0 - 1.6])
@@ -204,13 +232,57 @@ def test_upgrading_firms_climb_one_level_pay_and_claim_the_offer():
     assert f.upgraded_at[0] == f.upgraded_at[4] == w.year
     assert np.isnan(f.upgraded_at[[1, 2, 5]]).all()
     assert w.ledger.flows["upgrades"].tolist() == approx([2.0, 1.6])
-    assert w.towns.step_outlay.tolist() == approx([2.0, 1.6])
+    assert w.towns.step_outlay.tolist() == approx([1.0 + 2.0, 1.6])
+
+
+# --- the terms records the inspector shows ----------------------------------------
+
+
+def test_the_terms_records_hold_each_step_of_the_rules():
+    w = upgrade_world()
+    t = upgrade_terms(w, np.array([0, 5]), np.array([1.0, 0.0]))
+    assert (t.p.tolist(), t.q.tolist()) == ([0.03, 0.0], [0.38, 0.0])
+    assert t.partners.tolist() == [2, 0] and t.ahead.tolist() == [1.0, 0.0]
+    assert t.peer_share.tolist() == approx([2 / 3, 0.2])  # at the next level or up
+    assert t.imitation.tolist() == approx([0.5 * 1 / 2 + 0.5 * 2 / 3, 0.2])
+    assert t.offer.tolist() == [0.25, 0.0] and t.member.tolist() == [False, False]
+    assert t.hazard.tolist() == approx([HAZARDS[0], 0.0])
+    has_needs = {
+        bit: (np.asarray(a).tolist(), np.asarray(b).tolist())
+        for bit, (a, b) in t.gates.items()
+    }
+    assert has_needs == {
+        Gate.FUNDS: ([5.0, 10.0], approx([2.0 * 0.75, 0.08 * 40])),
+        Gate.TALENT: ([0.02, 0.1], [0.02, 0.09]),
+        Gate.ABSORPTION: (approx([0.2, 0.9]), [0.15, 0.45]),
+        Gate.INFRASTRUCTURE: ([0.6, 0.4], [0.1, 0.7]),
+    }
+    assert t.blocked.tolist() == [0, Gate.INFRASTRUCTURE | Gate.TOP]
+    # a firm whose one partner is above it: half partners, half town peers
+    one = upgrade_terms(w, np.array([4]), np.array([1.0]))
+    assert one.imitation.tolist() == approx([0.5 * 1.0 + 0.5 * 0.6])
+
+    w.set_rates(talent_attrition=0.1)
+    h = hiring_terms(w, np.array([0, 1]))
+    assert h.kept.tolist() == approx([0.018, 0.045])
+    assert h.lost.tolist() == approx([0.2, 0.25])
+    assert h.target.tolist() == [0.02, 0.05]
+    assert h.gap.tolist() == approx([0.002, 0.005])
+
+    w = learning_world()
+    g = learning_terms(w, np.array([0, 4]), np.array([0.58, 0.0]))
+    assert g.absorptive.tolist() == approx([0.35, 0.3])
+    assert g.from_ties.tolist() == approx([0.35 * 0.5 * 0.58, 0.0])
+    assert g.from_platform.tolist() == approx([0.35 * 0.7 * 0.6 * 0.2, 0.0])
+    assert g.from_project.tolist() == approx([0.35 * 0.5 * 0.4, 0.0])
+    assert g.from_leaks.tolist() == approx([0.35 * 0.2 * (1 - 0.85**0.25), 0.0])
+    assert g.research.tolist() == approx([0.1 * 0.8 * 0.85, 0.1 * 0.7])
 
 
 # --- production (ODD 7.9) ---------------------------------------------------------
 
 
-def test_production_sells_pays_costs_and_fees_grows_and_ages():
+def test_production_sells_pays_costs_and_fees_grows_and_ages(pieces):
     w = HandWorld(steps_per_year=4, rng=Draws(z=0.5))
     w.free(1, 2, 5)
     w.tie(0, 4, CROSS_TOWN)
@@ -249,7 +321,7 @@ def test_production_sells_pays_costs_and_fees_grows_and_ages():
 # --- a firm's quarter (ODD 3.2) ---------------------------------------------------
 
 
-def test_a_firm_climbs_on_what_it_learnt_earlier_in_the_same_quarter():
+def test_a_firm_climbs_on_what_it_learnt_earlier_in_the_same_quarter(pieces):
     """Learning comes before the upgrade decision in a firm's step.
 
     Firm 0's absorptive capacity (0.5 * 0.02 / 0.1 + 0.5 * 0.08 = 0.14) is

@@ -31,6 +31,7 @@ POLICY = {
 
 def governed_world(**policy: object) -> HandWorld:
     w = HandWorld(steps_per_year=4)
+    w.free(5)  # town 1 keeps one firm
     w.policy = GovernmentSettings(**(POLICY | policy))
     towns = w.towns
     towns.gdp[:] = [100.0, 40.0]
@@ -56,9 +57,9 @@ def test_the_budget_is_split_over_the_levers_and_each_buys_its_target():
     assert flows["spent_platform"].tolist() == approx([0.075, 0.06])
     # talent: 0.5 M yuan per IT worker
     assert towns.talent_pool.tolist() == approx([1.0 + 0.3 / 0.5, 0.24 / 0.5])
-    # IP: yearly spending per firm 0.15 * 4 / 3 = 0.2 and 0.12 * 4 / 2 = 0.24,
+    # IP: yearly spending per firm 0.15 * 4 / 3 = 0.2 and 0.12 * 4 / 1 = 0.48,
     # smoothed, then protection 0.3 + 0.7 * (1 - exp(-spending / 0.02))
-    spending = [0.1 + QUARTER * (0.2 - 0.1), QUARTER * 0.24]
+    spending = [0.1 + QUARTER * (0.2 - 0.1), QUARTER * 0.48]
     assert towns.ip_spending.tolist() == approx(spending)
     protection = [0.3 + 0.7 * (1 - np.exp(-x / 0.02)) for x in spending]
     assert towns.ip_protection.tolist() == approx(protection)
@@ -146,10 +147,13 @@ def test_platforms_are_built_strictly_in_order():
 def test_once_all_are_built_the_money_runs_them_equally():
     w = platform_world()
     towns = w.towns
-    towns.platform_built[0] = True
-    towns.platform_capital[0] = [1.0, 2.0, 0.5]
-    invest_in_platforms(w, np.array([0]), np.array([0.9]))
-    assert towns.platform_capital[0].tolist() == approx([1.2, 2.1, 0.75])
+    towns.platform_built[:] = [[True, True, True], [True, True, False]]
+    towns.platform_capital[:] = [[1.0, 2.0, 0.5], [1.0, 2.0, 0.0]]
+    invest_in_platforms(w, np.arange(2), np.array([0.9, 0.4]))
+    # town 0: a third each; town 1: half to build e-commerce, a quarter each
+    assert towns.platform_capital.tolist() == approx(
+        [[1.2, 2.1, 0.75], [0.9 + 0.1, 1.8 + 0.1, 0.2]]
+    )
 
 
 # --- subsidy settlement (ODD 7.11) ------------------------------------------------
