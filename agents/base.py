@@ -104,6 +104,45 @@ def per_firm(world: World, idx: Selection, per_town: NDArray) -> NDArray:
     return per_town[world.firms.town[idx]]
 
 
+def slots_of_places(
+    world: World, places: NDArray[np.int64], per_slot: int = 1
+) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
+    """The slots that places name, and each place's entry in its slot.
+
+    A place names an entry (0 to `per_slot` - 1, say a column of the partner
+    table) of a slot by the slot's town and rank in the town's block at full
+    width (`max_capacity`), which widening the blocks does not change: draws
+    keyed by place stay with their slot. Places beyond today's block width are
+    dropped.
+    """
+    spot, entry = np.divmod(places, per_slot)
+    town, rank = np.divmod(spot, world.max_capacity)
+    inside = rank < world.capacity
+    slots = (town[inside] * world.capacity + rank[inside]).astype(np.intp)
+    return slots, entry[inside]
+
+
+def place_count(world: World, per_slot: int = 1) -> int:
+    """Places of the firm table at full width: `n_towns * max_capacity * per_slot`."""
+    return world.n_towns * world.max_capacity * per_slot
+
+
+def in_selection(idx: Selection, slots: NDArray[np.intp]) -> NDArray[np.bool_]:
+    """Which of `slots` belong to the selection `idx`."""
+    if isinstance(idx, slice):
+        start = idx.start or 0
+        stop = slots.max(initial=0) + 1 if idx.stop is None else idx.stop
+        return (slots >= start) & (slots < stop)
+    return np.isin(slots, idx)
+
+
+def rows_in(idx: Selection, slots: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Positions among the slots of `idx` of those `slots` that `idx` holds."""
+    if isinstance(idx, slice):
+        return slots[in_selection(idx, slots)] - (idx.start or 0)
+    return np.flatnonzero(np.isin(idx, slots))
+
+
 def town_sum(world: World, values: ArrayLike) -> NDArray[np.float64]:
     """Sum of a firm column over each town's live firms."""
     shape = (world.n_towns, world.capacity)

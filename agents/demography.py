@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.special import pdtrik
 
-from agents.base import Selection, slots_at
+from agents.base import Selection, place_count, rows_in, slots_at, slots_of_places
 from agents.economy import credit_of, operating_cost, revenue
 from agents.partners import cut_all_ties
-from agents.sampling import bernoulli_positions
+from agents.streams import TIMELESS, Purpose, Streams
 from scenarios.schema import INDUSTRIES, STAGES, Scenario
 
 if TYPE_CHECKING:
@@ -39,6 +40,12 @@ STARTUP_KNOWLEDGE = 0.5
 """A start-up's knowledge relative to an incumbent of its level at the start."""
 KNOWLEDGE_PER_LEVEL = 0.5
 """A new firm's knowledge grows by this share of `knowledge_start` per level."""
+KNOWLEDGE_SPREAD = 0.3
+"""S.d. of the log of a new firm's knowledge around its level's value."""
+TALENT_ABOVE_NEED = 0.5
+"""A new firm's IT staff exceeds its level's need by up to this share (uniform)."""
+TRUST_SPREAD = 0.05
+"""S.d. of a new firm's trust around `enterprise.trust_start`."""
 STARTUP_TOP_LEVEL = 3
 """The highest level a start-up copies from the incumbents."""
 
@@ -63,49 +70,66 @@ def entry_attraction(margin: ArrayLike, coordination: ArrayLike) -> ArrayLike:
     )
 
 
+def assign_ids(towns: Towns, firms: Firms, slots: NDArray[np.intp]) -> None:
+    """Give new firms in `slots` their ids: each town numbers its firms in turn."""
+    town = firms.town[slots]
+    order = np.argsort(town, kind="stable")
+    counts = np.bincount(town, minlength=towns.n)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    serial = np.empty(slots.size, dtype=np.int64)
+    serial[order] = np.arange(slots.size) - first[town[order]]
+    firms.id[slots] = (town.astype(np.int64) << 32) | (towns.founded[town] + serial)
+    towns.founded += counts
+
+
 def found_firms(
     s: Scenario,
     towns: Towns,
     firms: Firms,
     slots: NDArray[np.intp],
     levels: NDArray[np.int64],
-    rng: np.random.Generator,
+    streams: Streams,
     age: NDArray[np.float64],
     customized: float,
     funds: float,
     size_scale: float = 1.0,
     knowledge_scale: float = 1.0,
 ) -> None:
-    """Fill empty slots with new firms at the given levels.
+    """Fill empty slots, whose ids are assigned, with new firms at the given levels.
 
     Sizes are Pareto (Axtell 2001's Zipf-like firm sizes); talent meets the
     firm's own level; knowledge and funds grow with level and size (`funds`:
     years of output). Efficiency is lognormal with mean 1 for every new firm,
     incumbents of the start year included: selection on it is the model's.
+    Each draw is keyed by the firm's id alone, not by when it is founded.
     """
     e, eco = s.enterprise, s.economy
-    n = slots.size
-    town = firms.town[slots]
-    related = rng.random(n) < s.province.related_industry_share
-    other = (towns.industry[town] + rng.integers(1, len(INDUSTRIES), n)) % len(
-        INDUSTRIES
-    )
-    size = eco.size_min * size_scale * (1.0 - rng.random(n)) ** (-1.0 / eco.size_tail)
+    town, ids = firms.town[slots], firms.id[slots]
+    draw = lambda purpose: streams.uniform(purpose, ids, time=TIMELESS)  # noqa: E731
+    normal = lambda purpose: streams.normal(purpose, ids, time=TIMELESS)  # noqa: E731
+    kinds = len(INDUSTRIES)
+    related = draw(Purpose.RELATED) < s.province.related_industry_share
+    shift = 1 + (draw(Purpose.OTHER_INDUSTRY) * (kinds - 1)).astype(np.int64)
+    other = (towns.industry[town] + shift) % kinds
+    tail = draw(Purpose.FIRM_SIZE) ** (-1.0 / eco.size_tail)
+    size = eco.size_min * size_scale * tail
     needed = np.array([e.talent_start, *e.talent_needed])[levels - 1]
     knowledge = e.knowledge_start * (1.0 + KNOWLEDGE_PER_LEVEL * (levels - 1))
     knowledge = knowledge * knowledge_scale
     firms.alive[slots] = True
     firms.industry[slots] = np.where(related, other, towns.industry[town])
-    firms.stage[slots] = rng.integers(0, len(STAGES), n)
+    firms.stage[slots] = (draw(Purpose.STAGE) * len(STAGES)).astype(np.int8)
     firms.size[slots] = np.minimum(size, eco.size_max)
     spread = eco.efficiency_spread
-    firms.efficiency[slots] = rng.lognormal(-0.5 * spread**2, spread, n)
+    efficiency = -0.5 * spread**2 + spread * normal(Purpose.EFFICIENCY)
+    firms.efficiency[slots] = np.exp(efficiency)
     firms.level[slots] = levels
-    firms.knowledge[slots] = np.clip(knowledge * rng.lognormal(0, 0.3, n), 0, 1)
-    firms.talent[slots] = np.clip(
-        np.maximum(needed, e.talent_start) * rng.uniform(1.0, 1.5, n), 0, 1
-    )
-    firms.trust[slots] = np.clip(e.trust_start + rng.normal(0, 0.05, n), 0, 1)
+    spread = np.exp(KNOWLEDGE_SPREAD * normal(Purpose.KNOWLEDGE))
+    firms.knowledge[slots] = np.clip(knowledge * spread, 0, 1)
+    above = 1.0 + TALENT_ABOVE_NEED * draw(Purpose.TALENT)
+    firms.talent[slots] = np.clip(np.maximum(needed, e.talent_start) * above, 0, 1)
+    trust = e.trust_start + TRUST_SPREAD * normal(Purpose.TRUST)
+    firms.trust[slots] = np.clip(trust, 0, 1)
     firms.age[slots] = age
     firms.output[slots] = revenue(
         firms.size[slots],
@@ -156,7 +180,9 @@ def enter_startups(world: World) -> None:
         np.maximum(towns.gdp, 1e-9),
     )
     attractive = entry_attraction(margin, towns.coordination)
-    wanted = world.rng.poisson(r.entry * towns.firms * attractive)
+    expected = r.entry * towns.firms * attractive
+    chance = world.streams.uniform(Purpose.ENTRY, np.arange(world.n_towns))
+    wanted = np.ceil(pdtrik(chance, expected)).astype(np.int64)  # Poisson quantile
     make_room(world, alive.sum(axis=1) + wanted)
     f, shape = world.firms, (world.n_towns, world.capacity)
     free = ~f.alive.reshape(shape)
@@ -164,7 +190,8 @@ def enter_startups(world: World) -> None:
     chosen = np.flatnonzero(free & (rank <= wanted[:, None]))
     if chosen.size == 0:
         return
-    copied = world.rng.random(chosen.size)[:, None]
+    assign_ids(towns, f, chosen)
+    copied = world.streams.uniform(Purpose.STARTUP_LEVEL, f.id[chosen])[:, None]
     reached = towns.share_at_least[f.town[chosen]][:, 2 : STARTUP_TOP_LEVEL + 1]
     levels = 1 + (copied < reached).sum(axis=1)
     found_firms(
@@ -173,7 +200,7 @@ def enter_startups(world: World) -> None:
         f,
         chosen,
         levels=levels,
-        rng=world.rng,
+        streams=world.streams,
         age=np.zeros(chosen.size),
         customized=world.customized_share,
         funds=world.settings.economy.entry_funds,
@@ -206,7 +233,7 @@ def exit_if_failing(world: World, idx: Selection) -> None:
     """Leave the market when funds, the subsidy claimed and credit are used up.
 
     Credit is never negative, so only firms short of their own money are held
-    against it; the background hazard's rare successes are drawn by thinning.
+    against it; any firm may also close by the background hazard.
     """
     f, r = world.firms, world.rates
     own = f.funds[idx] + f.subsidy_claim[idx]
@@ -214,8 +241,9 @@ def exit_if_failing(world: World, idx: Selection) -> None:
     at = slots_at(idx, short)
     cushion = own[short] + credit_of(world, at)
     failing = short[f.alive[at] & exits(cushion, 1.0, 0.0)]  # hazard: drawn below
-    hazard = bernoulli_positions(world.rng, own.size, r.base_exit)
-    closing = hazard[f.alive[slots_at(idx, hazard)]]
+    places = world.streams.chosen(Purpose.EXIT, r.base_exit, place_count(world))
+    closing = rows_in(idx, slots_of_places(world, places)[0])
+    closing = closing[f.alive[slots_at(idx, closing)]]
     world.tally.failures += failing.size
     leaving = np.union1d(failing, closing)
     if leaving.size:

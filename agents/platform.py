@@ -14,7 +14,8 @@ from mesa.discrete_space import FixedAgent
 from numpy.typing import ArrayLike, NDArray
 
 from agents.base import ArrayView, Column, state_of
-from agents.sampling import bernoulli_positions, first_per_group
+from agents.sampling import first_per_group
+from agents.streams import Purpose
 from scenarios.schema import PLATFORM_KINDS
 
 if TYPE_CHECKING:
@@ -32,13 +33,15 @@ def admit_members(world: World, idx: NDArray[np.intp]) -> None:
     """Let firms join platforms with room, and drop members where capital shrank.
 
     Firms sit in town blocks, so each platform's candidates are one row of the
-    firm table reshaped by town; only firms that could join draw a random number.
+    firm table reshaped by town. Who leaves and who joins first are drawn per
+    firm and kind of platform.
     """
-    f, p, r, rng = world.firms, world.platforms, world.rates, world.rng
+    f, p, r, streams = world.firms, world.platforms, world.rates, world.streams
     kinds = len(PLATFORM_KINDS)
     shape = (world.n_towns, world.capacity)
     places = member_places(p.capital, p.built, r.member_cost).astype(np.int64)
     member, alive = f.member.reshape(shape), f.alive.reshape(shape)
+    ids = f.id.reshape(shape)
     for kind in range(kinds):
         towns = idx[idx % kinds == kind] // kinds
         if towns.size == 0:
@@ -50,13 +53,19 @@ def admit_members(world: World, idx: NDArray[np.intp]) -> None:
         room = seats - has_bit.sum(axis=1)
         if (room < 0).any():  # capital shrank: random members leave
             crowded = np.flatnonzero(has_bit & (room < 0)[:, None])
-            stay = first_per_group(crowded // world.capacity, seats, rng)
+            order = streams.uniform(
+                Purpose.LEAVE_ORDER, ids[towns].ravel()[crowded], kind
+            )
+            stay = first_per_group(crowded // world.capacity, seats, order)
             block.ravel()[crowded[~stay]] &= ~bit
         open_rows = (room > 0)[:, None]
         candidates = np.flatnonzero(alive[towns] & ~has_bit & open_rows)
-        candidates = candidates[bernoulli_positions(rng, candidates.size, r.join)]
+        who = ids[towns].ravel()[candidates]
+        keen = streams.uniform(Purpose.JOIN, who, kind) < r.join
+        candidates, who = candidates[keen], who[keen]
+        order = streams.uniform(Purpose.JOIN_ORDER, who, kind)
         joining = first_per_group(
-            candidates // world.capacity, np.maximum(room, 0), rng
+            candidates // world.capacity, np.maximum(room, 0), order
         )
         block.ravel()[candidates[joining]] |= bit
         member[towns] = block

@@ -28,6 +28,8 @@ class Firms:
     """
 
     alive: NDArray[np.bool_]
+    id: NDArray[np.int64]
+    """The firm's id for life, `town << 32 | serial`: a slot is reused, an id never."""
     town: NDArray[np.intp]
     industry: NDArray[np.int16]
     stage: NDArray[np.int8]
@@ -67,6 +69,7 @@ class Firms:
             partners=np.full((slots, max_partners), -1, np.int32),
             tie_kind=np.full((slots, max_partners), -1, np.int8),
         )
+        table.id[:] = -1
         table.university[:] = -1
         table.upgraded_at[:] = np.nan
         return table
@@ -116,6 +119,8 @@ class Towns:
     y: F64
     infrastructure: F64
     firms: NDArray[np.int64] = field(init=False)
+    founded: NDArray[np.int64] = field(init=False)
+    """Firms founded in the town so far: the next firm's serial number."""
     gdp: F64 = field(init=False)
     talent_pool: F64 = field(init=False)
     ip_spending: F64 = field(init=False)
@@ -149,6 +154,7 @@ class Towns:
         for name in ("platform_knowledge", "member_share", "coordination", "external"):
             setattr(self, name, np.zeros(n))
         self.firms = np.zeros(n, dtype=np.int64)
+        self.founded = np.zeros(n, dtype=np.int64)
         self.lever_weights = np.zeros((n, len(LEVERS)))
         self.platform_capital = np.zeros((n, kinds))
         self.platform_built = np.zeros((n, kinds), dtype=bool)

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from agents.rates import Rates
 from agents.sampling import Directory
+from agents.streams import Streams
 from agents.tables import Firms, Ledger, Platforms, Tally, Towns, Universities
 from scenarios.schema import GovernmentSettings, Scenario
 
@@ -42,7 +43,8 @@ class World(Protocol):
 
     settings: Scenario
     rates: Rates
-    rng: np.random.Generator
+    streams: Streams
+    """Every random number a behaviour draws (`agents.streams`)."""
     firms: Firms
     towns: Towns
     universities: Universities

@@ -11,7 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from agents.demography import found_firms
+from agents.demography import assign_ids, found_firms
+from agents.streams import TIMELESS, Purpose, Streams
 from agents.tables import Firms, Towns, Universities
 from scenarios.schema import INDUSTRIES, REGIONS, Scenario
 
@@ -137,20 +138,40 @@ def firm_capacity(s: Scenario, room: float | None = None) -> int:
     return int(np.ceil(slots - 1e-9))  # 100 firms with 10% room: 110, not 111
 
 
-def place_firms(
-    s: Scenario, towns: Towns, rng: np.random.Generator
-) -> tuple[Firms, int]:
-    """Create the firm table with the initial firms at the start of each town block."""
+MEAN_START_AGE = 8.0
+"""Mean age of the initial firms, years (exponential)."""
+
+
+def place_firms(s: Scenario, towns: Towns, streams: Streams) -> tuple[Firms, int]:
+    """Create the firm table with the initial firms at the start of each town block.
+
+    Each initial firm's level and age are drawn by its id, like the rest of it.
+    """
     capacity = firm_capacity(s, START_ROOM)
     firms = Firms.empty(towns.n * capacity, s.enterprise.max_partners)
     firms.town[:] = np.repeat(np.arange(towns.n), capacity)
     start = (np.arange(capacity) < s.province.firms_per_town)[None, :]
     slots = np.flatnonzero(np.broadcast_to(start, (towns.n, capacity)))
-    shares = np.array(s.enterprise.initial_levels)
-    levels = rng.choice(4, size=slots.size, p=shares / shares.sum()) + 1
-    age = rng.exponential(8.0, slots.size)
+    assign_ids(towns, firms, slots)
+    ids = firms.id[slots]
+    shares = np.cumsum(s.enterprise.initial_levels) / np.sum(
+        s.enterprise.initial_levels
+    )
+    draw = streams.uniform(Purpose.START_LEVEL, ids, time=TIMELESS)
+    levels = 1 + np.searchsorted(shares[:-1], draw, side="right")
+    age = -MEAN_START_AGE * np.log(
+        streams.uniform(Purpose.START_AGE, ids, time=TIMELESS)
+    )
     customized = customized_share(s, s.run.start_year)
     found_firms(
-        s, towns, firms, slots, levels, rng, age, customized, s.economy.initial_funds
+        s,
+        towns,
+        firms,
+        slots,
+        levels,
+        streams,
+        age,
+        customized,
+        s.economy.initial_funds,
     )
     return firms, capacity
