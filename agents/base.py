@@ -42,10 +42,13 @@ def blocks(world: World, idx: Selection) -> Iterator[Selection]:
     if not (isinstance(idx, slice) and idx == ALL):
         yield idx
         return
-    towns = max(1, BLOCK_SLOTS // world.capacity)
-    for first in range(0, world.n_towns, towns):
-        last = min(first + towns, world.n_towns)
-        yield slice(first * world.capacity, last * world.capacity)
+    start = world.blocks.start
+    first = 0
+    while first < world.n_towns:
+        last = int(np.searchsorted(start, start[first] + BLOCK_SLOTS, side="right"))
+        last = min(max(last - 1, first + 1), world.n_towns)
+        yield slice(int(start[first]), int(start[last]))
+        first = last
 
 
 def within(idx: Selection, part: Selection) -> Selection:
@@ -69,7 +72,9 @@ def by_blocks(
 def towns_of(world: World, idx: Selection) -> slice:
     """The towns whose per-town values `town_totals` and `per_firm` use for `idx`."""
     if isinstance(idx, slice) and idx != ALL:
-        return slice(idx.start // world.capacity, idx.stop // world.capacity)
+        start = world.blocks.start
+        first = int(np.searchsorted(start, idx.start, side="right")) - 1
+        return slice(first, int(np.searchsorted(start, idx.stop, side="left")))
     return ALL
 
 
@@ -81,11 +86,15 @@ def slots_at(idx: Selection, rows: NDArray[np.intp]) -> NDArray[np.intp]:
 def town_totals(world: World, idx: Selection, values: ArrayLike) -> ArrayLike:
     """Sum per town of one value per firm of `idx` (the towns of `towns_of`).
 
-    Over slices of town blocks this is a reshape, much cheaper than a bincount
-    by town.
+    Over slices of town blocks this is a segment sum (`np.add.reduceat`), much
+    cheaper than a bincount by town.
     """
     if isinstance(idx, slice):
-        return np.reshape(values, (-1, world.capacity)).sum(axis=1)
+        towns = towns_of(world, idx)
+        start = world.blocks.start
+        first = start[towns][: len(start) - 1] if idx == ALL else start[towns]
+        values = np.asarray(values, dtype=float)
+        return np.add.reduceat(values, first - first[0]) if values.size else values
     town = world.firms.town[idx]
     return np.bincount(town, weights=values, minlength=world.n_towns)
 
@@ -98,9 +107,10 @@ def per_firm(world: World, idx: Selection, per_town: NDArray) -> NDArray:
     the town blocks make this a repeat, cheaper than a gather.
     """
     if isinstance(idx, slice):
+        towns = towns_of(world, idx)
         if len(per_town) == world.n_towns:  # every town's value, not only idx's
-            per_town = per_town[towns_of(world, idx)]
-        return np.repeat(per_town, world.capacity)
+            per_town = per_town[towns]
+        return np.repeat(per_town, world.blocks.width[towns])
     return per_town[world.firms.town[idx]]
 
 
@@ -111,20 +121,22 @@ def slots_of_places(
 
     A place names an entry (0 to `per_slot` - 1, say a column of the partner
     table) of a slot by the slot's town and rank in the town's block at full
-    width (`max_capacity`), which widening the blocks does not change: draws
-    keyed by place stay with their slot. Places beyond today's block width are
-    dropped.
+    width (`Blocks.place_start`), which widening the blocks does not change:
+    draws keyed by place stay with their slot. Places beyond today's block
+    width are dropped.
     """
+    b = world.blocks
     spot, entry = np.divmod(places, per_slot)
-    town, rank = np.divmod(spot, world.max_capacity)
-    inside = rank < world.capacity
-    slots = (town[inside] * world.capacity + rank[inside]).astype(np.intp)
+    town = np.searchsorted(b.place_start, spot, side="right") - 1
+    rank = spot - b.place_start[town]
+    inside = rank < b.width[town]
+    slots = (b.start[town[inside]] + rank[inside]).astype(np.intp)
     return slots, entry[inside]
 
 
 def place_count(world: World, per_slot: int = 1) -> int:
-    """Places of the firm table at full width: `n_towns * max_capacity * per_slot`."""
-    return world.n_towns * world.max_capacity * per_slot
+    """Places of the firm table at full width, times `per_slot`."""
+    return world.blocks.places * per_slot
 
 
 def in_selection(idx: Selection, slots: NDArray[np.intp]) -> NDArray[np.bool_]:
@@ -145,9 +157,8 @@ def rows_in(idx: Selection, slots: NDArray[np.intp]) -> NDArray[np.intp]:
 
 def town_sum(world: World, values: ArrayLike) -> NDArray[np.float64]:
     """Sum of a firm column over each town's live firms."""
-    shape = (world.n_towns, world.capacity)
-    alive = world.firms.alive.reshape(shape)
-    return np.where(alive, np.asarray(values).reshape(shape), 0).sum(axis=1)
+    live = np.where(world.firms.alive, np.asarray(values, dtype=float), 0.0)
+    return np.add.reduceat(live, world.blocks.start[:-1])
 
 
 def town_mean(world: World, values: ArrayLike) -> NDArray[np.float64]:

@@ -15,7 +15,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import pdtrik
 
-from agents.base import Selection, place_count, rows_in, slots_at, slots_of_places
+from agents.base import (
+    Selection,
+    place_count,
+    rows_in,
+    slots_at,
+    slots_of_places,
+    town_sum,
+)
 from agents.economy import credit_of, operating_cost, revenue
 from agents.partners import cut_all_ties
 from agents.streams import TIMELESS, Purpose, Streams
@@ -92,7 +99,7 @@ def found_firms(
     age: NDArray[np.float64],
     customized: float,
     funds: float,
-    size_scale: float = 1.0,
+    size_scale: ArrayLike = 1.0,
     knowledge_scale: float = 1.0,
 ) -> None:
     """Fill empty slots, whose ids are assigned, with new firms at the given levels.
@@ -131,6 +138,25 @@ def found_firms(
     trust = e.trust_start + TRUST_SPREAD * normal(Purpose.TRUST)
     firms.trust[slots] = np.clip(trust, 0, 1)
     firms.age[slots] = age
+    open_accounts(s, firms, slots, customized, funds)
+    firms.member[slots] = 0
+    firms.university[slots] = -1
+    firms.project_left[slots] = 0.0
+    firms.subsidy_claim[slots] = 0.0
+    firms.adoption_probability[slots] = 0.0
+    firms.blocked[slots] = 0
+    firms.upgraded_at[slots] = np.nan
+    firms.partners[slots] = -1
+    firms.tie_kind[slots] = -1
+    firms.ties[slots] = 0
+
+
+def open_accounts(
+    s: Scenario, firms: Firms, slots: NDArray[np.intp], customized: float, funds: float
+) -> None:
+    """A new firm's output and profit from its state, and `funds` years of output."""
+    e, eco = s.enterprise, s.economy
+    levels = firms.level[slots]
     firms.output[slots] = revenue(
         firms.size[slots],
         firms.efficiency[slots],
@@ -155,16 +181,34 @@ def found_firms(
         s.platform.service_saving,
     )
     firms.funds[slots] = funds * firms.output[slots]
-    firms.member[slots] = 0
-    firms.university[slots] = -1
-    firms.project_left[slots] = 0.0
-    firms.subsidy_claim[slots] = 0.0
-    firms.adoption_probability[slots] = 0.0
-    firms.blocked[slots] = 0
-    firms.upgraded_at[slots] = np.nan
-    firms.partners[slots] = -1
-    firms.tie_kind[slots] = -1
-    firms.ties[slots] = 0
+
+
+def capped_totals(
+    output: NDArray[np.float64], town: NDArray[np.intp], cap: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Each town's output once no firm holds more than `cap[town]` of it.
+
+    The town's total T solves T = sum_i min(output_i, cap * T): the largest
+    firms are cut to the cap, which the cut lowers with them. If the m largest
+    are cut, T = (the others' output) / (1 - m * cap); T is the solution for the
+    smallest m at which the largest firm left whole fits under the cap. `cap`
+    must be at least 1 / (the town's firms). Towns without firms get 0.
+    """
+    n = cap.size
+    order = np.lexsort((-output, town))  # by town, largest first
+    o, t = output[order], town[order]
+    first = np.concatenate([[0], np.cumsum(np.bincount(t, minlength=n))])[t]
+    rank = np.arange(o.size) - first
+    larger = np.cumsum(o) - o
+    larger -= larger[first]  # output of the town's firms larger than this one
+    rest = np.bincount(t, o, minlength=n)[t] - larger
+    c = cap[t]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        total = rest / (1.0 - rank * c)
+    fits = (rank * c < 1.0) & (o <= c * total * (1.0 + 1e-12))
+    solved = np.full(n, np.inf)
+    np.minimum.at(solved, t[fits], np.where(fits, total, np.inf)[fits])
+    return np.where(np.isfinite(solved), solved, 0.0)
 
 
 # --- Behaviours -----------------------------------------------------------------
@@ -173,21 +217,18 @@ def found_firms(
 def enter_startups(world: World) -> None:
     """Start-ups take free slots in towns where firms earn money and cooperate."""
     f, towns, r = world.firms, world.towns, world.rates
-    shape = (world.n_towns, world.capacity)
-    alive = f.alive.reshape(shape)
-    margin = np.divide(
-        np.where(alive, f.profit.reshape(shape), 0).sum(axis=1),
-        np.maximum(towns.gdp, 1e-9),
-    )
+    margin = np.divide(town_sum(world, f.profit), np.maximum(towns.gdp, 1e-9))
     attractive = entry_attraction(margin, towns.coordination)
     expected = r.entry * towns.firms * attractive
     chance = world.streams.uniform(Purpose.ENTRY, np.arange(world.n_towns))
     wanted = np.ceil(pdtrik(chance, expected)).astype(np.int64)  # Poisson quantile
-    make_room(world, alive.sum(axis=1) + wanted)
-    f, shape = world.firms, (world.n_towns, world.capacity)
-    free = ~f.alive.reshape(shape)
-    rank = np.cumsum(free, axis=1)  # 1 for a town's first free slot, 2 ...
-    chosen = np.flatnonzero(free & (rank <= wanted[:, None]))
+    make_room(world, town_sum(world, 1).astype(np.int64) + wanted)
+    f, start = world.firms, world.blocks.start
+    free = ~f.alive
+    taken = np.cumsum(free)  # free slots so far; a town's first free slot is 1 up
+    before = np.concatenate([[0], taken])[start[:-1]]
+    rank = taken - before[f.town]  # 1 for a town's first free slot, 2 ...
+    chosen = np.flatnonzero(free & (rank <= wanted[f.town]))
     if chosen.size == 0:
         return
     assign_ids(towns, f, chosen)
@@ -204,29 +245,40 @@ def enter_startups(world: World) -> None:
         age=np.zeros(chosen.size),
         customized=world.customized_share,
         funds=world.settings.economy.entry_funds,
-        size_scale=STARTUP_SIZE,
+        size_scale=STARTUP_SIZE * towns.size_scale[f.town[chosen]],
         knowledge_scale=STARTUP_KNOWLEDGE,
     )
+    cap_startups(world, chosen)
     world.ledger.add("entry_funds", f.town[chosen], f.funds[chosen])
     world.ledger.add("entries", f.town[chosen], 1.0)
     world.tally.entries += chosen.size
     world.enterprises.born(chosen)
 
 
+def cap_startups(world: World, slots: NDArray[np.intp]) -> None:
+    """No start-up begins with more than `agent_share_max` of its town's output."""
+    f, s = world.firms, world.settings
+    most = s.economy.agent_share_max * world.towns.gdp[f.town[slots]]
+    big = f.output[slots] > most
+    if big.any():
+        slots, most = slots[big], most[big]
+        f.size[slots] *= most / f.output[slots]
+        open_accounts(s, f, slots, world.customized_share, s.economy.entry_funds)
+
+
 def make_room(world: World, needed: NDArray[np.intp]) -> None:
-    """Widen every town block when a town needs more slots, up to the headroom.
+    """Widen the blocks of towns that need more slots, up to their headroom.
 
     Blocks start with little room and grow by at least 10% at a time, so
     the whole-table passes of the behaviours skip the room nobody uses yet.
     """
-    most = int(needed.max(initial=0))
-    if most <= world.capacity or world.capacity >= world.max_capacity:
+    wider = world.blocks.widened(needed)
+    if wider is None:
         return
-    old = world.capacity
-    wider = min(world.max_capacity, max(most, int(np.ceil(1.1 * old))))
-    world.firms = world.firms.regrouped(world.n_towns, old, wider)
-    world.enterprises.moved(old, wider)
-    world.capacity = wider
+    moved = world.blocks.moved_to(wider)
+    world.firms = world.firms.regrouped(world.blocks, wider)
+    world.blocks = wider
+    world.enterprises.moved(moved)
 
 
 def exit_if_failing(world: World, idx: Selection) -> None:

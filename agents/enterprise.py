@@ -235,7 +235,7 @@ def tie_gaps(world: World, idx: Selection) -> F64:
     f, r = world.firms, world.rates
     rows, partner = tie_list(f, idx)
     share = sharing(world.towns.ip_protection, r.sharing_floor)
-    openness = share[partner // world.capacity]  # the partner's town
+    openness = share[f.town[partner]]  # the partner's town
     knowledge = f.knowledge[idx]
     gains = learning_gain(1.0, knowledge[rows], f.knowledge[partner], openness, 1.0)
     return np.bincount(rows, gains, minlength=knowledge.size)

@@ -32,43 +32,33 @@ def member_places(
 def admit_members(world: World, idx: NDArray[np.intp]) -> None:
     """Let firms join platforms with room, and drop members where capital shrank.
 
-    Firms sit in town blocks, so each platform's candidates are one row of the
-    firm table reshaped by town. Who leaves and who joins first are drawn per
-    firm and kind of platform.
+    Who leaves and who joins first are drawn per firm and kind of platform.
     """
     f, p, r, streams = world.firms, world.platforms, world.rates, world.streams
-    kinds = len(PLATFORM_KINDS)
-    shape = (world.n_towns, world.capacity)
+    kinds, n = len(PLATFORM_KINDS), world.n_towns
     places = member_places(p.capital, p.built, r.member_cost).astype(np.int64)
-    member, alive = f.member.reshape(shape), f.alive.reshape(shape)
-    ids = f.id.reshape(shape)
     for kind in range(kinds):
         towns = idx[idx % kinds == kind] // kinds
         if towns.size == 0:
             continue
         bit = np.uint8(1 << kind)
-        block = member[towns]
-        has_bit = (block & bit) > 0
-        seats = places[towns * kinds + kind]
-        room = seats - has_bit.sum(axis=1)
-        if (room < 0).any():  # capital shrank: random members leave
-            crowded = np.flatnonzero(has_bit & (room < 0)[:, None])
-            order = streams.uniform(
-                Purpose.LEAVE_ORDER, ids[towns].ravel()[crowded], kind
-            )
-            stay = first_per_group(crowded // world.capacity, seats, order)
-            block.ravel()[crowded[~stay]] &= ~bit
-        open_rows = (room > 0)[:, None]
-        candidates = np.flatnonzero(alive[towns] & ~has_bit & open_rows)
-        who = ids[towns].ravel()[candidates]
-        keen = streams.uniform(Purpose.JOIN, who, kind) < r.join
-        candidates, who = candidates[keen], who[keen]
-        order = streams.uniform(Purpose.JOIN_ORDER, who, kind)
-        joining = first_per_group(
-            candidates // world.capacity, np.maximum(room, 0), order
-        )
-        block.ravel()[candidates[joining]] |= bit
-        member[towns] = block
+        acting = np.zeros(n, dtype=bool)
+        acting[towns] = True
+        here = acting[f.town] & f.alive
+        has_bit = here & ((f.member & bit) > 0)
+        seats = places[np.arange(n) * kinds + kind]
+        room = seats - np.bincount(f.town[has_bit], minlength=n)
+        crowded = np.flatnonzero(has_bit & (room < 0)[f.town])
+        if crowded.size:  # capital shrank: random members leave
+            order = streams.uniform(Purpose.LEAVE_ORDER, f.id[crowded], kind)
+            stay = first_per_group(f.town[crowded], seats, order)
+            f.member[crowded[~stay]] &= ~bit
+        candidates = np.flatnonzero(here & ~has_bit & (room > 0)[f.town])
+        keen = streams.uniform(Purpose.JOIN, f.id[candidates], kind) < r.join
+        candidates = candidates[keen]
+        order = streams.uniform(Purpose.JOIN_ORDER, f.id[candidates], kind)
+        joining = first_per_group(f.town[candidates], np.maximum(room, 0), order)
+        f.member[candidates[joining]] |= bit
 
 
 class Platform(ArrayView, FixedAgent):

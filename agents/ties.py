@@ -118,23 +118,24 @@ def random_firm_in(
 ) -> NDArray[np.intp]:
     """A random live firm of each town, for each seeker id (-1 if none is found).
 
-    Draws a slot of the town's block at full width (`max_capacity`) until one
+    Draws a slot of the town's block at full width (`Blocks.most`) until one
     holds a firm: each live firm is equally likely, and a seeker's pick changes
     only if the slots it tries change, not when a firm elsewhere in the town
     enters or leaves. A search gives up after `PICK_TRIES` empty slots: in a
     block two-thirds full (the start, at the default headroom) about once in
     40 million searches, in a block a third full about once in 650.
     """
-    f, width = world.firms, world.max_capacity
+    f, b = world.firms, world.blocks
     found = np.full(town.size, -1, dtype=np.intp)
     open_ = np.flatnonzero(world.towns.firms[town] > 0)
     for attempt in range(PICK_TRIES):
         if open_.size == 0:
             break
+        here = town[open_]
         draw = streams.uniform(Purpose.PARTNER, seekers[open_], draw=attempt)
-        place = (draw * width).astype(np.intp)
-        inside = place < world.capacity
-        slot = town[open_] * world.capacity + np.minimum(place, world.capacity - 1)
+        rank = (draw * b.most[here]).astype(np.intp)
+        inside = rank < b.width[here]
+        slot = b.start[here] + np.where(inside, rank, 0)
         hit = inside & f.alive[slot]
         found[open_[hit]] = slot[hit]
         open_ = open_[~hit]

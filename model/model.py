@@ -36,7 +36,6 @@ from model.province import (
     build_towns,
     build_universities,
     customized_share,
-    firm_capacity,
     place_firms,
     town_graph,
 )
@@ -104,8 +103,9 @@ class TownModel(Model):
         self.streams = Streams.of(
             self.seed if self.seed is not None else run_seed(self.rng)
         )
-        self.firms, self.capacity = place_firms(settings, self.towns, self.streams)
-        self.max_capacity = firm_capacity(settings)
+        self.firms, self.blocks = place_firms(
+            settings, self.towns, self.streams, self.rng
+        )
         self.platforms = Platforms.of(self.towns)
         self.ledger = Ledger(self.n_towns)
         self.tally = Tally()
