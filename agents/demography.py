@@ -17,6 +17,7 @@ from scipy.special import pdtrik
 
 from agents.base import (
     Selection,
+    in_selection,
     place_count,
     rows_in,
     slots_at,
@@ -53,6 +54,8 @@ TALENT_ABOVE_NEED = 0.5
 """A new firm's IT staff exceeds its level's need by up to this share (uniform)."""
 TRUST_SPREAD = 0.05
 """S.d. of a new firm's trust around `enterprise.trust_start`."""
+SIZE_FACTOR_MAX = 10.0
+"""Most the exit hazard of a small firm exceeds that of a town's mean-sized one."""
 STARTUP_TOP_LEVEL = 3
 """The highest level a start-up copies from the incumbents."""
 
@@ -60,9 +63,32 @@ STARTUP_TOP_LEVEL = 3
 # --- Rules ----------------------------------------------------------------------
 
 
-def exits(funds: ArrayLike, draw: ArrayLike, hazard: float) -> ArrayLike:
+def exits(funds: ArrayLike, draw: ArrayLike, hazard: ArrayLike) -> ArrayLike:
     """A firm leaves when its funds (with its credit) run out, or by the hazard."""
     return np.less(funds, 0.0) | np.less(draw, hazard)
+
+
+def exit_hazard(
+    base: float,
+    relative_size: ArrayLike,
+    age: ArrayLike,
+    elasticity: float,
+    young_excess: float,
+    young_years: float,
+) -> ArrayLike:
+    """Chance of closing besides bankruptcy: falls with size and with age.
+
+    Plants' and firms' exit rates fall with size and with age (Evans 1987;
+    Dunne, Roberts and Samuelson 1989; Haltiwanger, Jarmin and Miranda 2013):
+    `base` at the town's mean size and a mature age, times
+    `relative_size ** -elasticity`, times a young firm's excess that fades
+    over `young_years`. The size factor is held below `SIZE_FACTOR_MAX`.
+    """
+    size_factor = np.minimum(
+        np.power(np.maximum(relative_size, 1e-12), -elasticity), SIZE_FACTOR_MAX
+    )
+    youth = 1.0 + young_excess * np.exp(-np.asarray(age) / young_years)
+    return base * size_factor * youth
 
 
 def entry_attraction(margin: ArrayLike, coordination: ArrayLike) -> ArrayLike:
@@ -285,7 +311,8 @@ def exit_if_failing(world: World, idx: Selection) -> None:
     """Leave the market when funds, the subsidy claimed and credit are used up.
 
     Credit is never negative, so only firms short of their own money are held
-    against it; any firm may also close by the background hazard.
+    against it; any firm may also close by its hazard (`exit_hazard`), drawn
+    by thinning: candidates at the hazard's bound, kept with their own share.
     """
     f, r = world.firms, world.rates
     own = f.funds[idx] + f.subsidy_claim[idx]
@@ -293,9 +320,21 @@ def exit_if_failing(world: World, idx: Selection) -> None:
     at = slots_at(idx, short)
     cushion = own[short] + credit_of(world, at)
     failing = short[f.alive[at] & exits(cushion, 1.0, 0.0)]  # hazard: drawn below
-    places = world.streams.chosen(Purpose.EXIT, r.base_exit, place_count(world))
-    closing = rows_in(idx, slots_of_places(world, places)[0])
-    closing = closing[f.alive[slots_at(idx, closing)]]
+    top = min(1.0, r.base_exit * SIZE_FACTOR_MAX * (1.0 + r.exit_young_excess))
+    places = world.streams.chosen(Purpose.EXIT, top, place_count(world))
+    at = slots_of_places(world, places)[0]
+    at = at[in_selection(idx, at) & f.alive[at]]
+    mean_size = np.maximum(world.towns.mean_size[f.town[at]], 1e-12)
+    hazard = exit_hazard(
+        r.base_exit,
+        f.size[at] / mean_size,
+        f.age[at],
+        r.exit_size_elasticity,
+        r.exit_young_excess,
+        r.exit_young_years,
+    )
+    draw = world.streams.uniform(Purpose.EXIT, f.id[at], draw=1) * top
+    closing = rows_in(idx, at[draw < hazard])
     world.tally.failures += failing.size
     leaving = np.union1d(failing, closing)
     if leaving.size:

@@ -191,6 +191,7 @@ class Towns:
     platform_linked: NDArray[np.bool_] = field(init=False)
     share_at_least: F64 = field(init=False)
     mean_knowledge: F64 = field(init=False)
+    mean_size: F64 = field(init=False)
     platform_knowledge: F64 = field(init=False)
     linked: NDArray[np.bool_] = field(init=False)
     member_share: F64 = field(init=False)
@@ -205,7 +206,7 @@ class Towns:
             setattr(self, name, np.zeros(n))
         for name in ("funding_pool", "upgrade_outlay", "step_outlay"):
             setattr(self, name, np.zeros(n))
-        for name in ("subsidy_offer", "mean_knowledge"):
+        for name in ("subsidy_offer", "mean_knowledge", "mean_size"):
             setattr(self, name, np.zeros(n))
         for name in ("platform_knowledge", "member_share", "coordination", "external"):
             setattr(self, name, np.zeros(n))

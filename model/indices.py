@@ -107,6 +107,7 @@ def observe(world: World) -> None:
     towns.gdp[:] = town_sum(world, f.output)
     towns.share_at_least[:] = share_at_least(counts)
     towns.mean_knowledge[:] = town_mean(world, f.knowledge)
+    towns.mean_size[:] = town_mean(world, f.size)
     member = f.member > 0
     towns.member_share[:] = town_mean(world, member)
     towns.platform_linked[:] = towns.platform_built & (
