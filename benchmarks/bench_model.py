@@ -30,7 +30,7 @@ AGENT_STEPS = 4  # the agents schedule is slow; a few steps give its per-step co
 def measure(towns: int, firms: int, steps: int, schedule: str, views: str) -> dict:
     """Build and run one model; return the figures of one JSON line."""
     started = time.perf_counter()
-    from experiments.allocator import keep_freed_memory
+    from experiments.runs.allocator import keep_freed_memory
     from model import TownModel
 
     keep_freed_memory()

@@ -105,7 +105,7 @@ def sleeper(x: float, seed: int) -> dict:
 
 
 def _plan(text: str, folder: Path):
-    from experiments.design import load_experiment
+    from experiments.sweeps.plan import load_experiment
 
     path = folder / "experiment.toml"
     path.write_text(text)
@@ -120,7 +120,7 @@ def _startup_seconds(workers: int) -> float:
     """
     from concurrent.futures import wait
 
-    from experiments.sweep import _executor
+    from experiments.sweeps.driver import _executor
 
     started = time.perf_counter()
     with _executor(workers, None) as (executor, _, _stop):
@@ -130,7 +130,8 @@ def _startup_seconds(workers: int) -> float:
 
 def overhead() -> dict:
     """Per-run cost of the sweep machinery against the model's own time."""
-    from experiments.sweep import execute, run_sweep, task_of
+    from experiments.sweeps.driver import run_sweep
+    from experiments.sweeps.worker import execute, task_of
     from model import TownModel
     from scenarios import build_scenario
 
@@ -172,9 +173,9 @@ def overhead() -> dict:
 
 def outcome_cost() -> dict:
     """What a worker adds to one baseline run: town table, outcomes, Parquet bytes."""
-    from experiments.design import RunSpec
-    from experiments.outcomes import measure
-    from experiments.sweep import Task, _parquet_bytes, _table
+    from experiments.sweeps.outcomes import measure
+    from experiments.sweeps.plan import RunSpec
+    from experiments.sweeps.worker import Task, parquet_bytes, run_table
     from model import TownModel
 
     started = time.perf_counter()
@@ -190,7 +191,7 @@ def outcome_cost() -> dict:
         framed = time.perf_counter()
         rows = measure(towns)
         measured = time.perf_counter()
-        _parquet_bytes(_table(task, spec, rows), 0.0)
+        parquet_bytes(run_table(task, spec, rows), 0.0)
         times["town_frame_s"] += framed - started
         times["outcomes_s"] += measured - framed
         times["file_s"] += time.perf_counter() - measured
@@ -204,7 +205,7 @@ def outcome_cost() -> dict:
 
 def speedup(workers: int) -> dict:
     """Wall time of 16 baseline runs on `workers` workers."""
-    from experiments.sweep import run_sweep
+    from experiments.sweeps.driver import run_sweep
 
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
@@ -235,7 +236,7 @@ def parallel(workers: int) -> dict:
     can spare: with free cores, real runs scale the same way.
     """
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from experiments.sweep import run_sweep
+    from experiments.sweeps.driver import run_sweep
 
     with tempfile.TemporaryDirectory() as tmp:
         plan = _plan(SLEEPER, Path(tmp))
@@ -254,7 +255,7 @@ def parallel(workers: int) -> dict:
 def memory(runs: int) -> dict:
     """Driver peak memory for `runs` stand-in runs on 2 workers."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from experiments.sweep import run_sweep
+    from experiments.sweeps.driver import run_sweep
 
     with tempfile.TemporaryDirectory() as tmp:
         plan = _plan(STANDIN.format(runs=runs), Path(tmp))

@@ -11,10 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scenarios import ScenarioError, load_scenario, parse_assignment, shipped_scenarios
-
-DEFAULT_SCENARIO = "baseline"
-DEFAULT_SEED = 42
+from scenarios import (
+    DEFAULT_SCENARIO,
+    DEFAULT_SEED,
+    ScenarioError,
+    load_scenario,
+    parse_assignment,
+    shipped_scenarios,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,7 +92,7 @@ def input_errors(command: str) -> tuple[type[Exception], ...]:
     sweep's driver stays free of the model: its workers import it.
     """
     if command == "run":
-        from experiments.run import OutputError
+        from experiments.runs.single_run import OutputError
 
         return (ScenarioError, OutputError)
     return (ScenarioError,)
@@ -98,9 +102,9 @@ def run_command(args: argparse.Namespace) -> int:
     """Validate everything, run with a progress bar, print the summary, write files."""
     from tqdm import tqdm
 
-    from experiments.allocator import keep_freed_memory
-    from experiments.run import check_output, run_scenario, write_results
-    from experiments.summary import summarize
+    from experiments.runs.allocator import keep_freed_memory
+    from experiments.runs.single_run import check_output, run_scenario, write_results
+    from experiments.runs.summary import summarize
 
     overrides = dict(parse_assignment(text) for text in args.overrides)
     scenario = load_scenario(args.scenario, overrides)
@@ -171,15 +175,15 @@ def add_sweep_parsers(commands: argparse._SubParsersAction) -> None:
 
 def sweep_command(args: argparse.Namespace) -> int:
     """Validate the experiment, run what is missing, say where the results are."""
-    from experiments.design import load_experiment
-    from experiments.sweep import SweepInterrupted, run_sweep
+    from experiments.sweeps.driver import SweepInterrupted, run_sweep
+    from experiments.sweeps.plan import load_experiment
 
     if args.workers is not None and args.workers < 1:
         raise ScenarioError(f"--workers {args.workers}: allowed: 1 or more")
     plan = load_experiment(args.experiment)
     out = args.out or Path("results") / "sweeps" / plan.experiment.name
     if args.dry_run:
-        from experiments.design import describe
+        from experiments.sweeps.plan import describe
 
         done = len(list((out / "runs").glob("*.parquet"))) if out.exists() else 0
         print(describe(plan))
@@ -223,7 +227,7 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 def analyze_command(args: argparse.Namespace) -> int:
     """Indices, charts, report and exports of a finished (or partial) sweep."""
-    from experiments.analyze import analyze
+    from experiments.analysis.report import analyze
 
     report = analyze(
         args.results,

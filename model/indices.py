@@ -16,10 +16,9 @@ from agents import systems
 from agents.base import town_mean, town_sum
 from agents.ties import CROSS_TOWN
 from agents.world import World
-from scenarios.schema import REGIONS
+from scenarios.schema import LEVELS, REGIONS
 
 F64 = NDArray[np.float64]
-LEVELS = (1, 2, 3, 4)
 
 
 def coupling_coordination(indices: ArrayLike, weights: ArrayLike | None = None) -> F64:

@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
@@ -39,7 +39,7 @@ def scenario_path(name_or_path: str | Path) -> Path:
     if shipped.is_file():
         return Path(str(shipped))
     names = shipped_scenarios()
-    hint = _did_you_mean(str(name_or_path), names)
+    hint = did_you_mean(str(name_or_path), names)
     raise ScenarioError(
         f"{name_or_path}: no such scenario file or shipped scenario; "
         f"shipped: {', '.join(names)}{hint}"
@@ -117,35 +117,52 @@ def resolve_key(key: str, origin: str = "scenario") -> str:
     leaves = leaf_paths()
     if key in leaves:
         return leaves[key]
-    hint = _did_you_mean(key, [*known, *leaves])
+    hint = did_you_mean(key, [*known, *leaves])
     raise ScenarioError(f"{origin}: key {key!r}: unknown key{hint}")
 
 
-def explain(error: ValidationError, origin: str) -> str:
-    """One readable message for a pydantic error: file, key, value, what is allowed."""
-    lines = []
-    for item in error.errors():
-        loc = [str(part) for part in item["loc"]]
-        key = ".".join(loc) or "(top level)"
-        value = item.get("input")
-        if item["type"] == "extra_forbidden":
-            parent = ".".join(loc[:-1])
-            allowed = _allowed_keys(parent)
-            hint = _did_you_mean(loc[-1], allowed)
-            lines.append(
-                f"{origin}: key {key!r}: unknown key{hint}; "
-                f"allowed in {parent or 'the top level'}: {', '.join(allowed)}"
-            )
-            continue
-        allowed = _allowed_text(".".join(p for p in loc if not p.isdigit()))
-        message = item["msg"].removeprefix("Value error, ")
-        if not loc:  # a rule across sections names its keys itself
-            lines.append(f"{origin}: {message}")
-            continue
-        whole_section = _section_type(".".join(loc)) is not None
-        shown = "" if whole_section and isinstance(value, dict) else f" = {value!r}"
-        lines.append(f"{origin}: key {key!r}{shown}: {message}{allowed}")
-    return "\n".join(lines)
+def explain(
+    error: ValidationError, origin: str, root: type[BaseModel] = Scenario
+) -> str:
+    """One readable line per problem: file, key, value and what is allowed.
+
+    Args:
+        error: A pydantic error from validating data against `root`.
+        origin: What was read (a file, an override), named first on every line.
+        root: The schema's root model: the scenario, or an experiment file's.
+    """
+    lines = [_explain_one(item, origin, root) for item in error.errors()]
+    return "\n".join(dict.fromkeys(lines))
+
+
+def _explain_one(item: Any, origin: str, root: type[BaseModel]) -> str:
+    loc = [str(part) for part in item["loc"]]
+    key = ".".join(loc)
+    if item["type"] == "extra_forbidden":
+        parent = loc[:-1]
+        allowed = _allowed_keys(root, parent)
+        return (
+            f"{origin}: key {key!r}: unknown key{did_you_mean(loc[-1], allowed)}; "
+            f"allowed in {'.'.join(parent) or 'the top level'}: {', '.join(allowed)}"
+        )
+    message = item["msg"].removeprefix("Value error, ") + _choice_hint(item)
+    if not loc:  # a rule across sections names its keys itself
+        return f"{origin}: {message}"
+    value = item.get("input")
+    whole_section = _walk(root, loc)[0] is not None
+    hidden = item["type"] == "missing" or (whole_section and isinstance(value, dict))
+    shown = "" if hidden else f" = {value!r}"
+    return f"{origin}: key {key!r}{shown}: {message}{_allowed_text(root, loc)}"
+
+
+def _choice_hint(item: Any) -> str:
+    """A close match for a misspelt choice, e.g. 'sobel' for 'sobol'."""
+    value = item.get("input")
+    if item["type"] != "literal_error" or not isinstance(value, str):
+        return ""
+    expected = item.get("ctx", {}).get("expected", "")
+    choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",")]
+    return did_you_mean(value, choices)
 
 
 def read_toml(path: Path, error: type[ScenarioError] | None = None) -> dict[str, Any]:
@@ -240,17 +257,50 @@ def _dict_field(path: str) -> bool:
     return path in fields and get_origin(fields[path].annotation) is dict
 
 
-def _allowed_keys(parent: str) -> list[str]:
-    parts = [p for p in parent.split(".") if not p.isdigit()]
-    model = _section_type(".".join(parts))
-    return sorted(model.model_fields) if model else []
+def _walk(
+    root: type[BaseModel], parts: list[str]
+) -> tuple[type[BaseModel] | None, FieldInfo | None]:
+    """Follow a path through a schema: the section it ends at, and the last field.
+
+    Entries of lists and tables (a position, or a key such as a factor's dotted
+    name) are stepped over, so a path ending in one names its list or table.
+    """
+    node: Any = root
+    field = None
+    for part in parts:
+        node = _unwrap(node)
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            field = node.model_fields.get(part)
+            if field is None:
+                return None, None
+            node = field.annotation
+        elif get_origin(node) in (list, dict):
+            node = get_args(node)[-1]
+        else:
+            return None, None
+    node = _unwrap(node)
+    section = node if isinstance(node, type) and issubclass(node, BaseModel) else None
+    return section, field
 
 
-def _allowed_text(path: str) -> str:
+def _unwrap(annotation: Any) -> Any:
+    """The type inside `Annotated[...]` and `X | None`."""
+    if get_origin(annotation) is Annotated:
+        return _unwrap(get_args(annotation)[0])
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if type(None) in get_args(annotation) and len(args) == 1:
+        return _unwrap(args[0])
+    return annotation
+
+
+def _allowed_keys(root: type[BaseModel], parent: list[str]) -> list[str]:
+    section = _walk(root, parent)[0]
+    return sorted(section.model_fields) if section else []
+
+
+def _allowed_text(root: type[BaseModel], loc: list[str]) -> str:
     """Describe what a field accepts: its type, bounds and choices."""
-    parent, _, leaf = path.rpartition(".")
-    model = _section_type(parent)
-    field = model.model_fields.get(leaf) if model else None
+    field = _walk(root, loc)[1]
     if field is None:
         return ""
     bounds = []
@@ -281,7 +331,8 @@ def _type_name(annotation: Any) -> str:
     return " or ".join(_type_name(a) for a in args if a is not type(None))
 
 
-def _did_you_mean(word: str, choices: list[str]) -> str:
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """' (did you mean X?)' for the closest of `choices`, or '' if none is close."""
     match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if not match and "." in word:
         leaf = word.rsplit(".", 1)[-1]

@@ -44,6 +44,7 @@ INDUSTRIES = (
     "eco_tourism",
 )
 REGIONS = ("pearl_river_delta", "east", "west", "north")
+LEVELS = (1, 2, 3, 4)
 LEVEL_NAMES = ("traditional", "informational", "internet-based", "Internet+")
 """A firm's four digital levels and a town's four dimensions (Wang 2018), 1 to 4."""
 STAGES = ("upstream", "midstream", "downstream")

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from model import TownModel
-
-LEVELS = (1, 2, 3, 4)
+from model import TownModel, indices
+from scenarios import LEVELS
 
 SMALL = {"towns": 4, "firms_per_town": 40}
 """The small scenario of the statistical tests (the brief's suggestion)."""
@@ -34,9 +33,8 @@ def runs(seeds: Iterable[int], **params: object) -> list[TownModel]:
 
 def share_at_least(frame: pd.DataFrame) -> np.ndarray:
     """Share of live firms at level >= L per row of a model frame; columns L=1..4."""
-    counts = np.column_stack([frame[f"firms_level_{k}"] for k in LEVELS]).astype(float)
-    at_least = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
-    return at_least / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
+    counts = frame[[f"firms_level_{k}" for k in LEVELS]].to_numpy()
+    return indices.share_at_least(counts)[:, 1 : len(LEVELS) + 1]
 
 
 def mean_level(frame: pd.DataFrame) -> np.ndarray:

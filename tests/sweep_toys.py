@@ -21,3 +21,18 @@ def crash(x: float, seed: int) -> dict:
 
         os.kill(os.getpid(), signal.SIGKILL)
     return {"y": x}
+
+
+def by_town(x: float, seed: int, scale: float, towns: int) -> object:
+    """A model returning its own rows: a value per town, scaled by a fixed argument."""
+    from experiments.sweeps.outcomes import Rows
+
+    rows = Rows()
+    rows.add("y", np.array([scale * x]))
+    rows.add(
+        "per_town",
+        scale * x * np.arange(towns, dtype=float),
+        years=np.full(towns, 2020),
+        towns=np.arange(towns),
+    )
+    return rows.frame()

@@ -239,6 +239,17 @@ def test_policy_change_errors_name_the_entry():
     assert re.search(r"<= 1|less than or equal to 1", message), message
 
 
+def test_misspelt_choice_suggests_the_close_one():
+    message = error_of({"run": {"schedule": "agent"}})
+    assert_names(message, ORIGIN, "run.schedule", "did you mean 'agents'?")
+
+
+def test_a_missing_key_is_named_without_its_table():
+    message = error_of({"policy_changes": [{"talent": 0.3}]})
+    assert_names(message, ORIGIN, "'policy_changes.0.year'", "Field required")
+    assert "'policy_changes.0.year' =" not in message
+
+
 def test_section_given_a_scalar():
     message = error_of({"ip": 5})
     assert_names(message, ORIGIN, "'ip'", "= 5")

@@ -1,191 +1,44 @@
-"""Experiment files and their designs: which runs a sweep makes, and with what seeds.
+"""Planning an experiment: its design points, its runs and their seeds.
 
-An experiment file (TOML) names a base scenario, the levers and uncertainties to
-vary (each a range or a list of levels), a design (full factorial, Latin
-hypercube, Sobol/Saltelli or Morris), the replications per design point, one root
-seed, the years to record and the outcomes of interest. It is validated like a
-scenario: a bad file stops with one message naming the file, the key, the value
-and what is allowed. Every design is sampled in the unit hypercube and then mapped
-onto the factors, so that the analysis can read the same unit coordinates.
+Every sampled design is drawn in the unit hypercube (`samplers`) and then mapped
+onto the factors, so that the analysis can read the same unit coordinates; a
+factorial design enumerates levels and splits. Each factor is checked against
+the scenario schema before anything runs, and every run's seed derives from the
+experiment's root seed.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, get_args, get_origin
 
 import numpy as np
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
+
+from experiments.sweeps.experiment_file import (
+    TOWNSIM,
+    Experiment,
+    ExperimentError,
+    Level,
+    Split,
+    read_experiment,
 )
+from experiments.sweeps.samplers import sample_unit
+from scenarios import (
+    DEFAULT_SCENARIO,
+    Scenario,
+    ScenarioError,
+    build_scenario,
+    load_scenario,
+)
+from scenarios.loading import resolve_key
 
-from experiments.outcomes import catalogue_names
-from scenarios import Scenario, ScenarioError, build_scenario, load_scenario
-from scenarios.loading import read_toml, resolve_key
-
-TOWNSIM = "townsim"
-DESIGNS = ("factorial", "lhs", "sobol", "morris")
-Level = float | int | bool | str
-
-
-class ExperimentError(ScenarioError):
-    """Bad experiment input; the message names file, key, value and what is allowed."""
-
-
-class Strict(BaseModel):
-    """A strict block of the experiment file: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Factor(Strict):
-    """A lever or uncertainty: a range [low, high] or a list of levels."""
-
-    range: tuple[float, float] | None = Field(None, description="[low, high]")
-    levels: list[Level] | None = Field(None, min_length=1, description="the values")
-    steps: int | None = Field(
-        None, ge=2, le=1000, description="evenly spaced levels of a range (factorial)"
-    )
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> Factor:
-        if (self.range is None) == (self.levels is None):
-            raise ValueError("give either range = [low, high] or levels = [...]")
-        if self.range is not None and not self.range[0] < self.range[1]:
-            raise ValueError(f"range {list(self.range)}: low must be below high")
-        if self.steps is not None and self.range is None:
-            raise ValueError("steps goes with a range, not with levels")
-        return self
-
-
-class Split(Strict):
-    """A fixed total shared between several keys, e.g. a budget between levers."""
-
-    keys: list[str] = Field(min_length=2, description="the keys sharing the total")
-    step: float = Field(
-        0.25, gt=0, le=0.5, description="grid step of each share (1/step an integer)"
-    )
-    total: float = Field(1.0, gt=0, description="what the shares add up to")
-
-    @model_validator(mode="after")
-    def _whole_steps(self) -> Split:
-        if abs(1 / self.step - round(1 / self.step)) > 1e-9:
-            raise ValueError(f"step {self.step}: 1/step must be a whole number")
-        return self
-
-
-class DesignSettings(Strict):
-    """How design points are chosen."""
-
-    kind: Literal["factorial", "lhs", "sobol", "morris"] = Field(
-        "factorial", description="the design"
-    )
-    samples: int | None = Field(
-        None,
-        ge=1,
-        le=1_000_000,
-        description="lhs: points; sobol: base samples N (a power of 2); "
-        "morris: trajectories",
-    )
-    second_order: bool = Field(False, description="sobol: second-order indices too")
-    levels: int = Field(4, ge=2, le=100, description="morris: grid levels (even)")
-
-    @model_validator(mode="after")
-    def _samples_fit(self) -> DesignSettings:
-        if self.kind != "factorial" and self.samples is None:
-            raise ValueError(f"design {self.kind!r} needs samples")
-        if self.kind == "sobol" and self.samples & (self.samples - 1):
-            raise ValueError(f"samples = {self.samples}: sobol needs a power of 2")
-        if self.kind == "morris" and self.levels % 2:
-            raise ValueError(f"levels = {self.levels}: morris needs an even number")
-        return self
-
-
-class AnalysisSettings(Strict):
-    """What `townsim analyze` reports by default."""
-
-    years: list[int] | None = Field(
-        None, description="years whose yearly outcomes get indices (default: last)"
-    )
-    resamples: int = Field(300, ge=10, le=100_000, description="bootstrap draws")
-    conf_level: float = Field(0.95, gt=0.5, lt=1, description="confidence level")
-
-
-class Experiment(Strict):
-    """A complete, validated experiment file."""
-
-    name: str = Field(
-        max_length=80,
-        pattern=r"^[A-Za-z0-9_.-]+$",
-        description="letters, digits, '_', '.' and '-': it names the results folder",
-    )
-    description: str = ""
-    model: str = Field(
-        TOWNSIM, description="'townsim', or 'module:function' for a plain function"
-    )
-    scenario: str | None = Field(None, description="base scenario: name or file")
-    set: dict[str, Any] = Field(
-        default_factory=dict, description="fixed scenario overrides"
-    )
-    levers: dict[str, Factor] = Field(default_factory=dict)
-    uncertainties: dict[str, Factor] = Field(default_factory=dict)
-    splits: dict[str, Split] = Field(default_factory=dict)
-    design: DesignSettings = Field(default_factory=DesignSettings)
-    replications: Annotated[int, Field(ge=1, le=10_000)] = 1
-    root_seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
-    seeding: Literal["independent", "common"] = Field(
-        "independent",
-        description="independent seeds per run, or common random numbers: "
-        "replication r uses the same seed at every design point",
-    )
-    years: list[int] | None = Field(None, description="years to record (default all)")
-    outcomes: list[str] | None = Field(None, description="outcomes (default all)")
-    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
-
-    @field_validator("levers", "uncertainties", mode="before")
-    @classmethod
-    def _lists_are_levels(cls, table: Any) -> Any:
-        """A plain list of values is a factor's levels."""
-        if not isinstance(table, dict):
-            return table
-        return {
-            k: {"levels": v} if isinstance(v, list) else v for k, v in table.items()
-        }
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Experiment:
-        if not (self.levers or self.uncertainties or self.splits):
-            raise ValueError(
-                "vary something: add [levers], [uncertainties] or [splits]"
-            )
-        if self.splits and self.design.kind != "factorial":
-            raise ValueError(
-                f"splits need design.kind = 'factorial', not {self.design.kind!r}"
-            )
-        if self.model == TOWNSIM:
-            unknown = sorted(set(self.outcomes or ()) - set(catalogue_names()))
-            if unknown:
-                hint = _did_you_mean(unknown[0], catalogue_names())
-                raise ValueError(
-                    f"outcomes: unknown outcome {unknown[0]!r}{hint}; "
-                    f"allowed: {', '.join(catalogue_names())}"
-                )
-        elif ":" not in self.model:
-            raise ValueError(
-                f"model = {self.model!r}: allowed: 'townsim' or 'module:function'"
-            )
-        return self
+TABLES = {"lever": "levers", "uncertainty": "uncertainties"}
+"""The experiment file's table of each role of factor, for error messages."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +96,8 @@ class Plan:
     years: list[int] | None
     problem: dict[str, Any] = field(default_factory=dict)
     """The SALib problem of the sampled factors (unit bounds)."""
+    arguments: dict[str, Any] = field(default_factory=dict)
+    """A function model's fixed keyword arguments (the file's `[set]`)."""
 
     @property
     def points(self) -> int:
@@ -276,7 +131,10 @@ class Plan:
 
     def specs(self) -> Iterator[RunSpec]:
         """Every run of the plan, point by point, made lazily."""
-        base_hash = _hash({"model": self.experiment.model, "base": self.base})
+        shared = {"model": self.experiment.model, "base": self.base}
+        if self.arguments:
+            shared["arguments"] = self.arguments
+        base_hash = _hash(shared)
         reps = self.experiment.replications
         for point, params in enumerate(self.values):
             for rep in range(reps):
@@ -333,12 +191,6 @@ def run_seed(root: int, point: int, replication: int, seeding: str) -> int:
     return int(state[0] >> np.uint64(1))
 
 
-def design_seed(root: int) -> int:
-    """The seed of the design's sampler, apart from every run's seed."""
-    state = np.random.SeedSequence(root, spawn_key=(0,)).generate_state(1, np.uint64)
-    return int(state[0] >> np.uint64(1))
-
-
 def load_experiment(path: str | Path) -> Plan:
     """Read, validate and plan an experiment file.
 
@@ -347,21 +199,18 @@ def load_experiment(path: str | Path) -> Plan:
             file, the key, the value and what is allowed.
     """
     path = Path(path)
-    data = read_toml(path, ExperimentError)
-    try:
-        experiment = Experiment.model_validate(data)
-    except ValidationError as error:
-        raise ExperimentError(explain(error, str(path))) from None
-    return plan(experiment, source=str(path), folder=path.parent)
+    return plan(read_experiment(path), source=str(path), folder=path.parent)
 
 
 def plan(
     experiment: Experiment, source: str = "experiment", folder: Path = Path()
 ) -> Plan:
     """Check an experiment against the scenario schema and sample its design."""
-    base = None
+    base, arguments = None, {}
     variables = _variables(experiment, source)
-    if experiment.model == TOWNSIM:
+    if experiment.model != TOWNSIM:
+        arguments = _arguments(experiment, variables, source)
+    else:
         scenario = _base_scenario(experiment, source, folder)
         variables = [_typed(v, scenario, source) for v in variables]
         for name, split in experiment.splits.items():
@@ -385,41 +234,8 @@ def plan(
         outcomes=experiment.outcomes,
         years=experiment.years,
         problem=problem,
+        arguments=arguments,
     )
-
-
-def sample_unit(design: DesignSettings, dims: int, root_seed: int) -> np.ndarray:
-    """Design points in [0, 1]^dims, one row each (none: factorial enumerates)."""
-    seed = design_seed(root_seed)
-    if dims == 0 or design.kind == "factorial":
-        return np.zeros((0, dims))
-    problem = {
-        "num_vars": dims,
-        "names": [f"x{i}" for i in range(dims)],
-        "bounds": [[0.0, 1.0]] * dims,
-    }
-    if design.kind == "lhs":
-        from scipy.stats import qmc
-
-        return qmc.LatinHypercube(d=dims, rng=np.random.default_rng(seed)).random(
-            design.samples
-        )
-    if design.kind == "sobol":
-        from SALib.sample import sobol
-
-        return sobol.sample(
-            problem,
-            design.samples,
-            calc_second_order=design.second_order,
-            seed=seed % 2**32,
-        )
-    if design.kind == "morris":
-        from SALib.sample import morris
-
-        return morris.sample(
-            problem, design.samples, num_levels=design.levels, seed=seed % 2**32
-        )
-    raise ValueError(f"unknown design {design.kind!r}")
 
 
 def _values(
@@ -465,7 +281,8 @@ def _variables(experiment: Experiment, source: str) -> list[Variable]:
         for name, spec in table.items():
             if name in seen:
                 raise ExperimentError(
-                    f"{source}: key '{role}s.{name}': varied twice; vary a key once"
+                    f"{source}: key '{TABLES[role]}.{name}': varied twice; "
+                    "vary a key once"
                 )
             seen.add(name)
             factor = spec
@@ -474,7 +291,7 @@ def _variables(experiment: Experiment, source: str) -> list[Variable]:
             elif factorial:
                 if factor.steps is None:
                     raise ExperimentError(
-                        f"{source}: key '{role}s.{name}' = {{ range = "
+                        f"{source}: key '{TABLES[role]}.{name}' = {{ range = "
                         f"{list(factor.range)} }}: a factorial design needs levels; "
                         f"allowed: levels = [...] or range with steps = N"
                     )
@@ -488,8 +305,21 @@ def _variables(experiment: Experiment, source: str) -> list[Variable]:
     return variables
 
 
+def _arguments(
+    experiment: Experiment, variables: list[Variable], source: str
+) -> dict[str, Any]:
+    """A function model's fixed keyword arguments: `[set]`, apart from the factors."""
+    for variable in variables:
+        if variable.name in experiment.set:
+            raise ExperimentError(
+                f"{source}: key 'set.{variable.name}': also varied; a function's "
+                "argument is set or varied, not both"
+            )
+    return dict(experiment.set)
+
+
 def _base_scenario(experiment: Experiment, source: str, folder: Path) -> Scenario:
-    name = experiment.scenario or "baseline"
+    name = experiment.scenario or DEFAULT_SCENARIO
     if name.endswith(".toml") and not Path(name).is_absolute():
         name = str(folder / name)
     try:
@@ -506,7 +336,7 @@ def _resolved(overrides: dict[str, Any], origin: str) -> dict[str, Any]:
 
 def _typed(variable: Variable, scenario: Scenario, source: str) -> Variable:
     """Resolve the key, check its extremes against the schema, note integer fields."""
-    origin = f"{source}, {variable.role}s"
+    origin = f"{source}, {TABLES[variable.role]}"
     try:
         path = resolve_key(variable.name, origin)
     except ScenarioError as error:
@@ -571,87 +401,6 @@ def _check_years(experiment: Experiment, scenario: Scenario, source: str) -> Non
                     f"{source}: key {key!r} = {years}: year {year} is outside the "
                     f"run; allowed: {first} to {last}"
                 )
-
-
-def explain(error: ValidationError, origin: str) -> str:
-    """One readable line per problem: file, key, value and what is allowed."""
-    lines = []
-    for item in error.errors():
-        loc = [str(p) for p in item["loc"]]
-        key = ".".join(loc)
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            allowed = _allowed_keys(loc[:-1])
-            hint = _did_you_mean(loc[-1], allowed)
-            lines.append(
-                f"{origin}: key {key!r}: unknown key{hint}; allowed in "
-                f"{'.'.join(loc[:-1]) or 'the top level'}: {', '.join(allowed)}"
-            )
-            continue
-        value = item.get("input")
-        shown = "" if isinstance(value, dict) else f" = {value!r}"
-        allowed = _allowed_text(loc)
-        if len(loc) == 2 and loc[0] in ("levers", "uncertainties"):
-            allowed = (
-                "; allowed: a list of levels [a, b, ...] or { range = [low, high] }"
-                " (with steps = N in a factorial design)"
-            )
-        if item["type"] == "literal_error" and isinstance(value, str):
-            choices = item.get("ctx", {}).get("expected", "")
-            hint = _did_you_mean(
-                value, [c.strip(" '") for c in choices.replace(" or ", ",").split(",")]
-            )
-            message += hint
-        if not key:
-            lines.append(f"{origin}: {message}")
-        else:
-            lines.append(f"{origin}: key {key!r}{shown}: {message}{allowed}")
-    return "\n".join(dict.fromkeys(lines))
-
-
-_SECTIONS: dict[str, type[BaseModel]] = {
-    "": Experiment,
-    "design": DesignSettings,
-    "analysis": AnalysisSettings,
-}
-
-
-def _section_of(parts: list[str]) -> type[BaseModel] | None:
-    if not parts:
-        return Experiment
-    if parts[0] in ("levers", "uncertainties") and len(parts) == 2:
-        return Factor
-    if parts[0] == "splits" and len(parts) == 2:
-        return Split
-    return _SECTIONS.get(".".join(parts))
-
-
-def _allowed_keys(parts: list[str]) -> list[str]:
-    section = _section_of(parts)
-    return sorted(section.model_fields) if section else []
-
-
-def _allowed_text(loc: list[str]) -> str:
-    section = _section_of(loc[:-1]) if loc else None
-    info = section.model_fields.get(loc[-1]) if section else None
-    if info is None:
-        return ""
-    bounds = []
-    for meta in info.metadata:
-        for attr, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-            if getattr(meta, attr, None) is not None:
-                bounds.append(f"{word} {getattr(meta, attr)}")
-    text = ""
-    if bounds:
-        text = f"; allowed: {' and '.join(bounds)}"
-    if info.description:
-        text += f" ({info.description})"
-    return text
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 def _hash(data: Any) -> str:

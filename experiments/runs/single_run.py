@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.provenance import code_version, package_versions
+from experiments.runs.provenance import code_version, package_versions
 from model import TownModel
 from scenarios import Scenario
 

@@ -1,6 +1,6 @@
 """Toy models with known answers, for checking a sweep and its analysis end to end.
 
-An experiment file names one with `model = "experiments.toys:ishigami"`; the
+An experiment file names one with `model = "experiments.sweeps.toys:ishigami"`; the
 sweep then runs a plain function instead of the town model, and `townsim
 analyze` should recover the function's known Sobol indices.
 """

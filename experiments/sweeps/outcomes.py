@@ -15,12 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-LEVERS = ("talent", "funding", "ip", "platform")
-PLATFORM_COLUMNS = (
-    "platform_public_service",
-    "platform_innovation_centre",
-    "platform_ecommerce",
-)
+from scenarios import LEVELS, LEVERS
 
 
 @dataclass(frozen=True)
@@ -38,6 +33,8 @@ class Outcome:
 
 def _yearly(towns: pd.DataFrame) -> dict[str, pd.Series]:
     """Province values per year, computed once per run for every yearly outcome."""
+    from model.reporting import PLATFORM_COLUMNS, has_platform  # workers only
+
     years, slot = np.unique(towns["year"].to_numpy(), return_inverse=True)
     count = np.bincount(slot).astype(float)
 
@@ -46,8 +43,9 @@ def _yearly(towns: pd.DataFrame) -> dict[str, pd.Series]:
         return np.bincount(slot, weights=weights, minlength=len(years))
 
     firms = total(towns["firms"])
-    level3 = total(towns["firms_level_3"]) + total(towns["firms_level_4"])
-    covered = towns[list(PLATFORM_COLUMNS)].to_numpy().any(axis=1)
+    levels = [total(towns[f"firms_level_{level}"]) for level in LEVELS]
+    level3 = levels[2] + levels[3]
+    covered = has_platform(towns[list(PLATFORM_COLUMNS)].to_numpy())
     dimension = towns["dimension"].to_numpy()
     spent = {lever: total(towns[f"spent_{lever}"]) for lever in LEVERS}
     values = {
@@ -61,6 +59,11 @@ def _yearly(towns: pd.DataFrame) -> dict[str, pd.Series]:
         "member_share": total(towns["member_share"] * towns["firms"])
         / np.maximum(firms, 1),
         "firms": firms,
+        "mean_firm_level": sum(n * c for n, c in enumerate(levels, 1))
+        / np.maximum(sum(levels), 1),
+        "knowledge_shared": total(towns["shared"]),
+        "knowledge_leaked": total(towns["leaked"]),
+        "ip_protection": total(towns["ip_protection"]) / count,
         **{f"spent_{lever}": series for lever, series in spent.items()},
         "spent_total": sum(spent.values()),
     }
@@ -78,6 +81,23 @@ CATALOGUE: tuple[Outcome, ...] = (
     Outcome("platform_coverage", "yearly", "share", "towns with any platform"),
     Outcome("member_share", "yearly", "share", "live firms in a platform"),
     Outcome("firms", "yearly", "firms", "live firms", "neither"),
+    Outcome("mean_firm_level", "yearly", "1-4", "mean digital level of live firms"),
+    Outcome(
+        "knowledge_shared",
+        "yearly",
+        "knowledge",
+        "knowledge firms gained from partners and platforms that year",
+    ),
+    Outcome(
+        "knowledge_leaked",
+        "yearly",
+        "knowledge",
+        "knowledge firms gained from spillovers (leaks) that year",
+        "neither",
+    ),
+    Outcome(
+        "ip_protection", "yearly", "0-1", "mean effective IP protection", "neither"
+    ),
     *(
         Outcome(
             f"spent_{lever}",
@@ -126,6 +146,19 @@ CATALOGUE: tuple[Outcome, ...] = (
     Outcome(
         "total_spent", "run", "M yuan", "spending on all levers, all years", "neither"
     ),
+    Outcome(
+        "total_knowledge_shared",
+        "run",
+        "knowledge",
+        "knowledge gained from partners and platforms, all years",
+    ),
+    Outcome(
+        "total_knowledge_leaked",
+        "run",
+        "knowledge",
+        "knowledge gained from spillovers, all years",
+        "neither",
+    ),
 )
 BY_NAME = {outcome.name: outcome for outcome in CATALOGUE}
 
@@ -164,17 +197,20 @@ def _run_values(
             return float("nan")
         return float((end / start) ** (1 / (last - first)) - 1)
 
-    def spent(name: str) -> Callable[[], float]:
+    def summed(name: str) -> Callable[[], float]:
+        """A yearly flow summed over the years after the start."""
         return lambda: float(yearly[name].to_numpy()[after_start].sum())
 
     values: dict[str, Callable[[], float]] = {
         "first_year_dim3": lambda: censored_mean(3),
         "first_year_dim4": lambda: censored_mean(4),
         "gdp_growth": growth,
-        "total_spent": spent("spent_total"),
+        "total_spent": summed("spent_total"),
+        "total_knowledge_shared": summed("knowledge_shared"),
+        "total_knowledge_leaked": summed("knowledge_leaked"),
     }
     for lever in LEVERS:
-        values[f"total_spent_{lever}"] = spent(f"spent_{lever}")
+        values[f"total_spent_{lever}"] = summed(f"spent_{lever}")
     return values
 
 

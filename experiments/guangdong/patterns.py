@@ -1,10 +1,10 @@
 """Statistics of the patterns the model is validated against.
 
-Plain functions of arrays and model tables, shared by the validation report
-(`experiments.validate`) and its statistical tests: a Bass model fitted to a
-level's adoption curve, a permutation test of adoption clustering on the
-partner network, tail estimates of firm sizes, firm demography from the
-province series, and survival of the initial firms.
+Plain functions of arrays and model tables, shared by the validation runs
+(`function_models`), the report's sections and the statistical tests: a Bass
+model fitted to a level's adoption curve, a permutation test of adoption
+clustering on the partner network, tail estimates of firm sizes, firm demography
+from the province series, and survival of the initial firms.
 """
 
 from __future__ import annotations
@@ -16,20 +16,28 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import curve_fit
 
+from model import indices
+from scenarios import LEVELS
+
 if TYPE_CHECKING:
     from model import TownModel
-
-LEVELS = (1, 2, 3, 4)
 
 
 # --- adoption curves and the Bass model -------------------------------------------
 
 
+def year_ends(series: pd.DataFrame) -> pd.DataFrame:
+    """The series at year ends (and the initial state)."""
+    return series[series["year"] == series["year"].round()].reset_index(drop=True)
+
+
 def share_at_least(series: pd.DataFrame) -> np.ndarray:
-    """Share of live firms at level >= L, one row per step, columns L = 1..4."""
-    counts = np.column_stack([series[f"firms_level_{k}"] for k in LEVELS]).astype(float)
-    at_least = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
-    return at_least / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
+    """Share of live firms at level >= L, one row per step, columns L = 1..4.
+
+    `model.indices.share_at_least` of the series' counts per level.
+    """
+    counts = series[[f"firms_level_{k}" for k in LEVELS]].to_numpy()
+    return indices.share_at_least(counts)[:, 1 : len(LEVELS) + 1]
 
 
 def bass(t: np.ndarray, p: float, q: float, m: float, f0: float) -> np.ndarray:
@@ -196,6 +204,40 @@ def pareto_mle(values: np.ndarray, xmin: float) -> tuple[float, float]:
 
 
 # --- demography ----------------------------------------------------------------------
+
+
+PREFIXES = {"all": "", "infant": "infant_", "young": "young_"}
+"""Age classes the model series count directly (firms at risk, exits)."""
+DIFFERENCES = {"adolescent": ("young", "infant"), "older": ("all", "young")}
+"""Age classes that are one counted class less another."""
+
+
+def class_counts(series: pd.DataFrame, group: str) -> tuple[pd.Series, pd.Series]:
+    """Firms at risk and exits of one age class, per step (initial row left out)."""
+    s = series.iloc[1:]
+    if group in PREFIXES:
+        return s[f"{PREFIXES[group]}firms"], s[f"{PREFIXES[group]}exits"]
+    (firms, exits), (less_firms, less_exits) = (
+        class_counts(series, g) for g in DIFFERENCES[group]
+    )
+    return firms - less_firms, exits - less_exits
+
+
+def per_firm_year(events: pd.Series, firms: pd.Series, steps_per_year: int) -> float:
+    """Events over the firm-years at risk across a run."""
+    return float(events.sum() / max(firms.sum() / steps_per_year, 1))
+
+
+def exit_rate(series: pd.DataFrame, group: str, steps_per_year: int) -> float:
+    """Exits over firm-years at risk across a run, for one age class of firms."""
+    firms, exits = class_counts(series, group)
+    return per_firm_year(exits, firms, steps_per_year)
+
+
+def failure_rate(series: pd.DataFrame, steps_per_year: int) -> float:
+    """Exits because funds and credit ran out, over firm-years, across a run."""
+    s = series.iloc[1:]
+    return per_firm_year(s["failures"], s["firms"], steps_per_year)
 
 
 def yearly_demography(series: pd.DataFrame, steps_per_year: int) -> pd.DataFrame:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from experiments.run import RunResult
+from experiments.runs.single_run import RunResult
+from model.reporting import PLATFORM_COLUMNS, platform_coverage
 
 MILESTONES = (2020, 2025, 2030, 2035)
 
@@ -49,7 +50,7 @@ def summarize(result: RunResult) -> str:
     by_year = towns.groupby("year")
     gdp = by_year["gdp"].sum()
     coverage = by_year.apply(
-        lambda t: (t.filter(like="platform_").any(axis=1)).mean(), include_groups=False
+        lambda t: platform_coverage(t[list(PLATFORM_COLUMNS)]), include_groups=False
     )
     first, last = years[0], years[-1]
     growth = (gdp[last] / gdp[first]) ** (1 / (last - first)) - 1

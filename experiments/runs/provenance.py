@@ -15,7 +15,7 @@ PACKAGES = (
     "pyarrow",
     "networkx",
 )
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def code_version() -> str:

@@ -1,0 +1,374 @@
+"""`townsim analyze`: indices, charts, exports and a Markdown report of a sweep.
+
+Indices are computed per outcome by the design's method (Sobol, Morris, or PAWN
+for a Latin hypercube); factorial sweeps get ranked design points and main
+effects instead. Everything is written to the report folder.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.analysis.charts import distributions, fan_chart, indices_chart
+from experiments.analysis.ema import save_ema
+from experiments.analysis.factorial import better, fmt, main_effects, point_table
+from experiments.analysis.morris import morris_indices
+from experiments.analysis.pawn import DUMMY, pawn_indices
+from experiments.analysis.results import (
+    Results,
+    load_results,
+    noise_share,
+    outcome_columns,
+    per_run,
+    replicate_matrix,
+)
+from experiments.analysis.sobol import sobol_indices
+from experiments.sweeps.experiment_file import ExperimentError
+
+MAIN_INDEX = {"sobol": "ST", "morris": "mu_star", "lhs": "pawn"}
+"""The index each design ranks factors by."""
+
+
+def analyze(
+    folder: str | Path,
+    out: str | Path | None = None,
+    by: str | None = None,
+    resamples: int | None = None,
+    tidy_csv: bool = False,
+) -> Path:
+    """Write indices, charts, exports and a Markdown report of a sweep.
+
+    Args:
+        folder: The sweep's results folder.
+        out: The report folder (default: `folder/report`).
+        by: A factor to split the fan charts by.
+        resamples: Bootstrap draws (default: the experiment's `analysis`).
+        tidy_csv: Also write every row of every run to `runs.csv`.
+
+    Returns:
+        The path of `report.md`.
+
+    Raises:
+        ExperimentError: If the folder is not a sweep or `by` is not a factor.
+    """
+    results = load_results(folder)
+    out = Path(out) if out else results.folder / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    if by is not None and by not in results.factors:
+        raise ExperimentError(
+            f"--by {by!r}: not a factor of this sweep; allowed: "
+            f"{', '.join(results.factors)}"
+        )
+    table = per_run(results)
+    indices = sensitivity(results, table, resamples) if len(table) else pd.DataFrame()
+    if not indices.empty:
+        indices.to_csv(out / "indices.csv", index=False)
+        indices_chart(indices, MAIN_INDEX[results.kind], out / "indices.png")
+    table.to_csv(out / "per_run.csv", index=False)
+    if tidy_csv and len(results.runs):
+        results.runs.to_csv(out / "runs.csv", index=False)
+    charts = []
+    yearly = (
+        sorted(results.runs.loc[results.runs["year"].notna(), "outcome"].unique())
+        if len(results.runs)
+        else []
+    )
+    for outcome in yearly:
+        charts.append(fan_chart(results, outcome, out / f"fan_{outcome}.png", by))
+    outcomes = outcome_columns(table, results)
+    if outcomes and len(table):
+        distributions(table, outcomes, out / "distributions.png")
+    if len(results.runs):
+        save_ema(results, out / "ema_results.tar.gz")
+    text = report_text(results, table, indices, charts, out)
+    (out / "report.md").write_text(text)
+    return out / "report.md"
+
+
+def report_text(
+    results: Results,
+    table: pd.DataFrame,
+    indices: pd.DataFrame,
+    charts: list[Path],
+    out: Path,
+) -> str:
+    """The Markdown report: what was run, what matters most, charts, failures."""
+    m = results.manifest
+    exp, design = m["experiment"], m["design"]
+    finished = table["run_id"].nunique() if len(table) else 0
+    lines = [
+        f"# Sweep report: {exp['name']}",
+        "",
+        *([exp["description"], ""] if exp.get("description") else []),
+        f"- Design: {design['kind']}, {design['points']} points x "
+        f"{design['replications']} replications = {design['runs']} runs "
+        f"(root seed {design['root_seed']}, {design['seeding']} seeds)",
+        f"- Finished: {finished}; failed: {len(results.failures)}; "
+        f"missing: {design['runs'] - finished - len(results.failures)}",
+        (
+            f"- Model: townsim, base scenario {exp.get('scenario') or 'baseline'}"
+            if exp["model"] == "townsim"
+            else f"- Model: the function {exp['model']}"
+        )
+        + f"; code {m['code_version']}",
+        "- Factors: " + "; ".join(_factor_text(f) for f in design["factors"]),
+        "",
+    ]
+    if not indices.empty:
+        lines += _indices_section(results, indices)
+    if results.kind == "factorial" and len(table):
+        lines += _factorial_section(results, table)
+    if charts:
+        lines += ["## Outcomes over the years", ""]
+        lines += [f"![{c.stem}]({c.relative_to(out)})" for c in charts]
+        lines.append("")
+    if (out / "distributions.png").exists():
+        lines += ["## Distributions across runs", "", "![](distributions.png)", ""]
+    if len(results.failures):
+        lines += ["## Failed runs", ""]
+        for _, row in results.failures.head(20).iterrows():
+            last = row["error"].strip().splitlines()[-1]
+            lines.append(
+                f"- `{row['run_id']}` (point {row['point']}, "
+                f"replication {row['replication']}): {last}"
+            )
+        lines.append("")
+    lines += [
+        "## Files",
+        "",
+        "- `indices.csv`: every index with its interval (tidy)",
+        "- `per_run.csv`: one row per finished run, factors and outcomes",
+        "- `ema_results.tar.gz`: `ema_workbench.load_results()` reads it (PRIM, CART)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _factor_text(factor: dict[str, Any]) -> str:
+    if factor.get("levels"):
+        return f"{factor['name']} ({factor['role']}) in {factor['levels']}"
+    if factor.get("low") is not None:
+        return (
+            f"{factor['name']} ({factor['role']}) from {factor['low']} to "
+            f"{factor['high']}"
+        )
+    return f"{factor['name']} ({factor['role']})"
+
+
+def _indices_section(results: Results, indices: pd.DataFrame) -> list[str]:
+    main = MAIN_INDEX[results.kind]
+    level = results.manifest["experiment"]["analysis"]["conf_level"]
+    lines = [
+        "## Which factor matters most",
+        "",
+        f"Ranked by {main} ({int(level * 100)}% intervals from a bootstrap over "
+        "the design and, within each design point, over replications). "
+        "'Noise' is the share of the runs' variance that comes from replication "
+        "noise within design points; when it is large, add replications.",
+        "",
+    ]
+    valid = indices[indices["factor"].notna()]
+    headlines = [
+        _headline(outcome, group[group["index"] == main])
+        for outcome, group in valid.groupby("outcome", sort=False)
+    ]
+    if headlines:
+        lines += [
+            "| outcome | most important | estimate [interval] | next | clear lead "
+            "| noise |",
+            "| --- | --- | --- | --- | --- | --- |",
+            *headlines,
+            "",
+        ]
+    if headlines:
+        lines += ["![indices](indices.png)", ""]
+    if results.kind == "lhs":
+        lines += [
+            f"`{DUMMY}` is a factor the model never saw: with a finite sample every "
+            "factor gets a positive PAWN value, and one that does not clearly "
+            "exceed the dummy's shows no effect.",
+            "",
+        ]
+    lines += _width_note(valid[valid["index"] == main], results.kind)
+    notes = indices[indices["note"].notna()]
+    if len(notes):
+        lines += ["Not analysed:", ""]
+        lines += [f"- {row.outcome}: {row.note}" for row in notes.itertuples()]
+        lines.append("")
+    if len(valid):
+        lines += [
+            "### All indices",
+            "",
+            "| outcome | factor | index | estimate | low | high |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {row.outcome} | {row.factor} | {row.index} | {row.estimate:.3g} | "
+            f"{row.low:.3g} | {row.high:.3g} |"
+            for row in valid.itertuples()
+        ]
+        lines.append("")
+    return lines
+
+
+def _headline(outcome: str, ranked: pd.DataFrame) -> str:
+    """One row of the headline table: the top factor and whether it clearly leads."""
+    ranked = ranked.sort_values("estimate", ascending=False)
+    top = ranked.iloc[0]
+    nxt = ranked.iloc[1] if len(ranked) > 1 else None
+    lead = "yes" if nxt is not None and top["low"] > nxt["high"] else "no"
+    return (
+        f"| {outcome} | {top['factor']} | {top['estimate']:.3g} "
+        f"[{top['low']:.3g}, {top['high']:.3g}] | "
+        f"{nxt['factor'] if nxt is not None else '-'} | {lead} | "
+        f"{top['noise_share']:.0%} |"
+    )
+
+
+def _width_note(ranked: pd.DataFrame, kind: str) -> list[str]:
+    """Say when intervals of shares of variance are too wide to rank factors."""
+    if kind not in ("sobol", "lhs") or not len(ranked):
+        return []
+    width = (ranked["high"] - ranked["low"]).median()
+    if not width > 0.3:
+        return []
+    noise = ranked["noise_share"].median()
+    more = "replications" if noise > 0.5 else "design samples (design.samples)"
+    return [
+        f"The intervals are wide (median width {width:.2f}): the design is too "
+        f"small to rank the factors with confidence. Replication noise is "
+        f"{noise:.0%} of the variance, so more {more} would help most.",
+        "",
+    ]
+
+
+def _factorial_section(results: Results, table: pd.DataFrame) -> list[str]:
+    level = results.manifest["experiment"]["analysis"]["conf_level"]
+    lines = [
+        "## Design points",
+        "",
+        "Best first for outcomes with a better direction (lower for the years "
+        "towns take, higher for the others), highest first for spending. `cost` "
+        "is the mean money spent over the run (`total_spent`, M yuan).",
+        "",
+    ]
+    for outcome in outcome_columns(table, results):
+        ranked = point_table(results, table, outcome, level)
+        if ranked["mean"].nunique() <= 1:
+            continue
+        direction = {"higher": "higher is better", "lower": "lower is better"}
+        lines += [f"### {outcome} ({direction.get(better(results, outcome), 'cost')})"]
+        lines.append("")
+        header = [*results.factors, "mean", f"{int(level * 100)}% interval", "runs"]
+        header += ["cost"] if "cost" in ranked else []
+        lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+        for _, row in ranked.head(10).iterrows():
+            cells = [str(row[f]) for f in results.factors]
+            cells += [
+                fmt(row["mean"]),
+                f"[{fmt(row['low'])}, {fmt(row['high'])}]",
+                str(int(row["count"])),
+            ]
+            cells += [fmt(row["cost"])] if "cost" in ranked else []
+            lines.append("| " + " | ".join(cells) + " |")
+        if len(ranked) > 10:
+            lines.append(f"\n({len(ranked) - 10} more points in `per_run.csv`.)")
+        effects = main_effects(results, table, outcome)
+        lines += ["", "Main effects (mean over the other factors):", ""]
+        for factor, group in effects.groupby("factor", sort=False):
+            parts = ", ".join(f"{r.level}: {fmt(r.mean)}" for r in group.itertuples())
+            lines.append(f"- {factor}: {parts}")
+        lines.append("")
+    return lines
+
+
+def sensitivity(
+    results: Results, table: pd.DataFrame, resamples: int | None = None
+) -> pd.DataFrame:
+    """Indices of every outcome column, tidy: outcome, factor, index, estimate, CI.
+
+    Outcomes that do not vary, or whose design is incomplete (Sobol, Morris), are
+    reported in the `note` column instead of getting misleading numbers.
+    """
+    settings = results.manifest["experiment"]["analysis"]
+    draws = resamples or settings["resamples"]
+    level = settings["conf_level"]
+    design = results.manifest["design"]
+    problem = design["problem"]
+    if results.kind == "factorial" or not problem["num_vars"]:
+        return pd.DataFrame()
+    unit = results.design[[f"unit:{n}" for n in problem["names"]]].to_numpy(float)
+    frames = []
+    for outcome in outcome_columns(table, results):
+        matrix = replicate_matrix(
+            table, outcome, len(results.design), design["replications"]
+        )
+        note = _unusable(matrix, results.kind)
+        if note:
+            frames.append(pd.DataFrame({"outcome": [outcome], "note": [note]}))
+            continue
+        seed = _stable_seed(outcome)
+        if results.kind == "sobol":
+            found = sobol_indices(
+                problem,
+                matrix,
+                results.manifest["experiment"]["design"]["second_order"],
+                draws,
+                level,
+                seed,
+            )
+        elif results.kind == "morris":
+            found = morris_indices(
+                problem,
+                unit,
+                matrix,
+                results.manifest["experiment"]["design"]["levels"],
+                draws,
+                level,
+                seed,
+            )
+        else:
+            found = pawn_indices(problem, unit, matrix, draws, level, seed)
+        found.insert(0, "outcome", outcome)
+        found["noise_share"] = noise_share(matrix)
+        frames.append(found)
+    if not frames:
+        return pd.DataFrame()
+    found = pd.concat(frames, ignore_index=True)
+    return found.reindex(columns=list(dict.fromkeys([*INDEX_COLUMNS, *found.columns])))
+
+
+INDEX_COLUMNS = (
+    "outcome",
+    "factor",
+    "index",
+    "estimate",
+    "low",
+    "high",
+    "noise_share",
+    "note",
+)
+
+
+def _stable_seed(text: str) -> int:
+    import hashlib
+
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
+def _unusable(matrix: np.ndarray, kind: str) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = np.nanmean(matrix, axis=1) if matrix.size else matrix
+    missing = int(np.isnan(means).sum()) if means.size else 0
+    if missing and kind in ("sobol", "morris"):
+        return f"{missing} design points have no finished run; indices need them all"
+    values = means[~np.isnan(means)]
+    if values.size < 2 or np.ptp(values) <= 1e-12 * max(1.0, np.abs(values).max()):
+        return "does not vary across the design"
+    return ""

@@ -1,0 +1,171 @@
+"""A sweep's folder, read: its manifest, design, tidy run rows and failures.
+
+A sweep's folder reads as one tidy table; the functions here turn it into the
+tables every method starts from (one row per run, or one outcome as design
+points by replications) and the bootstrap shared by the indices' intervals.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.sweeps.experiment_file import ExperimentError
+from experiments.sweeps.results_store import DESIGN, FAILURES, MANIFEST, RUNS
+
+KEYS = ("run_id", "point", "replication", "seed")
+
+
+@dataclass
+class Results:
+    """A sweep's folder, read: manifest, design, tidy run rows and failures."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    design: pd.DataFrame
+    runs: pd.DataFrame
+    failures: pd.DataFrame
+
+    @property
+    def factors(self) -> list[str]:
+        """Factor columns, in design order."""
+        return [f["name"] for f in self.manifest["design"]["factors"]]
+
+    @property
+    def sampled(self) -> list[str]:
+        """The factors of the SALib problem (sampled designs)."""
+        return list(self.manifest["design"]["problem"]["names"])
+
+    @property
+    def kind(self) -> str:
+        """The design: factorial, lhs, sobol or morris."""
+        return self.manifest["design"]["kind"]
+
+
+def load_results(folder: str | Path) -> Results:
+    """Read a sweep's results folder (finished or not).
+
+    Raises:
+        ExperimentError: If the folder is not a sweep's results folder.
+    """
+    folder = Path(folder)
+    if not (folder / MANIFEST).is_file():
+        raise ExperimentError(
+            f"{folder}: not a sweep results folder (no {MANIFEST}); "
+            "run `townsim sweep EXPERIMENT.toml --out FOLDER` first"
+        )
+    manifest = json.loads((folder / MANIFEST).read_text())
+    design = pd.read_parquet(folder / DESIGN)
+    return Results(
+        folder=folder,
+        manifest=manifest,
+        design=design,
+        runs=_read_folder(folder / RUNS),
+        failures=_read_folder(folder / FAILURES),
+    )
+
+
+def _read_folder(folder: Path) -> pd.DataFrame:
+    files = sorted(folder.glob("*.parquet"))
+    if not files:
+        return pd.DataFrame()
+    import pyarrow.dataset as ds
+
+    table = ds.dataset(files, format="parquet").to_table()
+    return table.to_pandas().sort_values(["point", "replication"], kind="stable")
+
+
+def analysis_years(results: Results) -> list[int]:
+    """Years whose yearly outcomes get indices: as set, else the last recorded."""
+    chosen = results.manifest["experiment"]["analysis"].get("years")
+    if chosen:
+        return list(chosen)
+    years = results.runs["year"].dropna()
+    return [int(years.max())] if len(years) else []
+
+
+def per_run(results: Results, years: list[int] | None = None) -> pd.DataFrame:
+    """One row per finished run: keys, factors, run outcomes and yearly outcomes.
+
+    Yearly outcomes appear as `name@year` for each of `years` (default: the
+    analysis years); town outcomes are summarized by their run outcomes.
+    """
+    runs = results.runs
+    if runs.empty:
+        return pd.DataFrame(columns=[*KEYS, *results.factors])
+    years = analysis_years(results) if years is None else years
+    keys = runs[[*KEYS, *results.factors]].drop_duplicates("run_id")
+    province = runs[runs["town"].isna()]
+    scalar = province[province["year"].isna()]
+    wide = scalar.pivot(index="run_id", columns="outcome", values="value")
+    yearly = province[province["year"].isin(years)]
+    if not yearly.empty:
+        named = yearly.assign(
+            outcome=yearly["outcome"] + "@" + yearly["year"].astype(int).astype(str)
+        )
+        wide = wide.join(
+            named.pivot(index="run_id", columns="outcome", values="value"),
+            how="outer",
+        )
+    table = keys.merge(wide.reset_index(), on="run_id", how="left")
+    return table.sort_values(["point", "replication"]).reset_index(drop=True)
+
+
+def outcome_columns(table: pd.DataFrame, results: Results) -> list[str]:
+    """The outcome columns of a per-run table."""
+    return [c for c in table.columns if c not in (*KEYS, *results.factors)]
+
+
+def replicate_matrix(
+    table: pd.DataFrame, outcome: str, points: int, replications: int
+) -> np.ndarray:
+    """Values of one outcome as (points, replications), NaN where a run is missing."""
+    matrix = np.full((points, replications), np.nan)
+    matrix[table["point"].to_numpy(), table["replication"].to_numpy()] = table[
+        outcome
+    ].to_numpy(dtype=float)
+    return matrix
+
+
+def noise_share(matrix: np.ndarray) -> float:
+    """Share of the runs' variance that is replication noise within design points."""
+    counts = np.sum(~np.isnan(matrix), axis=1)
+    usable = counts >= 2
+    total = np.nanvar(matrix, ddof=1) if np.sum(counts) > 1 else np.nan
+    if not usable.any() or not total > 0:
+        return float("nan")
+    within = np.nanvar(matrix[usable], axis=1, ddof=1).mean()
+    return float(min(within / total, 1.0))
+
+
+def bootstrap_means(
+    matrix: np.ndarray, draws: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Design-point means with replications resampled: shape (draws, points).
+
+    The first stage of every index's bootstrap: each draw resamples the
+    replications within every design point, so replication noise widens the
+    intervals.
+    """
+    points, reps = matrix.shape
+    pick = rng.integers(0, reps, size=(draws, points, reps))
+    sampled = np.take_along_axis(matrix[None, :, :], pick, axis=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = np.nanmean(sampled, axis=2)
+    fallback = np.nanmean(matrix, axis=1)
+    return np.where(np.isnan(means), fallback[None, :], means)
+
+
+def interval(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """The percentile interval of bootstrap draws (one column per index)."""
+    tail = 100 * (1 - level) / 2
+    return np.nanpercentile(draws, tail, axis=0), np.nanpercentile(
+        draws, 100 - tail, axis=0
+    )

@@ -1,0 +1,1 @@
+"""Single runs: simulate one scenario, summarise it, record where it came from."""

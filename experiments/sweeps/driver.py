@@ -1,0 +1,302 @@
+"""Running a planned experiment: many runs on a pool of workers, resumable.
+
+Running the same command again skips what is done. A run that raises is written
+to `failures/` with its traceback and the sweep goes on; a run that kills its
+worker process is isolated and recorded the same way. The driver keeps only a
+bounded number of runs in flight and never the results, so its memory does not
+grow with the sweep; it never imports Mesa (its workers do).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from experiments.runs.provenance import code_version
+from experiments.sweeps.plan import Plan, RunSpec
+from experiments.sweeps.results_store import (
+    FAILURES,
+    RUNS,
+    SweepError,
+    SweepSummary,
+    locked,
+    note_session,
+    prepare,
+    recorded,
+    warn_code_change,
+    write_atomic,
+)
+from experiments.sweeps.worker import (
+    Record,
+    Task,
+    execute,
+    failure_table,
+    parquet_bytes,
+    task_of,
+    worker_init,
+)
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C: the sweep stopped; finished runs are kept and a rerun resumes."""
+
+    def __init__(self, summary: SweepSummary) -> None:
+        super().__init__(summary)
+        self.summary = summary
+
+
+def run_sweep(
+    plan: Plan,
+    out: Path,
+    *,
+    workers: int | None = None,
+    scheduler: Any = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+    command: list[str] | None = None,
+) -> SweepSummary:
+    """Run every run of `plan` not yet recorded in `out`.
+
+    Args:
+        plan: A planned experiment (`load_experiment`).
+        out: The results folder; created, or resumed if it holds this plan.
+        workers: Local worker processes (default: one per core).
+        scheduler: A Dask scheduler address (or cluster) to run on instead.
+        retry_failed: Run again the runs recorded as failed.
+        progress: Show a progress bar on stderr.
+        command: The command line, for the manifest.
+
+    Raises:
+        SweepError: If `out` holds another experiment or another sweep is writing it.
+        SweepInterrupted: On Ctrl-C, after stopping the workers.
+    """
+    out = Path(out)
+    started = time.perf_counter()
+    with locked(out):
+        prepare(plan, out, command)
+        ids = {spec.run_id for spec in plan.specs()}
+        done = recorded(out / RUNS) & ids
+        failed = set() if retry_failed else (recorded(out / FAILURES) & ids) - done
+        summary = SweepSummary(
+            total=len(ids), skipped=len(done), earlier_failed=len(failed)
+        )
+        skip = done | failed
+        del ids, done, failed
+        warn_code_change(out)
+        note_session(out, "started", summary)
+        pending = (spec for spec in plan.specs() if spec.run_id not in skip)
+        try:
+            if summary.skipped + summary.earlier_failed == summary.total:
+                return summary
+            _drive(workers, scheduler, task_of(plan), pending, out, summary, progress)
+        finally:
+            summary.wall_seconds = time.perf_counter() - started
+            note_session(out, "finished", summary)
+    return summary
+
+
+def _drive(
+    workers: int | None,
+    scheduler: Any,
+    task: Task,
+    pending: Iterator[RunSpec],
+    out: Path,
+    summary: SweepSummary,
+    progress: bool,
+) -> None:
+    """Run the pending runs, with a fresh pool whenever a worker process dies."""
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=summary.total,
+        initial=summary.skipped + summary.earlier_failed,
+        unit="run",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+    suspects: list[RunSpec] = []
+    try:
+        finished = False
+        while not finished:
+            with _executor(workers, scheduler) as (executor, capacity, stop):
+                feed = _Feed(executor, capacity, task, out, summary, bar)
+                try:
+                    finished = feed.run(pending, suspects)
+                except KeyboardInterrupt:
+                    feed.cancel()
+                    stop()
+                    raise SweepInterrupted(summary) from None
+    finally:
+        bar.close()
+
+
+@dataclass
+class _Feed:
+    """One pool's share of a sweep: keep it busy, store what comes back."""
+
+    executor: Executor
+    capacity: int
+    task: Task
+    out: Path
+    summary: SweepSummary
+    bar: Any
+    in_flight: dict[Future, RunSpec] = field(default_factory=dict)
+
+    def run(self, pending: Iterator[RunSpec], suspects: list[RunSpec]) -> bool:
+        """Run until done (True) or until the pool breaks (False).
+
+        When a worker process dies (a crash, or the kernel killing it for memory)
+        every run in flight is lost and none of them can be blamed. They become
+        suspects and run again one at a time on a fresh pool; a suspect that
+        breaks the pool alone is recorded as failed, so the sweep always ends.
+        """
+        alone = bool(suspects)
+        while True:
+            limit = 1 if suspects or alone else self.capacity
+            while len(self.in_flight) < limit:
+                spec = suspects.pop(0) if suspects else next(pending, None)
+                if spec is None:
+                    break
+                alone = limit == 1
+                try:
+                    future = self.executor.submit(execute, self.task, spec)
+                except BrokenExecutor:
+                    suspects[:0] = [spec, *self.in_flight.values()]
+                    return False
+                self.in_flight[future] = spec
+            if not self.in_flight:
+                return True
+            done, _ = wait(self.in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                spec = self.in_flight.pop(future)
+                try:
+                    record = future.result()
+                except BrokenExecutor:
+                    lost = [spec, *self.in_flight.values()]
+                    self.in_flight.clear()
+                    if alone and len(lost) == 1:
+                        self._store(
+                            _lost(
+                                self.task,
+                                spec,
+                                "a worker process died "
+                                "while running this run alone (a crash, "
+                                "or killed for lack of memory)",
+                            )
+                        )
+                    else:
+                        suspects.extend(lost)
+                    return False
+                except Exception:  # e.g. Dask's KilledWorker after its retries
+                    record = _lost(self.task, spec, traceback.format_exc())
+                self._store(record)
+            alone = alone and bool(suspects)
+
+    def _store(self, record: Record) -> None:
+        _store(record, self.out, self.summary)
+        self.bar.update()
+        self.bar.set_postfix(
+            done=self.summary.done,
+            failed=self.summary.failed,
+            running=min(len(self.in_flight), self.capacity // 2),
+        )
+
+    def cancel(self) -> None:
+        """Cancel what has not started; Ctrl-C."""
+        for future in self.in_flight:
+            future.cancel()
+
+
+def _lost(task: Task, spec: RunSpec, reason: str) -> Record:
+    """A failure record made by the driver for a run whose worker never answered."""
+    table = failure_table(task, spec, reason)
+    return Record(spec.run_id, False, parquet_bytes(table, 0.0), 0.0)
+
+
+def _store(record: Record, out: Path, summary: SweepSummary) -> None:
+    folder = out / (RUNS if record.ok else FAILURES)
+    write_atomic(folder / f"{record.run_id}.parquet", record.payload)
+    if record.ok:
+        summary.done += 1
+        summary.model_seconds += record.seconds
+        (out / FAILURES / f"{record.run_id}.parquet").unlink(missing_ok=True)
+    else:
+        summary.failed += 1
+        summary.failures.append(record.run_id)
+
+
+@contextlib.contextmanager
+def _executor(
+    workers: int | None, scheduler: Any
+) -> Iterator[tuple[Executor, int, Callable[[], None]]]:
+    """A concurrent.futures executor, how many runs to keep in flight, and a stop."""
+    if scheduler is not None:
+        with _dask_executor(scheduler) as opened:
+            yield opened
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    count = workers or os.cpu_count() or 1
+    # Workers fork from a server that imported the model once: starting a worker
+    # costs milliseconds, not an import of Mesa, and the driver stays free of it.
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")  # one core per worker: no hidden threads
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["experiments.sweeps.worker", "model"])
+    executor = ProcessPoolExecutor(
+        max_workers=count, mp_context=context, initializer=worker_init
+    )
+
+    def stop() -> None:
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.terminate()
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    try:
+        yield executor, 2 * count, stop
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _dask_executor(
+    scheduler: Any,
+) -> Iterator[tuple[Executor, int, Callable[[], None]]]:
+    from distributed import Client
+
+    try:
+        client = Client(scheduler, timeout=30)
+    except (OSError, TimeoutError) as error:
+        raise SweepError(
+            f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error}); "
+            "start it with `dask scheduler` and give its tcp:// address"
+        ) from None
+    try:
+        _check_worker_code(client)
+        threads = sum(client.nthreads().values()) or 1
+        executor = client.get_executor(pure=False)
+        yield executor, 2 * threads, lambda: executor.shutdown(wait=False)
+    finally:
+        client.close()
+
+
+def _check_worker_code(client: Any) -> None:
+    """Warn when Dask workers run another version of the code than the driver."""
+    mine = code_version()
+    theirs = client.run(code_version)
+    other = {address: v for address, v in theirs.items() if v != mine}
+    for address, version in other.items():
+        print(
+            f"townsim: warning: worker {address} runs code {version}, driver {mine}",
+            file=sys.stderr,
+        )

@@ -1,0 +1,40 @@
+"""Helpers for the tests that write experiment files and read sweep folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE = ROOT / "experiments" / "smoke.toml"
+TINY = """
+[set]
+"province.towns" = 3
+"province.firms_per_town" = 25
+"run.end_year" = {end}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "exp.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def tidy(folder: Path) -> pd.DataFrame:
+    frame = pd.read_parquet(folder / "runs")
+    keys = ["run_id", "outcome", "year", "town"]
+    return frame.sort_values(keys).reset_index(drop=True)
+
+
+BY_TOWN = """
+name = "by_town"
+model = "sweep_toys:by_town"
+replications = 2
+[set]
+scale = 10.0
+towns = 3
+[levers]
+x = [0.1, 0.2]
+"""
