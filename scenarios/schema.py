@@ -194,7 +194,7 @@ class EconomySettings(Section):
         0.15, ge=0, le=1, description="platform financing, years of base output"
     )
     agent_share_max: float = Field(
-        0.1, gt=0.0, le=1.0, description="most of its town's output an agent starts with"
+        0.1, gt=0.0, le=1.0, description="largest share of town output at start"
     )
     base_exit: Share = Field(0.02, description="yearly exit hazard besides bankruptcy")
     exit_size_elasticity: float = Field(
