@@ -473,6 +473,7 @@ class Enterprise(ArrayView, FixedAgent):
         slot: The firm's row in that table.
     """
 
+    id = Column("firms")
     town = Column("firms")
     industry = Column("firms")
     stage = Column("firms")

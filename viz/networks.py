@@ -130,7 +130,7 @@ def firm_network(model: TownModel, town: int, selected: int = -1) -> dict[str, A
             "y": round(float(y[i]), 1),
             "r": round(float(radius[i]), 1),
             "fill": LEVEL_COLOURS[int(f.level[slot]) - 1],
-            "title": f"Firm {slot}: level {int(f.level[slot])}, "
+            "title": f"Firm {f.id[slot]}: level {int(f.level[slot])}, "
             f"{f.size[slot]:.0f} workers, {STAGES[f.stage[slot]]}, "
             f"{int(f.ties[slot])} ties (click to inspect)",
         }
