@@ -42,13 +42,8 @@ def blocks(world: World, idx: Selection) -> Iterator[Selection]:
     if not (isinstance(idx, slice) and idx == ALL):
         yield idx
         return
-    start = world.blocks.start
-    first = 0
-    while first < world.n_towns:
-        last = int(np.searchsorted(start, start[first] + BLOCK_SLOTS, side="right"))
-        last = min(max(last - 1, first + 1), world.n_towns)
-        yield slice(int(start[first]), int(start[last]))
-        first = last
+    for slots, _ in world.blocks.pieces(BLOCK_SLOTS):
+        yield slots
 
 
 def within(idx: Selection, part: Selection) -> Selection:
@@ -72,9 +67,7 @@ def by_blocks(
 def towns_of(world: World, idx: Selection) -> slice:
     """The towns whose per-town values `town_totals` and `per_firm` use for `idx`."""
     if isinstance(idx, slice) and idx != ALL:
-        start = world.blocks.start
-        first = int(np.searchsorted(start, idx.start, side="right")) - 1
-        return slice(first, int(np.searchsorted(start, idx.stop, side="left")))
+        return world.blocks.towns_in(idx)
     return ALL
 
 

@@ -54,7 +54,7 @@ TALENT_ABOVE_NEED = 0.5
 """A new firm's IT staff exceeds its level's need by up to this share (uniform)."""
 TRUST_SPREAD = 0.05
 """S.d. of a new firm's trust around `enterprise.trust_start`."""
-SIZE_FACTOR_MAX = 10.0
+SIZE_FACTOR_MAX = 3.0
 """Most the exit hazard of a small firm exceeds that of a town's mean-sized one."""
 STARTUP_TOP_LEVEL = 3
 """The highest level a start-up copies from the incumbents."""

@@ -13,7 +13,7 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import ArrayLike, NDArray
 
-from agents.base import ArrayView, Column, state_of
+from agents.base import ArrayView, Column, place_count, slots_of_places, state_of
 from agents.sampling import first_per_group
 from agents.streams import Purpose
 from scenarios.schema import PLATFORM_KINDS
@@ -32,33 +32,34 @@ def member_places(
 def admit_members(world: World, idx: NDArray[np.intp]) -> None:
     """Let firms join platforms with room, and drop members where capital shrank.
 
-    Who leaves and who joins first are drawn per firm and kind of platform.
+    A firm of a town whose platform has room joins with its yearly chance
+    (`platform.join_rate`), chosen by place like other rare events; where
+    more want to join than there are places, and where shrunken capital
+    leaves too many members, the order is drawn per firm and kind.
     """
     f, p, r, streams = world.firms, world.platforms, world.rates, world.streams
     kinds, n = len(PLATFORM_KINDS), world.n_towns
     places = member_places(p.capital, p.built, r.member_cost).astype(np.int64)
-    for kind in range(kinds):
-        towns = idx[idx % kinds == kind] // kinds
-        if towns.size == 0:
-            continue
+    acting = np.zeros((n, kinds), dtype=bool)
+    acting[idx // kinds, idx % kinds] = True
+    for kind in np.flatnonzero(acting.any(axis=0)).tolist():
         bit = np.uint8(1 << kind)
-        acting = np.zeros(n, dtype=bool)
-        acting[towns] = True
-        here = acting[f.town] & f.alive
-        has_bit = here & ((f.member & bit) > 0)
+        members = np.flatnonzero(f.member & bit)  # a free slot is no member
+        members = members[acting[f.town[members], kind]]
         seats = places[np.arange(n) * kinds + kind]
-        room = seats - np.bincount(f.town[has_bit], minlength=n)
-        crowded = np.flatnonzero(has_bit & (room < 0)[f.town])
+        room = seats - np.bincount(f.town[members], minlength=n)
+        crowded = members[(room < 0)[f.town[members]]]
         if crowded.size:  # capital shrank: random members leave
             order = streams.uniform(Purpose.LEAVE_ORDER, f.id[crowded], kind)
             stay = first_per_group(f.town[crowded], seats, order)
             f.member[crowded[~stay]] &= ~bit
-        candidates = np.flatnonzero(here & ~has_bit & (room > 0)[f.town])
-        keen = streams.uniform(Purpose.JOIN, f.id[candidates], kind) < r.join
-        candidates = candidates[keen]
-        order = streams.uniform(Purpose.JOIN_ORDER, f.id[candidates], kind)
-        joining = first_per_group(f.town[candidates], np.maximum(room, 0), order)
-        f.member[candidates[joining]] |= bit
+        chosen = streams.chosen(Purpose.JOIN, r.join, place_count(world), kind)
+        keen = slots_of_places(world, chosen)[0]
+        open_ = acting[:, kind] & (room > 0)
+        keen = keen[f.alive[keen] & open_[f.town[keen]] & ((f.member[keen] & bit) == 0)]
+        order = streams.uniform(Purpose.JOIN_ORDER, f.id[keen], kind)
+        joining = first_per_group(f.town[keen], np.maximum(room, 0), order)
+        f.member[keen[joining]] |= bit
 
 
 class Platform(ArrayView, FixedAgent):

@@ -173,8 +173,8 @@ class Streams:
         """Sorted places in [0, size), each chosen with `chance`, at this time.
 
         For rare events over many places (a tie to review, a firm to close):
-        the gaps between chosen places are geometric, drawn from numpy's
-        counter-based Philox generator keyed by purpose, draw and time, so the
+        the gaps between chosen places are geometric, drawn from a numpy
+        generator (SFC64) seeded by the key of purpose, draw and time, so the
         cost grows with the places chosen, and a place is chosen or not
         whatever happens elsewhere. Kept for the step, so that firms acting
         one by one see the same places as all at once.
@@ -191,12 +191,12 @@ class Streams:
 
 
 def _geometric_places(key: int, chance: float, size: int) -> NDArray[np.int64]:
-    """Places in [0, size) chosen with `chance` each, from a Philox stream of `key`."""
+    """Places in [0, size) chosen with `chance` each, from a generator of `key`."""
     if size == 0 or chance <= 0.0:
         return np.zeros(0, dtype=np.int64)
     if chance >= 1.0:
         return np.arange(size, dtype=np.int64)
-    rng = np.random.Generator(np.random.Philox(key=key))
+    rng = np.random.Generator(np.random.SFC64(key))
     if chance >= 0.2:
         return np.flatnonzero(rng.random(size) < chance).astype(np.int64)
     found, last = [], -1

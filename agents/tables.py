@@ -108,6 +108,12 @@ class Blocks:
 
     width: NDArray[np.intp]
     most: NDArray[np.intp]
+    _pieces: dict[int, list[tuple[slice, slice]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _towns: dict[tuple[int, int], slice] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @cached_property
     def start(self) -> NDArray[np.intp]:
@@ -133,6 +139,35 @@ class Blocks:
     def town_of_slots(self) -> NDArray[np.intp]:
         """Each slot's town."""
         return np.repeat(np.arange(self.width.size), self.width)
+
+    def pieces(self, most: int) -> list[tuple[slice, slice]]:
+        """Consecutive runs of whole blocks of about `most` slots (at least a town).
+
+        As (slots, towns) slices; kept, since the blocks do not change.
+        """
+        found = self._pieces.get(most)
+        if found is None:
+            found, start, first = [], self.start, 0
+            while first < self.width.size:
+                last = int(np.searchsorted(start, start[first] + most, "right")) - 1
+                last = min(max(last, first + 1), self.width.size)
+                found.append(
+                    (slice(int(start[first]), int(start[last])), slice(first, last))
+                )
+                first = last
+            self._pieces[most] = found
+            for slots, towns in found:
+                self._towns[(slots.start, slots.stop)] = towns
+        return found
+
+    def towns_in(self, slots: slice) -> slice:
+        """The towns whose blocks make up `slots` (a run of whole blocks)."""
+        towns = self._towns.get((slots.start, slots.stop))
+        if towns is None:
+            first = int(np.searchsorted(self.start, slots.start, "right")) - 1
+            towns = slice(first, int(np.searchsorted(self.start, slots.stop, "left")))
+            self._towns[(slots.start, slots.stop)] = towns
+        return towns
 
     def moved_to(self, new: Blocks) -> NDArray[np.intp]:
         """Each slot's slot in the wider blocks `new` (same town, same rank)."""

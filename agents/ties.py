@@ -23,6 +23,7 @@ from agents.base import (
     in_selection,
     per_firm,
     place_count,
+    slots_at,
     slots_of_places,
 )
 from agents.partners import (
@@ -186,12 +187,10 @@ def seek_partner(world: World, idx: Selection) -> None:
     """Meet one candidate in the town or a neighbouring town and propose a tie."""
     f, towns, r, streams = world.firms, world.towns, world.rates, world.streams
     boosted = min(1.0, r.search * (1.0 + r.search_boost))  # a member's chance
-    places = streams.chosen(Purpose.SEARCH, boosted, place_count(world))
-    seekers = slots_of_places(world, places)[0]
-    seekers = seekers[in_selection(idx, seekers) & f.alive[seekers]]
-    chance = np.where(f.member[seekers] > 0, boosted, r.search)
-    keep = streams.uniform(Purpose.SEARCH, f.id[seekers], draw=1) * boosted < chance
-    seekers = seekers[keep & (f.ties[seekers] < f.partners.shape[1])]
+    chance = np.where(f.member[idx] > 0, boosted, r.search)
+    searching = streams.uniform(Purpose.SEARCH, f.id[idx]) < chance
+    seekers = slots_at(idx, np.flatnonzero(searching & f.alive[idx]))
+    seekers = seekers[f.ties[seekers] < f.partners.shape[1]]
     if seekers.size == 0:
         return
     town, ids = f.town[seekers], f.id[seekers]
