@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from model import TownModel, indices
-from scenarios import LEVELS
+from scenarios import LEVELS, load_scenario
 
 SMALL = {"towns": 4, "firms_per_town": 40}
 """The small scenario of the statistical tests (the brief's suggestion)."""
@@ -29,6 +30,24 @@ def run(seed: int, **params: object) -> TownModel:
 def runs(seeds: Iterable[int], **params: object) -> list[TownModel]:
     """Run one model per seed."""
     return [run(seed, **params) for seed in seeds]
+
+
+def more_money_on(lever: str, factor: float, **params: Any) -> dict[str, Any]:
+    """Overrides that give `lever` `factor` times its money, the others the same.
+
+    The lever's weight is multiplied by `factor` and the budget share of the
+    scenario built from `params` grown (or shrunk) so that the other levers'
+    money (weight / sum of weights * budget) is unchanged. Weights are rescaled
+    to stay <= 1 (only their ratios matter).
+    """
+    gov = load_scenario(None, params).government
+    weights = gov.weights()
+    raw = {name: w * (factor if name == lever else 1.0) for name, w in weights.items()}
+    top = max(raw.values())
+    return {
+        **{f"government.{name}": w / top for name, w in raw.items()},
+        "budget_share": gov.budget_share * (1 + weights[lever] * (factor - 1)),
+    }
 
 
 def share_at_least(frame: pd.DataFrame) -> np.ndarray:

@@ -88,9 +88,10 @@ def check_firms(model: TownModel) -> None:
     live = np.flatnonzero(alive)
     n_slots = alive.size
     for field in dataclasses.fields(f):
-        column = getattr(f, field.name)
-        if not isinstance(column, np.ndarray) or column.shape[:1] != (n_slots,):
+        if field.name == "tie_cache":  # a cache of the ties, not state
             continue
+        column = getattr(f, field.name)
+        assert column.shape[:1] == (n_slots,), f"firms.{field.name}: {column.shape}"
         if np.issubdtype(column.dtype, np.floating):
             values = column[alive]
             if field.name == "upgraded_at":  # NaN: never upgraded
@@ -142,10 +143,9 @@ def check_ties(model: TownModel) -> None:
     assert np.all(low[cross] >= r.cross_border_level), (
         "cross-border tie below the level it needs"
     )
-    stored = getattr(f, "tie_kind", None)
-    if isinstance(stored, np.ndarray) and stored.shape == partners.shape:
-        np.testing.assert_array_equal(stored[owner, col], kind, "stale tie kind")
-        assert np.all(stored[partners < 0] == -1), "tie kind in an empty slot"
+    np.testing.assert_array_equal(f.tie_kind[owner, col], kind, "stale tie kind")
+    assert np.all(f.tie_kind[partners < 0] == -1), "tie kind in an empty slot"
+    np.testing.assert_array_equal(f.ties, (partners >= 0).sum(axis=1), "tie count")
 
 
 def check_towns(model: TownModel) -> None:
@@ -392,6 +392,19 @@ def test_check_catches_a_self_tie(stepped):
     i, col, _ = _a_tie(stepped.model)
     f.partners[i, col] = i
     with pytest.raises(AssertionError, match="own partner"):
+        check_ties(stepped.model)
+
+
+def test_check_catches_a_stale_tie_kind_and_a_wrong_tie_count(stepped):
+    f = stepped.model.firms
+    i, col, _ = _a_tie(stepped.model)
+    f.tie_kind[i, col] = (f.tie_kind[i, col] + 1) % 4
+    with pytest.raises(AssertionError, match="stale tie kind"):
+        check_ties(stepped.model)
+    f.tie_kind[i, col] = (f.tie_kind[i, col] + 3) % 4
+    check_ties(stepped.model)
+    f.ties[i] += 1
+    with pytest.raises(AssertionError, match="tie count"):
         check_ties(stepped.model)
 
 

@@ -192,9 +192,11 @@ def test_first_per_group_picks_at_random():
 
 def test_subsidy_rate_spreads_funding_over_expected_outlay():
     rate = subsidy_rate(
-        np.array([1.0, 4.0, 0.0, 2.0]), np.array([4.0, 4.0, 4.0, 0.0]), 0.5
+        np.array([1.0, 4.0, 0.0, 2.0, 0.1, 0.0]),
+        np.array([4.0, 4.0, 4.0, 0.0, 0.5, 0.0]),
+        0.5,
     )
-    assert rate.tolist() == [0.25, 0.5, 0.0, 0.5]
+    assert rate.tolist() == [0.25, 0.5, 0.0, 0.5, 0.2, 0.0]
 
 
 def test_subsidy_rate_ignores_a_vanishing_outlay():

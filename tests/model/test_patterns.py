@@ -28,6 +28,7 @@ from support import (
     at_year,
     estimate,
     mean_level,
+    more_money_on,
     run,
     share_at_least,
     yearly,
@@ -193,23 +194,6 @@ def test_rate_ratios_tell_an_s_from_a_line_and_from_an_exponential():
 POLICY = {**SMALL, "end_year": 2030}
 
 
-def more_money_on(lever: str, factor: float) -> dict[str, Any]:
-    """Give `lever` `factor` times its money; every other lever keeps its money.
-
-    The lever's weight is multiplied by `factor` and the budget share grown (or
-    shrunk) so that the other levers' money (weight / sum of weights * budget) is
-    unchanged. Weights are rescaled to stay <= 1 (only their ratios matter).
-    """
-    gov = load_scenario(None, POLICY).government
-    weights = gov.weights()
-    raw = {name: w * (factor if name == lever else 1.0) for name, w in weights.items()}
-    top = max(raw.values())
-    return {
-        **{f"government.{name}": w / top for name, w in raw.items()},
-        "budget_share": gov.budget_share * (1 + weights[lever] * (factor - 1)),
-    }
-
-
 def level_in_2030(**params: Any) -> np.ndarray:
     """Per seed: mean digital level of live firms in 2030."""
     frames = batch(**POLICY, **params)
@@ -223,7 +207,7 @@ SLACK_LEVEL = 0.005
 @pytest.mark.slow
 def test_more_funding_does_not_slow_upgrading():
     base = level_in_2030()
-    more = level_in_2030(**more_money_on("funding", 4.0))
+    more = level_in_2030(**more_money_on("funding", 4.0, **POLICY))
     not_below(
         estimate(more - base), "mean level in 2030, 4x funding - base", SLACK_LEVEL
     )
@@ -254,7 +238,7 @@ def average_level(**params: Any) -> np.ndarray:
 def test_funding_speeds_upgrading():
     """Subsidies raise the adoption hazard: no funding lever is slower."""
     base = average_level()
-    none = average_level(**more_money_on("funding", 0.0))
+    none = average_level(**more_money_on("funding", 0.0, **POLICY))
     above(estimate(base - none), "mean level 2017-2022, base - no funding")
 
 
@@ -262,7 +246,7 @@ def test_funding_speeds_upgrading():
 @pytest.mark.parametrize(
     "more_talent",
     [
-        pytest.param(more_money_on("talent", 5.0), id="talent-lever-x5"),
+        pytest.param(more_money_on("talent", 5.0, **POLICY), id="talent-lever-x5"),
         pytest.param({"talent_inflow": 0.008}, id="talent-inflow-x2"),
         pytest.param({"graduates": 120.0}, id="graduates-x3"),
     ],
@@ -357,7 +341,9 @@ def test_schedules_agree_in_distribution(statistic):
 @pytest.mark.parametrize(("lever", "factor"), [("funding", 4.0), ("talent", 0.0)])
 def test_more_money_on_keeps_the_other_levers_money(lever, factor):
     base = load_scenario(None, POLICY).government
-    changed = load_scenario(None, {**POLICY, **more_money_on(lever, factor)}).government
+    changed = load_scenario(
+        None, {**POLICY, **more_money_on(lever, factor, **POLICY)}
+    ).government
 
     def money(gov: Any, name: str) -> float:
         return gov.weights()[name] * gov.budget_share

@@ -1,0 +1,307 @@
+"""A province built by hand for the behaviour tests: two towns, five firms.
+
+Every behaviour of `agents/` takes any object that satisfies
+`agents.world.World`. `HandWorld` is one, with each table written out below,
+so a test can state the state before a behaviour and work out by hand what it
+must be after. It is not `model.TownModel`: nothing is drawn to build it.
+
+`Draws` stands in for numpy's Generator where a test must fix the random
+numbers: every uniform draw is `u`, every standard normal `z`, unless a test
+queues the arrays a method must return, in the order the behaviour asks.
+
+Kept free of pytest, like `support`, so that any test module can import it
+(`from worlds import HandWorld, Draws`).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from mesa.discrete_space import Network
+from numpy.typing import NDArray
+from scipy import sparse
+
+from agents.rates import Rates
+from agents.sampling import Directory
+from agents.tables import Firms, Ledger, Platforms, Tally, Towns, Universities
+from scenarios import REGIONS, Scenario
+from scenarios.schema import GovernmentSettings
+
+CAPACITY = 4
+"""Slots per town block: town 0 owns slots 0-3, town 1 slots 4-7."""
+MAX_PARTNERS = 3
+
+LIVE = (0, 1, 2, 4, 5)
+"""The live firms: 0, 1 and 2 in town 0, 4 and 5 in town 1; 3, 6, 7 are free."""
+
+FIRMS: dict[str, tuple[float, ...]] = {
+    # one value per slot of LIVE
+    "industry": (4, 4, 2, 7, 7),  # town 0 leads in furniture (4), town 1 ceramics
+    "stage": (0, 1, 1, 0, 0),
+    "size": (100.0, 50.0, 20.0, 80.0, 40.0),
+    "efficiency": (1.0, 1.2, 0.8, 1.0, 1.0),
+    "level": (1, 2, 3, 1, 4),
+    "knowledge": (0.2, 0.4, 0.6, 0.3, 0.8),
+    "talent": (0.02, 0.05, 0.09, 0.03, 0.1),
+    "funds": (5.0, 3.0, 2.0, 4.0, 10.0),
+    "trust": (0.4, 0.4, 0.4, 0.4, 0.4),
+    "age": (5.0, 0.5, 2.0, 10.0, 1.0),
+}
+
+TOWNS: dict[str, Any] = {
+    "industry": np.array([4, 7]),
+    "region": np.array([0, 1]),  # the Pearl River Delta and the east
+    "city": np.array([0, 1]),
+    "x": np.array([0.5, 0.8]),
+    "y": np.array([0.45, 0.5]),
+    "infrastructure": np.array([0.6, 0.4]),
+}
+
+TOWN_STATE: dict[str, Any] = {
+    # the aggregates of the firms above, as `observe` would leave them
+    "firms": [3, 2],
+    "gdp": [60.0, 40.0],
+    "share_at_least": [[1, 1, 2 / 3, 1 / 3, 0, 0], [1, 1, 0.5, 0.5, 0.5, 0]],
+    "mean_knowledge": [0.4, 0.55],
+    "ip_protection": [0.3, 0.3],  # the scenario's legal protection
+}
+
+
+class Registry:
+    """Stands in for the firms' Mesa agents: records what it is told."""
+
+    def __init__(self) -> None:
+        self.born_slots: list[int] = []
+        self.died_slots: list[int] = []
+        self.moves: list[tuple[int, int]] = []
+
+    def born(self, slots: NDArray[np.intp]) -> None:
+        """Record the slots new firms took."""
+        self.born_slots.extend(np.asarray(slots).tolist())
+
+    def died(self, slots: NDArray[np.intp]) -> None:
+        """Record the slots firms left."""
+        self.died_slots.extend(np.asarray(slots).tolist())
+
+    def moved(self, old: int, new: int) -> None:
+        """Record a widening of the town blocks."""
+        self.moves.append((old, new))
+
+
+class Draws:
+    """A stand-in for `np.random.Generator` whose draws the test sets.
+
+    Unqueued draws follow from one uniform `u` and one standard normal `z` by
+    the inverse of each distribution: `random` gives `u`, `normal(loc, scale)`
+    gives `loc + scale * z`, `integers(low, high)` gives
+    `low + floor(u * (high - low))`, and so on. `queue` holds, per method
+    name, the arrays its next calls return (their sizes are checked).
+    `calls` records every call: (method, size, arguments).
+
+    Args:
+        u: The uniform draw.
+        z: The standard normal draw.
+        **queue: Per method, a list of the values its next calls return.
+    """
+
+    def __init__(self, u: float = 0.5, z: float = 0.0, **queue: list[Any]) -> None:
+        self.u, self.z = u, z
+        self.queue = {name: list(values) for name, values in queue.items()}
+        self.calls: list[tuple[str, Any, tuple[Any, ...]]] = []
+
+    def _draw(self, name: str, size: Any, args: tuple[Any, ...], default: Any) -> Any:
+        self.calls.append((name, size, args))
+        if self.queue.get(name):
+            value = np.asarray(self.queue[name].pop(0))
+            expected = () if size is None else np.empty(size).shape
+            assert value.shape == expected, (
+                f"{name}: queued {value.shape}, the behaviour asked for {expected}"
+            )
+            return value
+        return default
+
+    def sizes(self, name: str) -> list[Any]:
+        """The sizes of the calls of one method, in order."""
+        return [size for method, size, _ in self.calls if method == name]
+
+    def random(self, size: Any = None) -> Any:
+        """Uniform on [0, 1): `u`."""
+        return self._draw("random", size, (), _full(size, self.u))
+
+    def standard_normal(self, size: Any = None, dtype: Any = float) -> Any:
+        """Standard normal: `z`."""
+        return self._draw("standard_normal", size, (), _full(size, self.z, dtype))
+
+    def normal(self, loc: float = 0.0, scale: float = 1.0, size: Any = None) -> Any:
+        """Normal: `loc + scale * z`."""
+        value = np.asarray(loc) + np.asarray(scale) * self.z
+        return self._draw("normal", size, (loc, scale), _full(size, value))
+
+    def lognormal(self, mean: float = 0.0, sigma: float = 1.0, size: Any = None) -> Any:
+        """Log-normal: `exp(mean + sigma * z)`."""
+        value = np.exp(np.asarray(mean) + np.asarray(sigma) * self.z)
+        return self._draw("lognormal", size, (mean, sigma), _full(size, value))
+
+    def uniform(self, low: float = 0.0, high: float = 1.0, size: Any = None) -> Any:
+        """Uniform on [low, high): `low + u * (high - low)`."""
+        value = low + self.u * (high - low)
+        return self._draw("uniform", size, (low, high), _full(size, value))
+
+    def integers(self, low: int, high: int | None = None, size: Any = None) -> Any:
+        """Integers in [low, high): `low + floor(u * (high - low))`."""
+        if high is None:
+            low, high = 0, low
+        value = low + int(np.floor(self.u * (high - low)))
+        return self._draw("integers", size, (low, high), _full(size, value, np.int64))
+
+    def geometric(self, p: float, size: Any = None) -> Any:
+        """Trials to the first success: the smallest k with 1 - (1 - p)^k > u."""
+        value = max(1, int(np.ceil(np.log1p(-self.u) / np.log1p(-p))))
+        return self._draw("geometric", size, (p,), _full(size, value, np.int64))
+
+    def poisson(self, lam: Any = 1.0, size: Any = None) -> Any:
+        """Poisson counts: queue them; unqueued, the rounded mean."""
+        shape = np.shape(lam) if size is None else size
+        value = np.rint(np.broadcast_to(lam, shape)).astype(np.int64)
+        return self._draw("poisson", shape, (np.copy(lam),), value)
+
+
+def _full(size: Any, value: Any, dtype: Any = float) -> Any:
+    if size is None:
+        return np.asarray(value, dtype=dtype)[()]
+    return np.full(size, value, dtype=dtype)
+
+
+class HandWorld:
+    """Two towns and five firms, every value written out: an `agents.world.World`.
+
+    Town 0 (Pearl River Delta, furniture) holds firms 0, 1 and 2, town 1 (east,
+    ceramics) firms 4 and 5 (the tables `FIRMS` and `TOWNS`); slots 3, 6 and 7
+    are free. The towns are neighbours in the town network unless `linked` is
+    False. One university serves the Pearl River Delta. No firm has a tie, a
+    platform or a project; no platform is built. `rates` are the default
+    scenario's at `steps_per_year`; a test changes them with `set_rates`.
+
+    Args:
+        steps_per_year: Steps in one year.
+        rng: The random generator (`Draws()` by default).
+        linked: Whether the two towns are neighbours.
+    """
+
+    def __init__(
+        self, steps_per_year: int = 1, rng: Any = None, linked: bool = True
+    ) -> None:
+        self.settings = Scenario.model_validate(
+            {
+                "run": {"steps_per_year": steps_per_year, "end_year": 2020},
+                "province": {"towns": 2, "firms_per_town": 4, "headroom": 1.0},
+                "enterprise": {"max_partners": MAX_PARTNERS},
+            }
+        )
+        self.rates = Rates.of(self.settings)
+        self.rng = Draws() if rng is None else rng
+        self.n_towns = 2
+        self.capacity = CAPACITY
+        self.max_capacity = 2 * CAPACITY
+        self.year = 2016.0 + 1.0 / steps_per_year
+        self.policy: GovernmentSettings = self.settings.government
+        self.customized_share = 0.2
+
+        self.firms = Firms.empty(self.n_towns * CAPACITY, MAX_PARTNERS)
+        self.firms.town[:] = np.repeat(np.arange(self.n_towns), CAPACITY)
+        live = np.array(LIVE)
+        self.firms.alive[live] = True
+        for name, values in FIRMS.items():
+            getattr(self.firms, name)[live] = values
+
+        self.towns = Towns(n=self.n_towns, **{k: v.copy() for k, v in TOWNS.items()})
+        for name, values in TOWN_STATE.items():
+            getattr(self.towns, name)[:] = values
+        self.platforms = Platforms.of(self.towns)
+        self.universities = Universities(
+            region=np.array([0]),
+            knowledge=np.array([0.7]),
+            capacity=np.array([2]),
+            hub=np.array([0]),
+        )
+        self.ledger = Ledger(self.n_towns)
+        self.tally = Tally()
+        self.enterprises = Registry()
+
+        graph = nx.Graph()
+        graph.add_nodes_from(range(self.n_towns))
+        if linked:
+            graph.add_edge(0, 1)
+        self.grid = Network(graph, random=random.Random(0), layout=None)
+        edges = np.array(list(graph.edges()), dtype=np.int64).reshape(-1, 2)
+        self.adjacency = sparse.csr_array(
+            (
+                np.ones(2 * len(edges)),
+                (np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]]),
+            ),
+            shape=(self.n_towns, self.n_towns),
+        )
+        self._index()
+
+    def _index(self) -> None:
+        self.directory = Directory.of(
+            self.adjacency, self.universities.region, len(REGIONS)
+        )
+        self.directory.refresh(self.firms.alive, self.towns.firms.copy())
+
+    def set_universities(
+        self, region: list[int], knowledge: list[float], capacity: list[int]
+    ) -> None:
+        """Replace the universities (their hub is the first town of the region)."""
+        self.universities = Universities(
+            region=np.array(region),
+            knowledge=np.array(knowledge, dtype=float),
+            capacity=np.array(capacity),
+            hub=np.zeros(len(region), dtype=np.int64),
+        )
+        self._index()
+
+    def set_rates(self, **changes: Any) -> None:
+        """Replace some per-step rates."""
+        self.rates = replace(self.rates, **changes)
+
+    def tie(self, a: int, b: int, kind: int) -> None:
+        """Tie firms `a` and `b` (a tie of `kind`), in the first free column of each."""
+        f = self.firms
+        for one, other in ((a, b), (b, a)):
+            column = int(np.argmax(f.partners[one] < 0))
+            assert f.partners[one, column] < 0, f"firm {one} has no free tie slot"
+            f.partners[one, column] = other
+            f.tie_kind[one, column] = kind
+            f.ties[one] += 1
+        f.tie_cache = None
+
+    def partners_of(self, slot: int) -> list[int]:
+        """The partners of a firm, in the order of its columns."""
+        return [int(p) for p in self.firms.partners[slot] if p >= 0]
+
+    def kinds_of(self, slot: int) -> list[int]:
+        """The kinds of a firm's ties, in the order of its columns."""
+        row = self.firms.tie_kind[slot]
+        return [
+            int(k)
+            for k, p in zip(row, self.firms.partners[slot], strict=True)
+            if p >= 0
+        ]
+
+    def free(self, *slots: int) -> None:
+        """Empty the slots of some firms by hand, as a free slot is kept."""
+        f, index = self.firms, list(slots)
+        assert not f.ties[index].any(), "free a firm without ties"
+        f.alive[index] = False
+        for name in ("size", "funds", "talent", "knowledge", "output", "profit"):
+            getattr(f, name)[index] = 0.0
+        f.member[index] = 0
+        f.university[index] = -1
+        counts = np.bincount(f.town[f.alive], minlength=self.n_towns)
+        self.towns.firms[:] = counts
+        self.directory.refresh(f.alive, counts)
