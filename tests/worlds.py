@@ -98,9 +98,13 @@ class Draws:
 
     Every uniform number is `u` and every standard normal `z`, unless `by`
     gives a purpose's numbers per entity (`{Purpose.UPGRADE: {firm id: 0.1}}`;
-    for a tie, the pair of ids, lower first). `chosen` picks every place whose
-    number (`u`, or `places[purpose][place]`) is below the chance, as the real
-    streams do. `calls` records every request: (method, purpose, entities).
+    for a tie, the pair of ids, lower first; for a purpose drawn by `normal`,
+    standard normal numbers). A key may name the draw too, as `(id, draw)` or
+    `(id_a, id_b, draw)`, which wins over the key without it.
+    `chosen` picks every place whose number (`u`, or `places[purpose][place]`,
+    or `places[purpose][(place, draw)]`) is below the chance, as the real
+    streams do. `calls` records every request: (method, purpose, entities),
+    where a `chosen` request's entities are (chance, size, draw).
 
     Args:
         u: The uniform number.
@@ -114,7 +118,7 @@ class Draws:
         u: float = 0.5,
         z: float = 0.0,
         by: dict[Purpose, dict[Any, float]] | None = None,
-        places: dict[Purpose, dict[int, float]] | None = None,
+        places: dict[Purpose, dict[Any, float]] | None = None,
     ) -> None:
         self.u, self.z = u, z
         self.by = by or {}
@@ -122,21 +126,28 @@ class Draws:
         self.time = 0
         self.calls: list[tuple[str, Purpose, Any]] = []
 
+    def _number(self, known: dict[Any, float], key: Any, draw: int) -> float:
+        with_draw = (*key, draw) if isinstance(key, tuple) else (key, draw)
+        return known.get(with_draw, known.get(key, self.u))
+
     def uniform(
         self, purpose: Purpose, entities: Any, draw: int = 0, time: int | None = None
     ) -> NDArray[np.float64]:
-        """One number per entity: `by[purpose][entity]`, or `u`."""
+        """One number per entity: `by[purpose][(entity, draw)]`, `[entity]`, or `u`."""
         keys = np.asarray(entities).tolist()
         self.calls.append(("uniform", purpose, keys))
         known = self.by.get(purpose, {})
-        return np.array([known.get(k, self.u) for k in keys], dtype=float)
+        return np.array([self._number(known, k, draw) for k in keys], dtype=float)
 
     def normal(
         self, purpose: Purpose, entities: Any, draw: int = 0, time: int | None = None
     ) -> NDArray[np.float64]:
-        """One standard normal number per entity: `z`."""
-        self.calls.append(("normal", purpose, np.asarray(entities).tolist()))
-        return np.full(np.shape(entities), self.z)
+        """One standard normal number per entity: `by[purpose][entity]`, or `z`."""
+        keys = np.asarray(entities).tolist()
+        self.calls.append(("normal", purpose, keys))
+        known = self.by.get(purpose, {})
+        numbers = [known.get((k, draw), known.get(k, self.z)) for k in keys]
+        return np.array(numbers, dtype=float)
 
     def pair_uniform(
         self, purpose: Purpose, a: Any, b: Any, draw: int = 0
@@ -146,26 +157,20 @@ class Draws:
         pairs = list(zip(low, high, strict=True))
         self.calls.append(("pair_uniform", purpose, pairs))
         known = self.by.get(purpose, {})
-        return np.array([known.get(p, self.u) for p in pairs], dtype=float)
+        return np.array([self._number(known, p, draw) for p in pairs], dtype=float)
 
     def chosen(
         self, purpose: Purpose, chance: float, size: int, draw: int = 0
     ) -> NDArray[np.int64]:
         """The places whose number is below `chance`."""
-        self.calls.append(("chosen", purpose, size))
+        self.calls.append(("chosen", purpose, (chance, size, draw)))
         known = self.places.get(purpose, {})
-        numbers = np.array([known.get(p, self.u) for p in range(size)])
+        numbers = np.array([self._number(known, p, draw) for p in range(size)])
         return np.flatnonzero(numbers < chance).astype(np.int64)
 
     def asked(self, method: str, purpose: Purpose) -> list[Any]:
-        """The entities (or sizes) of the requests of one method and purpose."""
+        """The entities (or a `chosen` request's terms) of one method and purpose."""
         return [e for m, p, e in self.calls if m == method and p == purpose]
-
-
-def _full(size: Any, value: Any, dtype: Any = float) -> Any:
-    if size is None:
-        return np.asarray(value, dtype=dtype)[()]
-    return np.full(size, value, dtype=dtype)
 
 
 class HandWorld:
