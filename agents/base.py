@@ -119,7 +119,10 @@ def slots_of_places(
     width are dropped.
     """
     b = world.blocks
-    spot, entry = np.divmod(places, per_slot)
+    if per_slot == 1:
+        spot, entry = places, np.zeros(places.size, dtype=np.int64)
+    else:
+        spot, entry = np.divmod(places, per_slot)
     town = np.searchsorted(b.place_start, spot, side="right") - 1
     rank = spot - b.place_start[town]
     inside = rank < b.width[town]

@@ -13,7 +13,14 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import ArrayLike, NDArray
 
-from agents.base import ArrayView, Column, place_count, slots_of_places, state_of
+from agents.base import (
+    ArrayView,
+    Column,
+    place_count,
+    slots_of_places,
+    state_of,
+    town_sum,
+)
 from agents.sampling import first_per_group
 from agents.streams import Purpose
 from scenarios.schema import PLATFORM_KINDS
@@ -44,19 +51,19 @@ def admit_members(world: World, idx: NDArray[np.intp]) -> None:
     acting[idx // kinds, idx % kinds] = True
     for kind in np.flatnonzero(acting.any(axis=0)).tolist():
         bit = np.uint8(1 << kind)
-        members = np.flatnonzero(f.member & bit)  # a free slot is no member
-        members = members[acting[f.town[members], kind]]
         seats = places[np.arange(n) * kinds + kind]
-        room = seats - np.bincount(f.town[members], minlength=n)
-        crowded = members[(room < 0)[f.town[members]]]
-        if crowded.size:  # capital shrank: random members leave
+        count = np.rint(town_sum(world, f.member & bit) / bit).astype(np.int64)
+        room = np.where(acting[:, kind], seats - count, 0)
+        if (room < 0).any():  # capital shrank: random members leave
+            crowded = np.flatnonzero(((f.member & bit) > 0) & (room < 0)[f.town])
             order = streams.uniform(Purpose.LEAVE_ORDER, f.id[crowded], kind)
             stay = first_per_group(f.town[crowded], seats, order)
             f.member[crowded[~stay]] &= ~bit
         chosen = streams.chosen(Purpose.JOIN, r.join, place_count(world), kind)
         keen = slots_of_places(world, chosen)[0]
         open_ = acting[:, kind] & (room > 0)
-        keen = keen[f.alive[keen] & open_[f.town[keen]] & ((f.member[keen] & bit) == 0)]
+        outside = (f.member[keen] & bit) == 0
+        keen = keen[f.alive[keen] & open_[f.town[keen]] & outside]
         order = streams.uniform(Purpose.JOIN_ORDER, f.id[keen], kind)
         joining = first_per_group(f.town[keen], np.maximum(room, 0), order)
         f.member[keen[joining]] |= bit

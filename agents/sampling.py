@@ -18,15 +18,23 @@ from scipy import sparse
 def first_per_group(
     groups: NDArray[np.intp], room: NDArray[np.int64], draw: NDArray[np.float64]
 ) -> NDArray[np.bool_]:
-    """Pick at most `room[g]` members of each group `g`, lowest `draw` first."""
-    if groups.size == 0:
-        return np.zeros(0, dtype=bool)
+    """Pick at most `room[g]` members of each group `g`, lowest `draw` first.
+
+    Only the groups with more members than room are ordered.
+    """
+    picked = np.ones(groups.size, dtype=bool)
+    full = np.bincount(groups, minlength=room.size) > room
+    crowded = np.flatnonzero(full[groups])
+    if crowded.size == 0:
+        return picked
+    groups, draw = groups[crowded], draw[crowded]
     order = np.argsort(groups + draw)  # by group, in the order of the draws
     sorted_groups = groups[order]
     starts = np.searchsorted(sorted_groups, sorted_groups, side="left")
     rank = np.empty(groups.size, dtype=np.int64)
     rank[order] = np.arange(groups.size) - starts
-    return rank < room[groups]
+    picked[crowded] = rank < room[groups]
+    return picked
 
 
 @dataclass

@@ -23,14 +23,14 @@ from enum import IntEnum
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtri
 
 MASK = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15
 """SplitMix64's increment: consecutive counters land far apart."""
 _M1, _M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 _U_GOLDEN, _U_M1, _U_M2 = (np.uint64(c) for c in (GOLDEN, _M1, _M2))
-_S11, _S27, _S30, _S31, _S41 = (np.uint64(s) for s in (11, 27, 30, 31, 41))
+_S11, _S18, _S27, _S30, _S31, _S41 = (np.uint64(s) for s in (11, 18, 27, 30, 31, 41))
+_LOW23 = np.uint64((1 << 23) - 1)
 UNIT = 2.0**-53
 """Spacing of the uniforms: the 53 high bits of a 64-bit number, as a double."""
 TIMELESS = -(1 << 40)
@@ -147,17 +147,23 @@ class Streams:
     ) -> NDArray[np.float32]:
         """One standard normal number per entity, in single precision.
 
-        The inverse normal CDF of a uniform number with 23 random bits (the
-        most whose midpoints single precision holds below 1): exact in
-        distribution to about 5.3 standard deviations, as far as a quarter's
-        size shock or a firm's inborn efficiency need.
+        Box and Muller's (1958) transform of two uniform numbers of 23 random
+        bits each, cut from the entity's 64 bits: exact in distribution to
+        about 5.8 standard deviations, as far as a quarter's size shock or a
+        firm's inborn efficiency need, and far cheaper than the inverse CDF.
         """
         bits = self._bits(purpose, entities, draw, time)
-        bits >>= _S41
-        uniform = bits.astype(np.float32)
-        uniform += np.float32(0.5)
-        uniform *= np.float32(2.0**-23)
-        return ndtri(uniform)
+        radius = (bits >> _S41).astype(np.float32)
+        radius += np.float32(0.5)
+        radius *= np.float32(2.0**-23)  # in (0, 1)
+        angle = ((bits >> _S18) & _LOW23).astype(np.float32)
+        angle *= np.float32(2.0 * np.pi * 2.0**-23)
+        np.log(radius, out=radius)
+        radius *= np.float32(-2.0)
+        np.sqrt(radius, out=radius)
+        np.cos(angle, out=angle)
+        radius *= angle
+        return radius
 
     def pair_uniform(
         self, purpose: Purpose, a: ArrayLike, b: ArrayLike, draw: int = 0

@@ -178,13 +178,15 @@ class Blocks:
     def widened(self, needed: NDArray[np.intp]) -> Blocks | None:
         """Blocks wide enough for `needed` slots per town, or None if these are.
 
-        A block grows by at least 10% at a time, and never past `most`.
+        When a town is short, every block grows by at least 10% (never past
+        `most`): widening copies the whole table, so it is done for all towns
+        at once, and seldom.
         """
         short = (needed > self.width) & (self.width < self.most)
         if not short.any():
             return None
         wider = np.maximum(needed, np.ceil(1.1 * self.width).astype(np.intp))
-        width = np.where(short, np.minimum(self.most, wider), self.width)
+        width = np.minimum(self.most, np.maximum(self.width, wider))
         return Blocks(width=width.astype(np.intp), most=self.most)
 
 
