@@ -217,23 +217,25 @@ def capped_totals(
     The town's total T solves T = sum_i min(output_i, cap * T): the largest
     firms are cut to the cap, which the cut lowers with them. If the m largest
     are cut, T = (the others' output) / (1 - m * cap); T is the solution for the
-    smallest m at which the largest firm left whole fits under the cap. `cap`
-    must be at least 1 / (the town's firms). Towns without firms get 0.
+    smallest m at which the largest firm left whole fits under the cap. The
+    others' output is summed from the smallest up within each town, so a giant
+    firm costs the small ones no precision. `cap` must be at least
+    1 / (the town's firms). Towns without firms get 0.
     """
     n = cap.size
-    order = np.lexsort((-output, town))  # by town, largest first
+    order = np.lexsort((output, town))  # by town, smallest first
     o, t = output[order], town[order]
-    first = np.concatenate([[0], np.cumsum(np.bincount(t, minlength=n))])[t]
-    rank = np.arange(o.size) - first
-    larger = np.cumsum(o) - o
-    larger -= larger[first]  # output of the town's firms larger than this one
-    rest = np.bincount(t, o, minlength=n)[t] - larger
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(t, minlength=n))])
+    rest = np.empty_like(o)  # per firm: its own and the smaller firms' output
+    for k in np.flatnonzero(np.diff(bounds)).tolist():
+        rest[bounds[k] : bounds[k + 1]] = np.cumsum(o[bounds[k] : bounds[k + 1]])
+    larger = bounds[t + 1] - 1 - np.arange(o.size)  # firms larger than this one
     c = cap[t]
     with np.errstate(divide="ignore", invalid="ignore"):
-        total = rest / (1.0 - rank * c)
-    fits = (rank * c < 1.0) & (o <= c * total * (1.0 + 1e-12))
+        total = rest / (1.0 - larger * c)
+    fits = (larger * c < 1.0) & (o <= c * total * (1.0 + 1e-9))
     solved = np.full(n, np.inf)
-    np.minimum.at(solved, t[fits], np.where(fits, total, np.inf)[fits])
+    np.minimum.at(solved, t[fits], total[fits])
     return np.where(np.isfinite(solved), solved, 0.0)
 
 

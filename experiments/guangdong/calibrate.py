@@ -229,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         for k, v in {"towns": args.towns, "firms_per_town": args.firms}.items()
         if v is not None
     }
+    if args.towns is not None:  # a sample of the towns starts on its share
+        whole = load_scenario(args.scenario).province.start_output
+        if whole is not None:
+            overrides["start_output"] = whole * args.towns / PROVINCE_TOWNS
     if args.apply and overrides:
         parser.error("--apply writes the full province's values: drop --towns/--firms")
     scenario = load_scenario(args.scenario, overrides)
