@@ -298,31 +298,31 @@ def test_a_lone_startup_copies_up_to_level_3_and_is_cut_to_the_share_cap():
 def test_startups_widen_the_town_blocks_when_a_town_is_full():
     w = entry_world(0.95, 0.1)  # 3 start-ups in town 0, none in town 1
     enter_startups(w)
-    # town 0 needs 3 + 3 slots: its block widens from 4 to max(6, 4 * 1.1) = 6;
-    # town 1's stays at 4 and moves along
-    assert w.blocks.width.tolist() == [6, 4]
+    # town 0 needs 3 + 3 slots: its block widens from 4 to max(6, 4 * 1.1) = 6,
+    # and town 1's along with it, to ceil(4 * 1.1) = 5
+    assert w.blocks.width.tolist() == [6, 5]
     assert w.enterprises.moves == [[0, 1, 2, 3, 6, 7, 8, 9]]
     f = w.firms
-    assert f.size.size == 10
+    assert f.size.size == 11
     assert f.size[[6, 7]].tolist() == [80.0, 40.0]
     assert f.id[[6, 7]].tolist() == [TOWN_1, TOWN_1 + 1]
     assert w.enterprises.born_slots == [3, 4, 5]
-    assert f.alive.tolist() == [True] * 8 + [False] * 2
+    assert f.alive.tolist() == [True] * 8 + [False] * 3
 
 
-def test_blocks_widen_by_at_least_a_tenth_where_needed_up_to_the_headroom():
+def test_blocks_widen_together_by_at_least_a_tenth_up_to_the_headroom():
     w = HandWorld()
     w.tie(0, 4, CROSS_TOWN)
     make_room(w, np.array([4, 2]))
     assert w.blocks.width.tolist() == [4, 4] and w.enterprises.moves == []
     make_room(w, np.array([5, 0]))
-    assert w.blocks.width.tolist() == [5, 4]  # ceil(4 * 1.1); town 1 keeps 4
+    assert w.blocks.width.tolist() == [5, 5]  # both to ceil(4 * 1.1)
     make_room(w, np.array([20, 6]))
     assert w.blocks.width.tolist() == [8, 6]  # town 0 at its most (8)
     make_room(w, np.array([20, 6]))  # full, or wide enough: nothing moves
     assert w.enterprises.moves == [
         [0, 1, 2, 3, 5, 6, 7, 8],
-        [0, 1, 2, 3, 4, 8, 9, 10, 11],
+        [0, 1, 2, 3, 4, 8, 9, 10, 11, 12],
     ]
     f = w.firms
     assert f.alive.size == 14 and f.town.tolist() == [0] * 8 + [1] * 6
@@ -493,7 +493,8 @@ def test_capped_totals_cut_the_largest_firms_to_the_share_cap():
 def test_capped_totals_solve_the_cap_equation(firms, share):
     """T = sum_i min(output_i, cap * T) and T > 0, for every town with firms.
 
-    Towns at a cap of exactly 1 / (their firms) are left to the test below.
+    At a cap of exactly 1 / (the town's firms) every T up to n * (the
+    smallest output) solves it: the largest is the town's total.
     """
     town = np.array([t for t, _ in firms])
     output = np.array([o for _, o in firms])
@@ -504,25 +505,23 @@ def test_capped_totals_solve_the_cap_equation(firms, share):
         mine = output[town == t]
         if mine.size == 0:
             assert totals[t] == 0.0
-        elif cap[t] * mine.size > 1.0 + 1e-9:  # equal shares: the test below
-            kept = np.minimum(mine, cap[t] * totals[t])
-            assert kept.sum() == pytest.approx(totals[t], rel=1e-9)
-            assert 0.0 < totals[t] <= mine.sum() * (1 + 1e-12)
-            if mine.max() <= cap[t] * mine.sum():
-                assert totals[t] == pytest.approx(mine.sum(), rel=1e-12)
+            continue
+        kept = np.minimum(mine, cap[t] * totals[t])
+        assert kept.sum() == pytest.approx(totals[t], rel=1e-9)
+        assert 0.0 < totals[t] <= mine.sum() * (1 + 1e-12)
+        if mine.max() <= cap[t] * mine.sum():
+            assert totals[t] == pytest.approx(mine.sum(), rel=1e-12)
+        if cap[t] * mine.size <= 1.0 + 1e-12:
+            assert totals[t] == pytest.approx(mine.size * mine.min(), rel=1e-9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="capped_totals: at a cap of 1 / (the town's firms), as fit_towns sets "
-    "for towns of fewer than 1 / agent_share_max agents, the share of the firms "
-    "below the cut is found by subtracting running sums, which loses the small "
-    "firms' output next to a large one; no cut then passes the fit check and "
-    "the town's total is 0 (fit_towns then gives live firms size 0, or NaN)",
-)
 def test_capped_totals_at_equal_shares_keep_every_firm_at_the_smallest():
-    """At a cap of 1/n, T = n * the smallest output: every firm is cut to it."""
+    """At a cap of 1/n, T = n * the smallest output: every firm is cut to it.
+
+    As fit_towns sets for towns of fewer than 1 / agent_share_max agents. A
+    giant firm next to small ones once cost their sum its precision, and the
+    town's total came out 0.
+    """
     total = capped_totals(
         np.array([1.0, 8192.0, 0.05]), np.zeros(3, dtype=np.intp), np.array([1 / 3])
     )

@@ -111,7 +111,7 @@ def test_a_pick_stays_when_another_firm_of_the_town_leaves_or_the_block_widens()
     assert set(moved.tolist()) <= {0, 2, -1} and (moved >= 0).mean() > 0.9
     # a wider block: the same firms in their new slots
     make_room(w, np.array([7, 0]))
-    assert w.blocks.width.tolist() == [7, 4]
+    assert w.blocks.width.tolist() == [7, 5]  # town 1's widens too
     wider, _ = picks(w)
     slot_now = w.enterprises.moves[-1]
     np.testing.assert_array_equal(
