@@ -105,18 +105,17 @@ def test_calibration_script_runs_on_a_tiny_province(tiny_guangdong, tmp_path, ca
     assert "Calibration" in capsys.readouterr().out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="calibrate --towns N keeps province.start_output at the whole "
-    "province's 2.77 trillion yuan while the targets (GDP and enterprises "
-    "above size) are scaled by N / 399: every agent is above designated "
-    "size at any tail, and Brent's method finds no sign change",
-)
-def test_calibration_on_fewer_towns_scales_the_start_output(tmp_path):
+def test_calibration_on_fewer_towns_starts_them_on_their_share(tmp_path):
+    """--towns N starts the sample on N / 399 of the province's output.
+
+    Started on the whole 2.77 trillion yuan, every agent was above designated
+    size at any tail, and Brent's method found no sign change.
+    """
     out = tmp_path / "calibration.md"
     args = ["--towns", "12", "--firms", "250", "--seeds", "1", "--out", str(out)]
     assert calibrate.main(args) == 0
+    gdp = next(line for line in out.read_text().splitlines() if "GDP" in line)
+    assert gdp.split("|")[2:4] == [" 0.08 ", " 0.08 "]  # target and seed 1
 
 
 def test_apply_rewrites_only_the_calibrated_values(tmp_path):
