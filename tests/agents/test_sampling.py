@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from scipy import sparse, stats
 from worlds import HandWorld
 
@@ -82,14 +83,18 @@ def picks(w: HandWorld, seed: int = 8) -> tuple[np.ndarray, np.ndarray]:
     return random_firm_in(w, Streams.of(seed), seekers, town), town
 
 
-def test_a_random_firm_of_a_town_is_any_of_its_live_firms_alike():
-    """Blocks of 4 open slots and 8 places: 3 and 2 live firms."""
+@pytest.mark.parametrize("full", [False, True])
+def test_a_random_firm_of_a_town_is_any_of_its_live_firms_alike(full):
+    """Blocks of 4 open slots and 8 places: 3 (or 4, a full block) and 2 firms."""
     w = HandWorld()
+    if full:  # a firm in town 0's last open slot
+        w.firms.alive[3], w.firms.id[3], w.towns.firms[0] = True, 3, 4
     met, town = picks(w)
-    for t, firms, most in ((0, [0, 1, 2], 8), (1, [4, 5], 8)):
+    town_0 = [0, 1, 2, 3] if full else [0, 1, 2]
+    for t, firms, most in ((0, town_0, 8), (1, [4, 5], 8)):
         here = met[town == t]
         # a search gives up after PICK_TRIES empty slots
-        missed = (1 - len(firms) / most) ** PICK_TRIES  # 0.0005 and 0.01
+        missed = (1 - len(firms) / most) ** PICK_TRIES  # 0.0005 for 3 firms of 8
         gave_up = (here == -1).sum()
         assert stats.binomtest(gave_up, here.size, missed).pvalue > ALPHA
         found = here[here >= 0]
