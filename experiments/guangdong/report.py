@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from experiments.guangdong import figures
@@ -438,9 +439,19 @@ def hazard_reading(found: Demography) -> str:
 
 def demography_verdicts(found: Demography) -> str:
     """One line per demographic pattern: does the model show it (beyond 2 s.e.)?"""
+    first = np.mean([f["exit_rate"].iloc[0] for f in found.yearly])
+    peak = np.mean([f["exit_rate"] for f in found.yearly], axis=0)
     lines = [
         f"- Early shake-out (more exits in the first {EARLY_YEARS} years than "
-        f"later): **{shown(found.shakeout, 1)}**.",
+        f"later): **{shown(found.shakeout, 1)}**"
+        + (
+            ""
+            if shown(found.shakeout, 1) == "yes"
+            else f" (the exit rate is {first:.3f} in the first year of the run "
+            f"and {peak.max():.3f} at most, in year {int(np.argmax(peak)) + 1}; "
+            "the figure shows the yearly rates)"
+        )
+        + ".",
         f"- Firms in their first year exit more often than those aged 1 to "
         f"{YOUNG_AGE:g}: **{shown(found.infant, 1)}**; those exit more often than "
         f"older firms: **{shown(found.adolescent, 1)}**.",
@@ -464,7 +475,10 @@ MECHANISMS = (
     "firm draws an inborn efficiency that only its results reveal "
     "(`economy.efficiency_spread`). The start population has not been through "
     "the model's selection, so its least efficient firms run down their funds "
-    "and leave in the first years: the early shake-out. Start-ups draw from the "
+    "(`economy.initial_funds`, with credit from ties and platforms) over the "
+    "first years, which should make an early shake-out; it shows only if "
+    "later exits, among them those of firms losing the customized market at "
+    "levels 1 and 2 (ODD 7.1, 7.9), do not rise as much. Start-ups draw from the "
     "same distribution with a tenth of a year's output as funds "
     "(`economy.entry_funds`) and with no partners or platform, hence no credit "
     "and no shared savings, so the unlucky ones fail within a year or two: "
