@@ -74,11 +74,14 @@ QUICK = Config(
 Runs = dict[str, pd.DataFrame]
 """Each comparison's tidy outcome rows (a sweep's `runs/` folder), by name."""
 
+NO_IP_SPENDING = {"government.ip": 0.0}
+"""The IP sweeps hold protection at the legal floor: on the Guangdong towns the
+IP lever's spending takes realised protection to 1 whatever the floor."""
 SWEEPS: dict[str, tuple[str, dict[str, Any]]] = {
-    "ip_protection": ("legal_protection", {}),
+    "ip_protection": ("legal_protection", NO_IP_SPENDING),
     "ip_protection_sharing_fixed": (
         "legal_protection",
-        {"sharing_floor": 1.0, "leakage_max": 1.0},
+        {**NO_IP_SPENDING, "sharing_floor": 1.0, "leakage_max": 1.0},
     ),
     "far_search": ("far_search", {}),
     "far_search_no_rule": ("far_search", {"cross_border_level": 1}),
@@ -86,7 +89,8 @@ SWEEPS: dict[str, tuple[str, dict[str, Any]]] = {
 """Each knowledge sweep: its factor (a scenario field, by its unique name) and
 what it knocks out: openness independent of protection with leakage at its
 largest (the face that could make an optimum at its strongest), and the rule
-that cross-town ties need level `cross_border_level`."""
+that cross-town ties need level `cross_border_level`. The IP lever's money goes
+to the other levers in the IP sweeps (their weights are kept)."""
 SWEEP_KEYS = {name: key for name, (key, _) in SWEEPS.items()}
 
 

@@ -316,8 +316,11 @@ def optimum_section(
             "",
             f"{cfg.sweep_towns} towns of the Guangdong scenario to {cfg.sweep_end}, "
             f"{seeds(cfg.sweep_replications)} at every level (common random "
-            "numbers, also across the knock-outs). Legal protection is the floor; "
-            "the IP lever's spending raises the realised protection (mean "
+            "numbers, also across the knock-outs). Legal protection is the floor "
+            "that the IP lever's spending raises; on these towns the spending "
+            "takes realised protection to 1 whatever the floor, so the IP sweeps "
+            "put no money on the IP lever (`government.ip = 0`, the other levers "
+            "get its share) and protection stays at the floor (mean "
             f"{protection.iloc[0]:.2f} at floor {protection.index[0]:g}, "
             f"{protection.iloc[-1]:.2f} at floor {protection.index[-1]:g}). "
             "Knock-outs: for IP, openness made independent of protection "
