@@ -140,11 +140,30 @@ def imitation_reading(found: SCurves, end: int) -> str:
         "What imitation adds to the fitted q (reference minus q = 0): "
         + "; ".join(parts)
         + f". By {end} the share of live firms at level L or above is {shares} "
-        "(with imitation against without). Where the fitted q barely moves, the "
+        "(with imitation against without). "
+        + partner_reading(found)
+        + " Where the fitted q barely moves, the "
         "S comes from the gates and imitation shows in how far and how fast "
         "adoption goes (the share columns), not in the curve's shape; the "
         "knock-out's R² is as high as the reference's, so R² is no evidence of "
         "imitation."
+    )
+
+
+def partner_reading(found: SCurves) -> str:
+    """Whether imitating partners instead of town peers moves the fitted q."""
+    diffs = found.added_q[NO_PARTNER_IMITATION]
+    clear = [lv for lv, d in diffs.items() if beyond(d) or beyond((-d[0], d[1]))]
+    largest = max(abs(m) for m, _ in diffs.values())
+    return (
+        "Imitating town peers instead of partners (same total imitation) moves "
+        f"the fitted q by at most {largest:.3f} per year"
+        + (
+            f", beyond 2 s.e. at level {', '.join(map(str, clear))}."
+            if clear
+            else ", within 2 s.e. at every level: the curves rest on imitation, "
+            "not on whom firms imitate."
+        )
     )
 
 
@@ -271,23 +290,37 @@ def firm_sizes_section(samples: Samples, found: Tails, out: Path) -> str:
 
 
 def size_reading(found: Tails) -> str:
-    """Whether the shocks measurably move the tail, and what that means."""
+    """Where the tail's drift comes from: both runs drift, and the shocks' share."""
+    parts = []
+    for estimator, by in found.change.items():
+        (a, sa), (b, sb) = by[REFERENCE], by[NO_SIZE_SHOCKS]
+        parts.append(
+            f"{estimator} {a:+.3f} ± {sa:.3f} with shocks and {b:+.3f} ± {sb:.3f} "
+            "without"
+        )
     moved = [
         name
         for name, d in found.shocks_add.items()
         if beyond(d) or beyond((-d[0], d[1]))
     ]
-    if not moved:
-        return (
-            "Neither estimator tells the runs with size shocks from those "
-            "without beyond 2 s.e.: the heavy tail is kept because it was drawn "
-            "at the start and proportional shocks of this size do not change a "
-            "power law's exponent; it does not emerge from the dynamics."
+    text = (
+        "From start to end the exponent changes by "
+        + "; ".join(parts)
+        + " (paired over seeds): the drift happens without size shocks too, so "
+        "it comes from what both runs share (exit, which falls with size, entry "
+        "of small start-ups, common growth), not from proportional shocks. "
+    )
+    if moved:
+        return text + (
+            f"The shocks' own contribution is beyond 2 s.e. by {' and '.join(moved)} "
+            "only, and small beside the drift: the heavy tail is the start's "
+            "Pareto draw, kept and slowly made heavier by selection, not made by "
+            "Gibrat growth."
         )
-    return (
-        f"The shocks move the tail beyond 2 s.e. by {' and '.join(moved)}: "
-        "proportional growth shapes the tail over the run, on top of the start's "
-        "Pareto draw."
+    return text + (
+        "Neither estimator tells the shocks' contribution from zero beyond 2 "
+        "s.e.: the heavy tail is the start's Pareto draw, kept and slowly made "
+        "heavier by selection, not made by Gibrat growth."
     )
 
 

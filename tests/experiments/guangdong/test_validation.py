@@ -336,24 +336,25 @@ def test_with_contagion_and_the_cross_border_rule_off_adopters_barely_cluster():
 
 
 @pytest.mark.slow
-def test_without_size_shocks_the_tail_is_the_start_draw_moved_only_by_exit_and_entry():
-    """`size_volatility = 0`: every survivor grows by the same factor, so the
-    Hill exponent of the end differs from the start's only through exit and
-    entry. Guard: the reference's Hill exponent moves further from the start
-    than the knock-out's, paired over four seeds of the demography sample, in
-    mean absolute change. Tolerance: the mean difference is positive.
+def test_the_tail_drifts_without_size_shocks_and_the_shocks_add_little():
+    """Hill exponent (top 10%), start to end, over four seeds of the demography
+    sample: without size shocks (`size_volatility = 0`) it still falls (exit and
+    entry make the tail heavier; 30 towns: about -0.05), and what the shocks
+    add to that change is small (30 towns: +0.003 ± 0.004). Tolerances: the
+    knock-out's mean change below 0; the paired difference of the changes
+    within 0.05 of 0.
     """
-    moved = {}
+    change = {}
     for variant in (REFERENCE, NO_SIZE_SHOCKS):
-        changes = []
+        found = []
         for seed in SEEDS:
             start = TownModel("guangdong", rng=seed, **DEMOGRAPHY, **VARIANTS[variant])
-            f0 = start.firms
-            before = hill(f0.size[f0.alive], 0.1)
+            before = hill(start.firms.size[start.firms.alive], 0.1)
             f = demography_model(seed, variant).firms
-            changes.append(abs(hill(f.size[f.alive], 0.1) - before))
-        moved[variant] = np.array(changes)
-    assert paired(moved[REFERENCE], moved[NO_SIZE_SHOCKS])[0] > 0, moved
+            found.append(hill(f.size[f.alive], 0.1) - before)
+        change[variant] = np.array(found)
+    assert change[NO_SIZE_SHOCKS].mean() < 0, change
+    assert abs(paired(change[REFERENCE], change[NO_SIZE_SHOCKS])[0]) < 0.05, change
 
 
 @pytest.mark.slow
