@@ -37,24 +37,36 @@ STRATIFIED = "town and degree"
 """The null the contrasts are measured against."""
 
 Tests = dict[tuple[int, int], list[Clustering]]
-"""Permutation tests by (year, level), one per run that had the level in range."""
+"""Permutation tests by (year, level), one per run that had the level in range,
+in replication order."""
 ByNull = dict[str, Tests]
+Replications = dict[tuple[int, int], list[int]]
+"""The replications behind each list of `Tests`, in the same order."""
 
 
 def clustering_tests(mechanisms: pd.DataFrame) -> dict[str, ByNull]:
     """The tests of each compared variant's runs, by null, then (year, level)."""
     return {
-        name: {null: _tests(of(mechanisms, "variant", name), null) for null in NULLS}
+        name: {null: _tests(of(mechanisms, "variant", name), null)[0] for null in NULLS}
         for name in COMPARED
     }
 
 
-def _tests(rows: pd.DataFrame, null: str) -> Tests:
+def tested_runs(mechanisms: pd.DataFrame) -> dict[str, Replications]:
+    """Per compared variant, the replications tested at each (year, level)."""
+    return {
+        name: _tests(of(mechanisms, "variant", name), STRATIFIED)[1]
+        for name in COMPARED
+    }
+
+
+def _tests(rows: pd.DataFrame, null: str) -> tuple[Tests, Replications]:
     found: Tests = {}
+    runs: Replications = {}
     for level in CURVE_LEVELS:
         names = {clustering_outcome(level, null, f): f for f in CLUSTERING_FIELDS}
         part = rows[rows["outcome"].isin(names)]
-        for (year, _), run in part.groupby(["year", "replication"], sort=True):
+        for (year, rep), run in part.groupby(["year", "replication"], sort=True):
             value = {
                 names[o]: v for o, v in zip(run["outcome"], run["value"], strict=True)
             }
@@ -63,7 +75,8 @@ def _tests(rows: pd.DataFrame, null: str) -> Tests:
                 int(value["ties"]),
             )
             found.setdefault((int(year), level), []).append(Clustering(**value))
-    return dict(sorted(found.items()))
+            runs.setdefault((int(year), level), []).append(int(rep))
+    return dict(sorted(found.items())), runs
 
 
 def significant(tests: list[Clustering]) -> str:
@@ -115,21 +128,29 @@ class Contrast:
         return self.taken[0] / self.excess if self.excess else float("nan")
 
 
-def contrasts(tests: dict[str, ByNull]) -> list[Contrast]:
-    """Every knock-out's paired contrast with the reference, by year and level."""
+def contrasts(
+    tests: dict[str, ByNull], runs: dict[str, Replications]
+) -> list[Contrast]:
+    """Every knock-out's paired contrast with the reference, by year and level.
+
+    Paired on the replications where both had the level in range (a rare
+    level may be out of range in some runs).
+    """
     ref = tests[REFERENCE][STRATIFIED]
     found = []
     for name in KNOCK_OUTS:
         off = tests[name][STRATIFIED]
-        for key, runs in ref.items():
-            if key not in off or len(off[key]) != len(runs):
-                continue  # a level out of range in some runs: no pairing
-            a = ratios(runs)
-            found.append(
-                Contrast(
-                    name, key[0], key[1], a.mean() - 1, paired(a, ratios(off[key]))
-                )
-            )
+        for key, ref_tests in ref.items():
+            if key not in off:
+                continue
+            a = dict(zip(runs[REFERENCE][key], ratios(ref_tests), strict=True))
+            b = dict(zip(runs[name][key], ratios(off[key]), strict=True))
+            common = sorted(set(a) & set(b))
+            if len(common) < 2:
+                continue
+            x = np.array([a[r] for r in common])
+            y = np.array([b[r] for r in common])
+            found.append(Contrast(name, key[0], key[1], x.mean() - 1, paired(x, y)))
     return found
 
 

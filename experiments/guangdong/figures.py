@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from experiments.guangdong.clustering import STRATIFIED, ByNull
 from experiments.guangdong.demography import CONTRASTS, Demography
@@ -69,6 +70,8 @@ def plot_s_curves(found: SCurves, path: Path) -> None:
     )
     a.legend(fontsize=8)
     b.legend(fontsize=8)
+    for ax in (a, b):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     a.title.set_fontsize(9)
     b.title.set_fontsize(9)
     save_figure(fig, path)

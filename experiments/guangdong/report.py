@@ -231,19 +231,27 @@ def clustering_section(
 
 
 def clustering_reading(found: list[Contrast]) -> str:
-    """Level 3 in the first checkpoint year: what each knock-out takes away."""
-    first = [c for c in found if c.level == 3]
-    if not first:
+    """Level 3 in the first checkpoint, level 4 in the last: what each takes."""
+    texts = []
+    for level, pick in ((3, min), (4, max)):
+        at = [c for c in found if c.level == level]
+        if not at:
+            continue
+        year = pick(c.year for c in at)
+        lines = [
+            f"{c.knock_out} takes {100 * c.share:.0f}% "
+            f"({'beyond' if beyond(c.taken) else 'within'} 2 s.e.)"
+            for c in at
+            if c.year == year
+        ]
+        texts.append(
+            f"Level {level} in {year}: of the excess over the town-and-degree "
+            "null, " + "; ".join(lines) + "."
+        )
+    if not texts:
         return ""
-    year = min(c.year for c in first)
-    lines = []
-    for c in (c for c in first if c.year == year):
-        clear = "beyond 2 s.e." if beyond(c.taken) else "within 2 s.e."
-        lines.append(f"{c.knock_out} takes {100 * c.share:.0f}% ({clear})")
-    return (
-        f"Level 3 in {year}: of the excess over the town-and-degree null, "
-        + "; ".join(lines)
-        + ". With both off, what is left is the clustering no mechanism of the "
+    return " ".join(texts) + (
+        " With both off, what is left is the clustering no mechanism of the "
         "model explains."
     )
 

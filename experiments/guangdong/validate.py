@@ -26,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from experiments.guangdong import report
-from experiments.guangdong.clustering import clustering_tests, contrasts
+from experiments.guangdong.clustering import clustering_tests, contrasts, tested_runs
 from experiments.guangdong.comparisons import (
     QUICK,
     SWEEP_KEYS,
@@ -95,7 +95,8 @@ def _s_curves(rows: Runs, figures: Path) -> str:
 
 def _clustering(rows: Runs, cfg: Config, figures: Path) -> str:
     tests = clustering_tests(rows["mechanisms"])
-    return report.clustering_section(tests, contrasts(tests), cfg, figures)
+    found = contrasts(tests, tested_runs(rows["mechanisms"]))
+    return report.clustering_section(tests, found, cfg, figures)
 
 
 def _demography(rows: Runs, figures: Path) -> str:
