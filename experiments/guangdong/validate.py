@@ -12,7 +12,7 @@ with the levers that close the gap. The runs are sweeps (`comparisons`), kept un
 e.g. after the model changed); every number is computed by a section module and
 worded by `report`; the seeds and the code version are written into the report.
 
-Usage: `python -m experiments.guangdong.validate --out docs` (about ten minutes
+Usage: `python -m experiments.guangdong.validate --out docs` (about fifteen minutes
 on two cores; `--quick` runs a tiny configuration in seconds).
 """
 
