@@ -295,10 +295,11 @@ def cap_startups(world: World, slots: NDArray[np.intp]) -> None:
 
 
 def make_room(world: World, needed: NDArray[np.intp]) -> None:
-    """Widen the blocks of towns that need more slots, up to their headroom.
+    """Widen every block when a town needs more slots, each up to its headroom.
 
-    Blocks start with little room and grow by at least 10% at a time, so
-    the whole-table passes of the behaviours skip the room nobody uses yet.
+    Blocks start with little room and grow by at least 10% at a time, all at
+    once (`Blocks.widened`), so the whole-table passes of the behaviours skip
+    the room nobody uses yet and the table is seldom copied.
     """
     wider = world.blocks.widened(needed)
     if wider is None:
