@@ -447,7 +447,9 @@ def produce(world: World, idx: Selection) -> None:
     f.output[idx] = sales
     f.profit[idx] = sales - costs
     f.funds[idx] += (sales - costs - fees) / r.steps_per_year
-    shock = world.streams.normal(Purpose.SIZE, f.id[idx])
+    live = f.alive[idx]
+    shock = np.zeros(live.size, dtype=np.float32)  # empty slots draw nothing
+    shock[live] = world.streams.normal(Purpose.SIZE, f.id[idx][live])
     f.size[idx] = size * np.exp(r.size_drift + r.size_shock * shock)
     f.age[idx] += 1.0 / r.steps_per_year
     quarter, here = 1.0 / r.steps_per_year, towns_of(world, idx)

@@ -19,7 +19,6 @@ from agents.base import (
     place_count,
     slots_of_places,
     state_of,
-    town_sum,
 )
 from agents.sampling import first_per_group
 from agents.streams import Purpose
@@ -34,6 +33,12 @@ def member_places(
 ) -> ArrayLike:
     """Member places a platform can serve: its capital over the cost of a place."""
     return np.floor(np.asarray(capital) / member_cost) * np.asarray(built)
+
+
+def members_per_town(world: World, bit: np.uint8) -> NDArray[np.int64]:
+    """Each town's members of the platform kind of `bit` (the dead hold no bits)."""
+    held = world.firms.member & bit
+    return np.add.reduceat(held, world.blocks.start[:-1], dtype=np.int64) // bit
 
 
 def admit_members(world: World, idx: NDArray[np.intp]) -> None:
@@ -52,7 +57,7 @@ def admit_members(world: World, idx: NDArray[np.intp]) -> None:
     for kind in np.flatnonzero(acting.any(axis=0)).tolist():
         bit = np.uint8(1 << kind)
         seats = places[np.arange(n) * kinds + kind]
-        count = np.rint(town_sum(world, f.member & bit) / bit).astype(np.int64)
+        count = members_per_town(world, bit)
         room = np.where(acting[:, kind], seats - count, 0)
         if (room < 0).any():  # capital shrank: random members leave
             crowded = np.flatnonzero(((f.member & bit) > 0) & (room < 0)[f.town])

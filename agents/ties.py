@@ -187,9 +187,10 @@ def seek_partner(world: World, idx: Selection) -> None:
     """Meet one candidate in the town or a neighbouring town and propose a tie."""
     f, towns, r, streams = world.firms, world.towns, world.rates, world.streams
     boosted = min(1.0, r.search * (1.0 + r.search_boost))  # a member's chance
-    chance = np.where(f.member[idx] > 0, boosted, r.search)
-    searching = streams.uniform(Purpose.SEARCH, f.id[idx]) < chance
-    seekers = slots_at(idx, np.flatnonzero(searching & f.alive[idx]))
+    live = np.flatnonzero(f.alive[idx])  # empty slots draw nothing
+    seekers = slots_at(idx, live)
+    chance = np.where(f.member[seekers] > 0, boosted, r.search)
+    seekers = seekers[streams.uniform(Purpose.SEARCH, f.id[seekers]) < chance]
     seekers = seekers[f.ties[seekers] < f.partners.shape[1]]
     if seekers.size == 0:
         return
