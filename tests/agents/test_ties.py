@@ -197,8 +197,8 @@ def test_a_search_in_town_meets_a_firm_and_ties_by_kind():
     assert w.kinds_of(0) == w.kinds_of(1) == [VERTICAL]  # same industry, stages 0, 1
     assert w.kinds_of(4) == w.kinds_of(5) == [HORIZONTAL]  # same stage
     # one number per firm and purpose, keyed by id (free slots: id -1)
-    ids = [0, 1, 2, -1, TOWN_1, TOWN_1 + 1, -1, -1]
-    assert w.streams.asked("uniform", Purpose.SEARCH) == [ids]
+    live_ids = [0, 1, 2, TOWN_1, TOWN_1 + 1]  # empty slots draw nothing
+    assert w.streams.asked("uniform", Purpose.SEARCH) == [live_ids]
     assert w.streams.asked("uniform", Purpose.ACCEPT) == [list(IDS.values())]
 
 
