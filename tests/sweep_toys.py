@@ -36,3 +36,25 @@ def by_town(x: float, seed: int, scale: float, towns: int) -> object:
         towns=np.arange(towns),
     )
     return rows.frame()
+
+
+OPTION_EFFECT = {"a": 0.0, "b": 0.5, "c": 1.0}
+"""The true value of each option of `paired_choice`: c beats b by 0.5."""
+
+
+def paired_choice(option: str, budget: float, seed: int, own: float = 0.1) -> dict:
+    """An option's value, plus a large shock shared by every run of one seed.
+
+    The shared shock (s.d. 1) cancels in a comparison paired by common seeds;
+    the run's own noise (s.d. `own`) does not. The budget adds its value and
+    costs ten times as much; an option 'a' leaves `reached` at 0 in every run.
+    """
+    shared = np.random.default_rng(seed).standard_normal()
+    mine = np.random.default_rng([seed, ord(option), round(budget * 1000)])
+    mine = mine.standard_normal()
+    value = OPTION_EFFECT[option] + budget + shared + own * mine
+    return {
+        "value": value,
+        "total_spent": 10.0 * budget,
+        "reached": 0.0 if option == "a" else 1.0 + budget,
+    }

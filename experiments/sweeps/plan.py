@@ -123,7 +123,7 @@ class Plan:
         """A hash of everything that shapes the results: a folder holds one plan."""
         data = {
             "experiment": self.experiment.model_dump(
-                mode="json", exclude={"description", "analysis"}
+                mode="json", exclude={"description", "question", "answers", "analysis"}
             ),
             "base": self.base,
         }
@@ -323,11 +323,16 @@ def _base_scenario(experiment: Experiment, source: str, folder: Path) -> Scenari
     if name.endswith(".toml") and not Path(name).is_absolute():
         name = str(folder / name)
     try:
-        return load_scenario(name, _resolved(experiment.set, f"{source}, set"))
-    except ExperimentError:
-        raise
+        base = load_scenario(name)
     except ScenarioError as error:
         raise ExperimentError(f"{source}: scenario: {error}") from None
+    if not experiment.set:
+        return base
+    try:  # a bad [set] is the experiment file's fault, not the base scenario's
+        overrides = _resolved(experiment.set, f"{source}, set")
+        return build_scenario(base.model_dump(), overrides, origin=f"{source}, set")
+    except ScenarioError as error:
+        raise ExperimentError(str(error)) from None
 
 
 def _resolved(overrides: dict[str, Any], origin: str) -> dict[str, Any]:
@@ -391,9 +396,11 @@ def _is_integer(path: str) -> bool:
 
 def _check_years(experiment: Experiment, scenario: Scenario, source: str) -> None:
     first, last = scenario.run.start_year, scenario.run.end_year
+    stated = [int(name.split("@")[1]) for name in experiment.answers if "@" in name]
     for key, years in (
         ("years", experiment.years),
         ("analysis.years", experiment.analysis.years),
+        ("answers", stated),
     ):
         for year in years or ():
             if not first <= year <= last:

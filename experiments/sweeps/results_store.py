@@ -74,6 +74,9 @@ def prepare(plan: Plan, out: Path, command: list[str] | None = None) -> None:
                 f"({held.get('experiment', {}).get('name', '?')}, "
                 f"{held.get('source', '?')}); choose another --out"
             )
+        wording = plan.experiment.model_dump(mode="json")
+        if held.get("experiment") != wording:  # a new question, answers or analysis
+            write_atomic(manifest_path, _json(held | {"experiment": wording}))
     else:
         foreign = sorted(p.name for p in out.iterdir() if p.name != ".lock")
         if foreign:

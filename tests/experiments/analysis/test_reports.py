@@ -101,7 +101,7 @@ def test_a_factorial_sweep_gets_ranked_points_fan_charts_and_an_ema_export(tmp_p
     report = tmp_path / "r"
     text = (report / "report.md").read_text()
     assert "## Design points" in text
-    assert "Main effects" in text
+    assert "| factor | level | mean over the other factors | effect against" in text
     assert "![fan_path](fan_path.png)" in text
     assert (report / "fan_path.png").read_bytes()[:4] == b"\x89PNG"
 

@@ -128,6 +128,29 @@ BAD = [
         ["'province.towns'", "-1", ">= 1"],
     ),
     (NAME + "[levers\n", ["not valid TOML"]),
+    (
+        NAME + LEVER + '[answers]\n"gpd@2035" = "more"\n',
+        ["answers: outcome 'gpd@2035'", "did you mean 'gdp'"],
+    ),
+    (NAME + LEVER + '[answers]\ngdp = "more"\n', ["'gdp'", "gdp@YEAR"]),
+    (
+        NAME + LEVER + '[answers]\n"gdp@2030" = "better"\n',
+        ["'answers.gdp@2030'", "'better'", "'more', 'less' or 'neither'"],
+    ),
+    (
+        NAME + LEVER + '[answers]\n"gdp@2050" = "more"\n',
+        ["'answers'", "2050", "allowed: 2016 to 2035"],
+    ),
+    (
+        NAME
+        + '[design]\nkind = "morris"\nsamples = 4\n'
+        + RANGE.replace("] }", "], steps = 3 }"),
+        ["steps = 3 goes with a factorial design"],
+    ),
+    (
+        NAME + '[set]\n"province.townz" = 3\n' + LEVER,
+        [", set: key 'province.townz'", "did you mean 'towns'"],
+    ),
 ]
 
 
