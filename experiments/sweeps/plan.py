@@ -10,6 +10,8 @@ experiment's root seed.
 from __future__ import annotations
 
 import hashlib
+import importlib
+import inspect
 import itertools
 import json
 from collections.abc import Iterator
@@ -35,7 +37,7 @@ from scenarios import (
     build_scenario,
     load_scenario,
 )
-from scenarios.loading import resolve_key
+from scenarios.loading import did_you_mean, resolve_key
 
 TABLES = {"lever": "levers", "uncertainty": "uncertainties"}
 """The experiment file's table of each role of factor, for error messages."""
@@ -315,7 +317,52 @@ def _arguments(
                 f"{source}: key 'set.{variable.name}': also varied; a function's "
                 "argument is set or varied, not both"
             )
+    _check_signature(experiment, variables, source)
     return dict(experiment.set)
+
+
+def _check_signature(
+    experiment: Experiment, variables: list[Variable], source: str
+) -> None:
+    """Refuse arguments the function does not take, or lacks, before any run."""
+    function = _model_function(experiment.model, source)
+    parameters = inspect.signature(function).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return
+    keys = {name: "set" for name in experiment.set}
+    keys |= {v.name: TABLES[v.role] for v in variables}
+    keys |= {
+        k: f"splits.{n}" for n, split in experiment.splits.items() for k in split.keys
+    }
+    allowed = [name for name in parameters if name != "seed"]
+    for name, table in keys.items():
+        if name not in parameters or name == "seed":
+            raise ExperimentError(
+                f"{source}: key '{table}.{name}': {experiment.model} takes no "
+                f"argument {name!r}{did_you_mean(name, allowed)}; allowed: "
+                f"{', '.join(allowed)}"
+            )
+    for name, parameter in parameters.items():
+        required = parameter.default is parameter.empty and parameter.kind in (
+            parameter.POSITIONAL_OR_KEYWORD,
+            parameter.KEYWORD_ONLY,
+        )
+        if required and name != "seed" and name not in keys:
+            raise ExperimentError(
+                f"{source}: {experiment.model} needs the argument {name!r}: "
+                "give it in [set], or vary it"
+            )
+
+
+def _model_function(reference: str, source: str) -> Any:
+    module, _, name = reference.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise ExperimentError(
+            f"{source}: key 'model' = {reference!r}: cannot be imported ({error}); "
+            "allowed: 'townsim' or 'module:function' importable from here"
+        ) from None
 
 
 def _base_scenario(experiment: Experiment, source: str, folder: Path) -> Scenario:

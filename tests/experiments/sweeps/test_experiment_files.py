@@ -148,6 +148,19 @@ BAD = [
         ["steps = 3 goes with a factorial design"],
     ),
     (
+        NAME + 'model = "experiments.sweeps.toys:ishigami"\n[set]\nnosie = 1\n'
+        "[levers]\nx1 = [0.0]\nx2 = [0.0]\nx3 = [0.0]\n",
+        ["'set.nosie'", "takes no argument 'nosie'", "did you mean 'noise'"],
+    ),
+    (
+        NAME + 'model = "experiments.sweeps.toys:ishigami"\n[levers]\nx1 = [0.0]\n',
+        ["needs the argument 'x2'", "give it in [set], or vary it"],
+    ),
+    (
+        NAME + 'model = "experiments.sweeps.toys:nothing"\n[levers]\nx1 = [0.0]\n',
+        ["key 'model' = 'experiments.sweeps.toys:nothing'", "cannot be imported"],
+    ),
+    (
         NAME + '[set]\n"province.townz" = 3\n' + LEVER,
         [", set: key 'province.townz'", "did you mean 'towns'"],
     ),
