@@ -61,6 +61,8 @@ class Factor(Strict):
             raise ValueError(f"range {list(self.range)}: low must be below high")
         if self.steps is not None and self.range is None:
             raise ValueError("steps goes with a range, not with levels")
+        if self.levels is not None and len(set(self.levels)) < len(self.levels):
+            raise ValueError(f"levels {self.levels}: give each level once")
         return self
 
 

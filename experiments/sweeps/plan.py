@@ -138,20 +138,19 @@ class Plan:
             shared["arguments"] = self.arguments
         base_hash = _hash(shared)
         reps = self.experiment.replications
+        factorial = self.experiment.design.kind == "factorial"
         for point, params in enumerate(self.values):
+            # A factorial point is known by its values, so that adding levels
+            # keeps every finished run; a sampled point by its place in the
+            # design, which also keeps two coinciding points two runs.
+            where: Any = params if factorial else point
             for rep in range(reps):
                 seed = run_seed(
-                    self.experiment.root_seed, point, rep, self.experiment.seeding
+                    self.experiment.root_seed, where, rep, self.experiment.seeding
                 )
-                # The point and replication keep ids unique when two design points
-                # coincide (levels drawn from a sampled design) under common seeds.
+                at = [rep] if factorial else [point, rep]
                 run_id = _hash(
-                    {
-                        "base": base_hash,
-                        "params": params,
-                        "seed": seed,
-                        "at": [point, rep],
-                    }
+                    {"base": base_hash, "params": params, "seed": seed, "at": at}
                 )
                 yield RunSpec(run_id[:20], point, rep, seed, params)
 
@@ -181,14 +180,23 @@ def describe(plan_: Plan, shown: int = 5) -> str:
     return "\n".join(lines)
 
 
-def run_seed(root: int, point: int, replication: int, seeding: str) -> int:
+def run_seed(
+    root: int, point: int | dict[str, Level], replication: int, seeding: str
+) -> int:
     """The seed of one run, derived from the root seed with numpy's SeedSequence.
 
     Independent seeding gives every run its own stream; common seeding gives
     replication r the same stream at every design point (common random numbers),
-    which sharpens comparisons between points.
+    which sharpens comparisons between points. `point` is the design point's
+    number, or its factor values (factorial designs), whose hash then keys it.
     """
-    key = (1, replication) if seeding == "common" else (1, point, replication)
+    if seeding == "common":
+        key: tuple[int, ...] = (1, replication)
+    elif isinstance(point, dict):
+        digest = int(_hash(point)[:16], 16)
+        key = (2, digest >> 32, digest & 0xFFFFFFFF, replication)
+    else:
+        key = (1, point, replication)
     state = np.random.SeedSequence(root, spawn_key=key).generate_state(1, np.uint64)
     return int(state[0] >> np.uint64(1))
 

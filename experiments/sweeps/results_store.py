@@ -70,6 +70,8 @@ def prepare(plan: Plan, out: Path, command: list[str] | None = None) -> None:
         held = json.loads(manifest_path.read_text())
         if held.get("fingerprint") != plan.fingerprint():
             _grow(plan, out, held)
+        else:
+            _align(plan, out)
         wording = plan.experiment.model_dump(mode="json")
         if held.get("experiment") != wording:  # a new question, answers or analysis
             write_atomic(manifest_path, _json(held | {"experiment": wording}))
@@ -86,6 +88,27 @@ def prepare(plan: Plan, out: Path, command: list[str] | None = None) -> None:
         (out / name).mkdir(exist_ok=True)
         for stale in (out / name).glob(".*.tmp"):
             stale.unlink(missing_ok=True)
+
+
+def _align(plan: Plan, out: Path) -> None:
+    """Number a factorial plan's points as the folder does, new points last.
+
+    Raises:
+        SweepError: If a finished point is no longer in the design.
+    """
+    from experiments.sweeps.growth import GrowthError, aligned
+
+    if plan.experiment.design.kind != "factorial" or not (out / DESIGN).exists():
+        return
+    design = pq.read_table(out / DESIGN).to_pandas()
+    names = [v.name for v in plan.columns]
+    if set(names) - set(design.columns):
+        return  # other factors: refused as another experiment
+    held = design[names].to_dict("records")
+    try:
+        plan.values = aligned(plan.values, held)
+    except GrowthError as error:
+        raise SweepError(f"{out}: {error}") from None
 
 
 def _grow(plan: Plan, out: Path, held: dict[str, Any]) -> None:
@@ -112,6 +135,7 @@ def _grow(plan: Plan, out: Path, held: dict[str, Any]) -> None:
         raise SweepError(
             f"{out} ({name}, {held.get('source', '?')}): {error}"
         ) from None
+    _align(plan, out)
     print(f"townsim: growing {out}: {', '.join(grown)}; finished runs are kept")
     write_design(plan, out)
     sessions = held.get("sessions", [])

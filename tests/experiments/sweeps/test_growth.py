@@ -81,11 +81,40 @@ def test_a_sobol_design_grows_and_a_latin_hypercube_is_refused(tmp_path, capsys)
     )
 
 
+@pytest.mark.parametrize("seeding", ["independent", "common"])
+def test_more_levels_reuse_every_finished_run_and_number_new_points_last(
+    tmp_path, capsys, seeding
+):
+    path = write(tmp_path, FACTORIAL.format(reps=2, seeding=seeding, levels=[0.1, 0.5]))
+    out = tmp_path / "out"
+    sweep(path, out)
+    before = values(out)
+    path.write_text(FACTORIAL.format(reps=2, seeding=seeding, levels=[0.1, 0.3, 0.5]))
+    grown = sweep(path, out)
+    assert "levers.x.levels [0.1, 0.5] -> [0.1, 0.3, 0.5]" in capsys.readouterr().out
+    assert (grown.done, grown.skipped) == (2, 4)
+    after = values(out)
+    assert before.merge(after, on=list(before.columns)).shape[0] == 4
+    design = pd.read_parquet(out / "design.parquet")
+    assert design["x"].tolist() == [0.1, 0.5, 0.3]  # the new point comes last
+    assert sorted(after.loc[after["point"] == 2, "run_id"]) == sorted(
+        set(after["run_id"]) - set(before["run_id"])
+    )
+    fresh = tmp_path / "fresh"
+    sweep(path, fresh)  # the same runs, numbered in the file's order
+    same = ["run_id", "replication", "value"]
+    pd.testing.assert_frame_equal(
+        after[same].reset_index(drop=True), values(fresh)[same].reset_index(drop=True)
+    )
+    assert sweep(path, out).done == 0  # and a rerun keeps the folder's numbering
+    assert pd.read_parquet(out / "design.parquet")["x"].tolist() == [0.1, 0.5, 0.3]
+
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
         ({"reps": 1}, "replications 2 -> 1: finished runs would be left out"),
-        ({"levels": [0.1, 0.5]}, "levers.x.levels [0.1, 0.3] -> [0.1, 0.5]"),
+        ({"levels": [0.1, 0.5]}, "no longer holds the finished point {'x': 0.3}"),
         ({"seeding": "common"}, "seeding independent -> common"),
     ],
 )
