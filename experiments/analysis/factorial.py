@@ -42,3 +42,10 @@ def fmt(value: float) -> str:
     if abs(value) >= 1e3:
         return f"{value:,.0f}"
     return f"{value:.4g}"
+
+
+def number(value: float, unit: str) -> str:
+    """A value in a table: a year as a date (no thousands separator), else `fmt`."""
+    if unit == "year" and value == value:
+        return f"{value:.1f}".removesuffix(".0")
+    return fmt(value)

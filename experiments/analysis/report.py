@@ -24,7 +24,7 @@ from experiments.analysis.answer import (
 )
 from experiments.analysis.charts import distributions, fan_chart, indices_chart
 from experiments.analysis.ema import save_ema
-from experiments.analysis.factorial import better, fmt, point_table
+from experiments.analysis.factorial import better, fmt, number, point_table
 from experiments.analysis.morris import morris_indices
 from experiments.analysis.pawn import DUMMY, pawn_indices
 from experiments.analysis.results import (
@@ -362,8 +362,9 @@ def _point_lines(
     for _, row in ranked.head(10).iterrows():
         cells = [str(row[f]) for f in results.factors]
         cells += [
-            fmt(row["mean"]),
-            f"[{fmt(row['low'])}, {fmt(row['high'])}]",
+            number(row["mean"], unit.get("unit", "")),
+            f"[{number(row['low'], unit.get('unit', ''))}, "
+            f"{number(row['high'], unit.get('unit', ''))}]",
             str(int(row["count"])),
         ]
         cells += [fmt(row["cost"])] if "cost" in ranked else []
@@ -377,6 +378,8 @@ def _effect_lines(
     results: Results, table: pd.DataFrame, outcome: str, level: float
 ) -> list[str]:
     """Main effects and two-way interactions of one outcome, with paired intervals."""
+    catalogue = results.manifest.get("outcomes", {})
+    unit = catalogue.get(outcome.split("@")[0], {}).get("unit", "")
     matrix = replicate_matrix(
         table, outcome, len(results.design), results.manifest["design"]["replications"]
     )
@@ -398,7 +401,8 @@ def _effect_lines(
         effect = "-" if row.effect == 0 and row.low != row.low else fmt(row.effect)
         if row.low == row.low:
             effect += f" [{fmt(row.low)}, {fmt(row.high)}]"
-        lines.append(f"| {row.factor} | {row.level} | {fmt(row.mean)} | {effect} |")
+        mean = number(row.mean, unit)
+        lines.append(f"| {row.factor} | {row.level} | {mean} | {effect} |")
     pairs = interactions(results, table, outcome, level)
     if len(pairs) and "low" in pairs:
         lines += [
