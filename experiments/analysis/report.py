@@ -26,6 +26,7 @@ from experiments.analysis.results import (
     outcome_columns,
     per_run,
     replicate_matrix,
+    with_text_seeds,
 )
 from experiments.analysis.sobol import sobol_indices
 from experiments.sweeps.experiment_file import ExperimentError
@@ -69,9 +70,9 @@ def analyze(
     if not indices.empty:
         indices.to_csv(out / "indices.csv", index=False)
         indices_chart(indices, MAIN_INDEX[results.kind], out / "indices.png")
-    table.to_csv(out / "per_run.csv", index=False)
+    with_text_seeds(table).to_csv(out / "per_run.csv", index=False)
     if tidy_csv and len(results.runs):
-        results.runs.to_csv(out / "runs.csv", index=False)
+        with_text_seeds(results.runs).to_csv(out / "runs.csv", index=False)
     charts = []
     yearly = (
         sorted(results.runs.loc[results.runs["year"].notna(), "outcome"].unique())
