@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.analysis.charts import distributions, fan_chart, indices_chart
+from experiments.analysis.discover import discovery_section
 from experiments.analysis.ema import save_ema
 from experiments.analysis.factorial import better, fmt, main_effects, point_table
 from experiments.analysis.morris import morris_indices
@@ -41,6 +42,7 @@ def analyze(
     by: str | None = None,
     resamples: int | None = None,
     tidy_csv: bool = False,
+    discover: str | None = None,
 ) -> Path:
     """Write indices, charts, exports and a Markdown report of a sweep.
 
@@ -50,6 +52,8 @@ def analyze(
         by: A factor to split the fan charts by.
         resamples: Bootstrap draws (default: the experiment's `analysis`).
         tidy_csv: Also write every row of every run to `runs.csv`.
+        discover: A condition such as `gdp@2035 < 5000`: find where its runs
+            gather with PRIM (needs the EMA Workbench).
 
     Returns:
         The path of `report.md`.
@@ -65,6 +69,7 @@ def analyze(
             f"--by {by!r}: not a factor of this sweep; allowed: "
             f"{', '.join(results.factors)}"
         )
+    discovery = discovery_section(results, discover, out)
     table = per_run(results)
     indices = sensitivity(results, table, resamples) if len(table) else pd.DataFrame()
     if not indices.empty:
@@ -87,7 +92,7 @@ def analyze(
     if len(results.runs):
         save_ema(results, out / "ema_results.tar.gz")
     text = report_text(results, table, indices, charts, out)
-    (out / "report.md").write_text(text)
+    (out / "report.md").write_text(text + "\n".join(discovery))
     return out / "report.md"
 
 
