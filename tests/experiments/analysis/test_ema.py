@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from experiments.analysis.ema import save_ema, to_ema
-from experiments.analysis.results import load_results
-from experiments.cli import main
+from experiments.analysis.results import load_results, seed_text
+from experiments.cli import build_parser, main
 from experiments.sweeps.driver import run_sweep
 from experiments.sweeps.plan import load_experiment
 
@@ -129,3 +129,10 @@ def test_ema_workbench_reads_the_export_back_exactly(split_sweep, tmp_path):
     for name, values in outcomes.items():
         np.testing.assert_array_equal(read[name], values)
     assert read["TIME"][0].tolist() == [2020.0, 2021.0]
+
+
+def test_a_seed_copied_from_a_csv_file_reruns_with_townsim_run():
+    seed = 4526344847478541731
+    written = seed_text(pd.Series([seed])).iloc[0]
+    assert written == "4_526_344_847_478_541_731"
+    assert build_parser().parse_args(["run", "--seed", written]).seed == seed
