@@ -58,3 +58,14 @@ def paired_choice(option: str, budget: float, seed: int, own: float = 0.1) -> di
         "total_spent": 10.0 * budget,
         "reached": 0.0 if option == "a" else 1.0 + budget,
     }
+
+
+def split_budget(a: float, b: float, growth: float, seed: int) -> dict:
+    """A budget split between `a` and `b` under an uncertain growth rate."""
+    noise = 0.01 * float(np.random.default_rng(seed).standard_normal())
+    return {"y": a * (1 + growth) + 2 * b + noise, "path": {2020: a, 2021: a + b}}
+
+
+def corner(a: float, b: float, seed: int) -> dict:
+    """1 in the corner a > 0.6 and b < 0.4 of the unit square, else 0."""
+    return {"y": float(a > 0.6 and b < 0.4)}

@@ -23,6 +23,7 @@ from experiments.analysis.answer import (
     replication_noise,
 )
 from experiments.analysis.charts import distributions, fan_chart, indices_chart
+from experiments.analysis.discover import discovery_section
 from experiments.analysis.ema import save_ema
 from experiments.analysis.factorial import better, fmt, number, point_table
 from experiments.analysis.morris import morris_indices
@@ -35,6 +36,7 @@ from experiments.analysis.results import (
     outcome_columns,
     per_run,
     replicate_matrix,
+    with_text_seeds,
 )
 from experiments.analysis.sobol import sobol_indices
 from experiments.sweeps.experiment_file import ExperimentError
@@ -49,6 +51,7 @@ def analyze(
     by: str | None = None,
     resamples: int | None = None,
     tidy_csv: bool = False,
+    discover: str | None = None,
 ) -> Path:
     """Write indices, charts, exports and a Markdown report of a sweep.
 
@@ -58,6 +61,8 @@ def analyze(
         by: A factor to split the fan charts by.
         resamples: Bootstrap draws (default: the experiment's `analysis`).
         tidy_csv: Also write every row of every run to `runs.csv`.
+        discover: A condition such as `gdp@2035 < 5000`: find where its runs
+            gather with PRIM (needs the EMA Workbench).
 
     Returns:
         The path of `report.md`.
@@ -73,16 +78,17 @@ def analyze(
             f"--by {by!r}: not a factor of this sweep; allowed: "
             f"{', '.join(results.factors)}"
         )
+    discovery = discovery_section(results, discover, out)
     table = per_run(results, report_years(results))
     indices = sensitivity(results, table, resamples) if len(table) else pd.DataFrame()
     if not indices.empty:
         indices.to_csv(out / "indices.csv", index=False)
         indices_chart(indices, MAIN_INDEX[results.kind], out / "indices.png")
-    table.to_csv(out / "per_run.csv", index=False)
+    with_text_seeds(table).to_csv(out / "per_run.csv", index=False)
     if results.kind == "factorial" and len(table):
         save_factorial_tables(results, table, out)
     if tidy_csv and len(results.runs):
-        results.runs.to_csv(out / "runs.csv", index=False)
+        with_text_seeds(results.runs).to_csv(out / "runs.csv", index=False)
     charts = []
     yearly = (
         sorted(results.runs.loc[results.runs["year"].notna(), "outcome"].unique())
@@ -98,7 +104,7 @@ def analyze(
         distributions(table, outcomes, out / "distributions.png", units)
     if len(results.runs):
         save_ema(results, out / "ema_results.tar.gz")
-    text = report_text(results, table, indices, charts, out)
+    text = report_text(results, table, indices, charts, out, discovery)
     (out / "report.md").write_text(text)
     return out / "report.md"
 
@@ -129,8 +135,9 @@ def report_text(
     indices: pd.DataFrame,
     charts: list[Path],
     out: Path,
+    discovery: list[str] | None = None,
 ) -> str:
-    """The Markdown report: what was run, what matters most, charts, failures."""
+    """The Markdown report: the answer, what matters most, charts, failures."""
     m = results.manifest
     exp, design = m["experiment"], m["design"]
     finished = table["run_id"].nunique() if len(table) else 0
@@ -176,6 +183,7 @@ def report_text(
                 f"replication {row['replication']}): {last}"
             )
         lines.append("")
+    lines += discovery or []
     files = [(name, what) for name, what in FILES if (out / name).exists()]
     lines += ["## Files", ""]
     lines += [f"- `{name}`: {what}" for name, what in files] or ["- none"]
@@ -194,6 +202,8 @@ FILES = (
     ("interactions.csv", "two-way interactions with intervals"),
     ("runs.csv", "every row of every run (tidy)"),
     ("ema_results.tar.gz", "`ema_workbench.load_results()` reads it (PRIM, CART)"),
+    ("discovery.csv", "the boxes of scenario discovery (PRIM)"),
+    ("discovery_trajectory.csv", "PRIM's peeling trajectory"),
 )
 """The files a report may write, with what each holds: only those written are listed."""
 
