@@ -38,3 +38,19 @@ towns = 3
 [levers]
 x = [0.1, 0.2]
 """
+
+
+def unwritable(tmp_path: Path) -> Path:
+    """A folder in which nothing can be made, even by root (else the test skips)."""
+    import pytest
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    for place in (locked, Path("/sys")):
+        try:
+            (place / "probe").mkdir()
+        except OSError:
+            return place
+        (place / "probe").rmdir()
+    pytest.skip("no folder here refuses writing")

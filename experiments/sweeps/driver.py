@@ -25,14 +25,13 @@ from experiments.sweeps.plan import Plan, RunSpec
 from experiments.sweeps.results_store import (
     FAILURES,
     RUNS,
+    Store,
     SweepError,
     SweepSummary,
     locked,
     note_session,
     prepare,
-    recorded,
     warn_code_change,
-    write_atomic,
 )
 from experiments.sweeps.worker import (
     Record,
@@ -81,22 +80,25 @@ def run_sweep(
     out = Path(out)
     started = time.perf_counter()
     with locked(out):
-        prepare(plan, out, command)
+        check = prepare(plan, out, command)
         ids = {spec.run_id for spec in plan.specs()}
-        done = recorded(out / RUNS) & ids
-        failed = set() if retry_failed else (recorded(out / FAILURES) & ids) - done
+        done = check.good[RUNS] & ids
+        failed = set() if retry_failed else (check.good[FAILURES] & ids) - done
         summary = SweepSummary(
             total=len(ids), skipped=len(done), earlier_failed=len(failed)
         )
         skip = done | failed
-        del ids, done, failed
+        del ids, done, failed, check
         warn_code_change(out)
         note_session(out, "started", summary)
         pending = (spec for spec in plan.specs() if spec.run_id not in skip)
         try:
             if summary.skipped + summary.earlier_failed == summary.total:
                 return summary
-            _drive(workers, scheduler, task_of(plan), pending, out, summary, progress)
+            with Store(out) as store:
+                _drive(
+                    workers, scheduler, task_of(plan), pending, store, summary, progress
+                )
         finally:
             summary.wall_seconds = time.perf_counter() - started
             note_session(out, "finished", summary)
@@ -108,7 +110,7 @@ def _drive(
     scheduler: Any,
     task: Task,
     pending: Iterator[RunSpec],
-    out: Path,
+    store: Store,
     summary: SweepSummary,
     progress: bool,
 ) -> None:
@@ -128,7 +130,7 @@ def _drive(
         finished = False
         while not finished:
             with _executor(workers, scheduler) as (executor, capacity, stop):
-                feed = _Feed(executor, capacity, task, out, summary, bar)
+                feed = _Feed(executor, capacity, task, store, summary, bar)
                 try:
                     finished = feed.run(pending, suspects)
                 except KeyboardInterrupt:
@@ -146,7 +148,7 @@ class _Feed:
     executor: Executor
     capacity: int
     task: Task
-    out: Path
+    store: Store
     summary: SweepSummary
     bar: Any
     in_flight: dict[Future, RunSpec] = field(default_factory=dict)
@@ -202,7 +204,7 @@ class _Feed:
             alone = alone and bool(suspects)
 
     def _store(self, record: Record) -> None:
-        _store(record, self.out, self.summary)
+        _store(record, self.store, self.summary)
         self.bar.update()
         self.bar.set_postfix(
             done=self.summary.done,
@@ -222,13 +224,12 @@ def _lost(task: Task, spec: RunSpec, reason: str) -> Record:
     return Record(spec.run_id, False, parquet_bytes(table, 0.0), 0.0)
 
 
-def _store(record: Record, out: Path, summary: SweepSummary) -> None:
-    folder = out / (RUNS if record.ok else FAILURES)
-    write_atomic(folder / f"{record.run_id}.parquet", record.payload)
+def _store(record: Record, store: Store, summary: SweepSummary) -> None:
+    store.put(RUNS if record.ok else FAILURES, record.run_id, record.payload)
     if record.ok:
         summary.done += 1
         summary.model_seconds += record.seconds
-        (out / FAILURES / f"{record.run_id}.parquet").unlink(missing_ok=True)
+        store.drop(FAILURES, record.run_id)
     else:
         summary.failed += 1
         summary.failures.append(record.run_id)
