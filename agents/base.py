@@ -42,10 +42,8 @@ def blocks(world: World, idx: Selection) -> Iterator[Selection]:
     if not (isinstance(idx, slice) and idx == ALL):
         yield idx
         return
-    towns = max(1, BLOCK_SLOTS // world.capacity)
-    for first in range(0, world.n_towns, towns):
-        last = min(first + towns, world.n_towns)
-        yield slice(first * world.capacity, last * world.capacity)
+    for slots, _ in world.blocks.pieces(BLOCK_SLOTS):
+        yield slots
 
 
 def within(idx: Selection, part: Selection) -> Selection:
@@ -69,7 +67,7 @@ def by_blocks(
 def towns_of(world: World, idx: Selection) -> slice:
     """The towns whose per-town values `town_totals` and `per_firm` use for `idx`."""
     if isinstance(idx, slice) and idx != ALL:
-        return slice(idx.start // world.capacity, idx.stop // world.capacity)
+        return world.blocks.towns_in(idx)
     return ALL
 
 
@@ -81,11 +79,15 @@ def slots_at(idx: Selection, rows: NDArray[np.intp]) -> NDArray[np.intp]:
 def town_totals(world: World, idx: Selection, values: ArrayLike) -> ArrayLike:
     """Sum per town of one value per firm of `idx` (the towns of `towns_of`).
 
-    Over slices of town blocks this is a reshape, much cheaper than a bincount
-    by town.
+    Over slices of town blocks this is a segment sum (`np.add.reduceat`), much
+    cheaper than a bincount by town.
     """
     if isinstance(idx, slice):
-        return np.reshape(values, (-1, world.capacity)).sum(axis=1)
+        towns = towns_of(world, idx)
+        start = world.blocks.start
+        first = start[towns][: len(start) - 1] if idx == ALL else start[towns]
+        values = np.asarray(values, dtype=float)
+        return np.add.reduceat(values, first - first[0]) if values.size else values
     town = world.firms.town[idx]
     return np.bincount(town, weights=values, minlength=world.n_towns)
 
@@ -98,17 +100,61 @@ def per_firm(world: World, idx: Selection, per_town: NDArray) -> NDArray:
     the town blocks make this a repeat, cheaper than a gather.
     """
     if isinstance(idx, slice):
+        towns = towns_of(world, idx)
         if len(per_town) == world.n_towns:  # every town's value, not only idx's
-            per_town = per_town[towns_of(world, idx)]
-        return np.repeat(per_town, world.capacity)
+            per_town = per_town[towns]
+        return np.repeat(per_town, world.blocks.width[towns])
     return per_town[world.firms.town[idx]]
+
+
+def slots_of_places(
+    world: World, places: NDArray[np.int64], per_slot: int = 1
+) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
+    """The slots that places name, and each place's entry in its slot.
+
+    A place names an entry (0 to `per_slot` - 1, say a column of the partner
+    table) of a slot by the slot's town and rank in the town's block at full
+    width (`Blocks.place_start`), which widening the blocks does not change:
+    draws keyed by place stay with their slot. Places beyond today's block
+    width are dropped.
+    """
+    b = world.blocks
+    if per_slot == 1:
+        spot, entry = places, np.zeros(places.size, dtype=np.int64)
+    else:
+        spot, entry = np.divmod(places, per_slot)
+    town = np.searchsorted(b.place_start, spot, side="right") - 1
+    rank = spot - b.place_start[town]
+    inside = rank < b.width[town]
+    slots = (b.start[town[inside]] + rank[inside]).astype(np.intp)
+    return slots, entry[inside]
+
+
+def place_count(world: World, per_slot: int = 1) -> int:
+    """Places of the firm table at full width, times `per_slot`."""
+    return world.blocks.places * per_slot
+
+
+def in_selection(idx: Selection, slots: NDArray[np.intp]) -> NDArray[np.bool_]:
+    """Which of `slots` belong to the selection `idx`."""
+    if isinstance(idx, slice):
+        start = idx.start or 0
+        stop = slots.max(initial=0) + 1 if idx.stop is None else idx.stop
+        return (slots >= start) & (slots < stop)
+    return np.isin(slots, idx)
+
+
+def rows_in(idx: Selection, slots: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Positions among the slots of `idx` of those `slots` that `idx` holds."""
+    if isinstance(idx, slice):
+        return slots[in_selection(idx, slots)] - (idx.start or 0)
+    return np.flatnonzero(np.isin(idx, slots))
 
 
 def town_sum(world: World, values: ArrayLike) -> NDArray[np.float64]:
     """Sum of a firm column over each town's live firms."""
-    shape = (world.n_towns, world.capacity)
-    alive = world.firms.alive.reshape(shape)
-    return np.where(alive, np.asarray(values).reshape(shape), 0).sum(axis=1)
+    live = np.where(world.firms.alive, np.asarray(values, dtype=float), 0.0)
+    return np.add.reduceat(live, world.blocks.start[:-1])
 
 
 def town_mean(world: World, values: ArrayLike) -> NDArray[np.float64]:

@@ -40,7 +40,7 @@ from agents.base import (
 from agents.demography import exit_if_failing
 from agents.economy import costs_of, sales_of
 from agents.partners import tie_list
-from agents.sampling import thinned_successes
+from agents.streams import Purpose
 from agents.ties import revise_ties
 
 if TYPE_CHECKING:
@@ -235,7 +235,7 @@ def tie_gaps(world: World, idx: Selection) -> F64:
     f, r = world.firms, world.rates
     rows, partner = tie_list(f, idx)
     share = sharing(world.towns.ip_protection, r.sharing_floor)
-    openness = share[partner // world.capacity]  # the partner's town
+    openness = share[f.town[partner]]  # the partner's town
     knowledge = f.knowledge[idx]
     gains = learning_gain(1.0, knowledge[rows], f.knowledge[partner], openness, 1.0)
     return np.bincount(rows, gains, minlength=knowledge.size)
@@ -423,11 +423,10 @@ def consider_upgrade(world: World, idx: Selection) -> None:
         t = upgrade_terms(world, part, ahead[within(idx, part)])
         f.adoption_probability[part] = t.hazard
         f.blocked[part] = t.blocked
-    yearly = f.adoption_probability[idx]
     free = np.flatnonzero((f.blocked[idx] == 0) & f.alive[idx])
-    top = float(r.per_step(yearly.max(initial=0.0)))
-    chance = lambda rows: r.per_step(yearly[free[rows]])  # noqa: E731
-    climbers = slots_at(idx, free[thinned_successes(world.rng, free.size, top, chance)])
+    at = slots_at(idx, free)
+    draw = world.streams.uniform(Purpose.UPGRADE, f.id[at])
+    climbers = at[draw < r.per_step(f.adoption_probability[at])]
     town = f.town[climbers]
     paid = r.upgrade_cost[f.level[climbers] - 1] * f.size[climbers]
     f.level[climbers] += 1
@@ -441,14 +440,16 @@ def consider_upgrade(world: World, idx: Selection) -> None:
 @by_blocks
 def produce(world: World, idx: Selection) -> None:
     """Sell, pay costs and project fees, grow or shrink, and age by one step."""
-    f, r, rng = world.firms, world.rates, world.rng
+    f, r = world.firms, world.rates
     size = f.size[idx]
     sales, costs = sales_of(world, idx), costs_of(world, idx)
     fees = (f.university[idx] >= 0) * r.project_cost
     f.output[idx] = sales
     f.profit[idx] = sales - costs
     f.funds[idx] += (sales - costs - fees) / r.steps_per_year
-    shock = rng.standard_normal(size.size, dtype=np.float32)
+    live = f.alive[idx]
+    shock = np.zeros(live.size, dtype=np.float32)  # empty slots draw nothing
+    shock[live] = world.streams.normal(Purpose.SIZE, f.id[idx][live])
     f.size[idx] = size * np.exp(r.size_drift + r.size_shock * shock)
     f.age[idx] += 1.0 / r.steps_per_year
     quarter, here = 1.0 / r.steps_per_year, towns_of(world, idx)
@@ -474,6 +475,7 @@ class Enterprise(ArrayView, FixedAgent):
         slot: The firm's row in that table.
     """
 
+    id = Column("firms")
     town = Column("firms")
     industry = Column("firms")
     stage = Column("firms")

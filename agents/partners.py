@@ -14,7 +14,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from agents.base import Selection
-from agents.sampling import bernoulli_positions
 
 if TYPE_CHECKING:
     from agents.tables import Firms
@@ -52,29 +51,6 @@ def column_of(table: NDArray[np.int32], values: ArrayLike) -> NDArray[np.intp]:
     for k in range(table.shape[1] - 1, -1, -1):
         column[table[:, k] == values] = k
     return column
-
-
-def sample_ties(
-    f: Firms, idx: Selection, chance: float, rng: np.random.Generator
-) -> tuple[Slots, Slots]:
-    """Each tie slot of firms `idx` drawn with `chance`: (firm, column), filled only.
-
-    The draw runs over every slot of the partner table (or of `idx`'s rows when
-    they are few) by geometric gaps, so only the drawn entries are read.
-    """
-    width = f.partners.shape[1]
-    if isinstance(idx, slice) or idx.size * 4 > f.alive.size:  # draw over all
-        flat = bernoulli_positions(rng, f.partners.size, chance)
-        if not isinstance(idx, slice):
-            mine = np.zeros(f.alive.size, dtype=bool)
-            mine[idx] = True
-            flat = flat[mine[flat // width]]
-    else:
-        picked = bernoulli_positions(rng, idx.size * width, chance)
-        flat = idx[picked // width] * width + picked % width
-    flat = flat[f.partners.ravel()[flat] >= 0]
-    owners = flat // width
-    return owners, flat - owners * width
 
 
 def cut_ties(f: Firms, owners: Slots, cols: Slots) -> None:

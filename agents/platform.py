@@ -13,8 +13,15 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import ArrayLike, NDArray
 
-from agents.base import ArrayView, Column, state_of
-from agents.sampling import bernoulli_positions, first_per_group
+from agents.base import (
+    ArrayView,
+    Column,
+    place_count,
+    slots_of_places,
+    state_of,
+)
+from agents.sampling import first_per_group
+from agents.streams import Purpose
 from scenarios.schema import PLATFORM_KINDS
 
 if TYPE_CHECKING:
@@ -28,38 +35,43 @@ def member_places(
     return np.floor(np.asarray(capital) / member_cost) * np.asarray(built)
 
 
+def members_per_town(world: World, bit: np.uint8) -> NDArray[np.int64]:
+    """Each town's members of the platform kind of `bit` (the dead hold no bits)."""
+    held = world.firms.member & bit
+    return np.add.reduceat(held, world.blocks.start[:-1], dtype=np.int64) // bit
+
+
 def admit_members(world: World, idx: NDArray[np.intp]) -> None:
     """Let firms join platforms with room, and drop members where capital shrank.
 
-    Firms sit in town blocks, so each platform's candidates are one row of the
-    firm table reshaped by town; only firms that could join draw a random number.
+    A firm of a town whose platform has room joins with its yearly chance
+    (`platform.join_rate`), chosen by place like other rare events; where
+    more want to join than there are places, and where shrunken capital
+    leaves too many members, the order is drawn per firm and kind.
     """
-    f, p, r, rng = world.firms, world.platforms, world.rates, world.rng
-    kinds = len(PLATFORM_KINDS)
-    shape = (world.n_towns, world.capacity)
+    f, p, r, streams = world.firms, world.platforms, world.rates, world.streams
+    kinds, n = len(PLATFORM_KINDS), world.n_towns
     places = member_places(p.capital, p.built, r.member_cost).astype(np.int64)
-    member, alive = f.member.reshape(shape), f.alive.reshape(shape)
-    for kind in range(kinds):
-        towns = idx[idx % kinds == kind] // kinds
-        if towns.size == 0:
-            continue
+    acting = np.zeros((n, kinds), dtype=bool)
+    acting[idx // kinds, idx % kinds] = True
+    for kind in np.flatnonzero(acting.any(axis=0)).tolist():
         bit = np.uint8(1 << kind)
-        block = member[towns]
-        has_bit = (block & bit) > 0
-        seats = places[towns * kinds + kind]
-        room = seats - has_bit.sum(axis=1)
+        seats = places[np.arange(n) * kinds + kind]
+        count = members_per_town(world, bit)
+        room = np.where(acting[:, kind], seats - count, 0)
         if (room < 0).any():  # capital shrank: random members leave
-            crowded = np.flatnonzero(has_bit & (room < 0)[:, None])
-            stay = first_per_group(crowded // world.capacity, seats, rng)
-            block.ravel()[crowded[~stay]] &= ~bit
-        open_rows = (room > 0)[:, None]
-        candidates = np.flatnonzero(alive[towns] & ~has_bit & open_rows)
-        candidates = candidates[bernoulli_positions(rng, candidates.size, r.join)]
-        joining = first_per_group(
-            candidates // world.capacity, np.maximum(room, 0), rng
-        )
-        block.ravel()[candidates[joining]] |= bit
-        member[towns] = block
+            crowded = np.flatnonzero(((f.member & bit) > 0) & (room < 0)[f.town])
+            order = streams.uniform(Purpose.LEAVE_ORDER, f.id[crowded], kind)
+            stay = first_per_group(f.town[crowded], seats, order)
+            f.member[crowded[~stay]] &= ~bit
+        chosen = streams.chosen(Purpose.JOIN, r.join, place_count(world), kind)
+        keen = slots_of_places(world, chosen)[0]
+        open_ = acting[:, kind] & (room > 0)
+        outside = (f.member[keen] & bit) == 0
+        keen = keen[f.alive[keen] & open_[f.town[keen]] & outside]
+        order = streams.uniform(Purpose.JOIN_ORDER, f.id[keen], kind)
+        joining = first_per_group(f.town[keen], np.maximum(room, 0), order)
+        f.member[keen[joining]] |= bit
 
 
 class Platform(ArrayView, FixedAgent):

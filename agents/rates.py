@@ -75,6 +75,9 @@ class Rates:
     size_drift: float
     size_shock: float
     base_exit: float
+    exit_size_elasticity: float
+    exit_young_excess: float
+    exit_young_years: float
     tie_credit: float
     platform_credit: float
     entry: float
@@ -139,6 +142,9 @@ class Rates:
             - 0.5 * eco.size_volatility**2 / spy,
             size_shock=float(eco.size_volatility / np.sqrt(spy)),
             base_exit=step(eco.base_exit),
+            exit_size_elasticity=eco.exit_size_elasticity,
+            exit_young_excess=eco.exit_young_excess,
+            exit_young_years=eco.exit_young_years,
             tie_credit=eco.tie_credit,
             platform_credit=eco.platform_credit,
             entry=eco.entry_rate / spy,

@@ -1,15 +1,17 @@
 """The tables the rules read and write: firms, towns, universities, platforms.
 
 Each kind of agent's state is a set of numpy columns, one row a slot. Firms live
-in town blocks: town t owns slots [t * capacity, (t + 1) * capacity), so
-per-town sums are reshapes and ties stay town-local in memory. A dead firm's
-slot is free for a start-up of the same town. The ledger books every flow of
-money and knowledge per town; the tally counts the step's entries and exits.
+in town blocks (`Blocks`): each town owns one run of consecutive slots, so
+per-town sums are segment sums and ties stay town-local in memory. A dead
+firm's slot is free for a start-up of the same town. The ledger books every
+flow of money and knowledge per town; the tally counts the step's entries and
+exits.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -28,6 +30,8 @@ class Firms:
     """
 
     alive: NDArray[np.bool_]
+    id: NDArray[np.int64]
+    """The firm's id for life, `town << 32 | serial`: a slot is reused, an id never."""
     town: NDArray[np.intp]
     industry: NDArray[np.int16]
     stage: NDArray[np.int8]
@@ -67,33 +71,123 @@ class Firms:
             partners=np.full((slots, max_partners), -1, np.int32),
             tie_kind=np.full((slots, max_partners), -1, np.int8),
         )
+        table.id[:] = -1
         table.university[:] = -1
         table.upgraded_at[:] = np.nan
         return table
 
-    def regrouped(self, towns: int, old: int, new: int) -> Firms:
-        """The same firms in town blocks of `new` slots instead of `old`.
+    def regrouped(self, old: Blocks, new: Blocks) -> Firms:
+        """The same firms in the wider town blocks `new` instead of `old`.
 
-        Firm j of town t moves from slot t * old + j to t * new + j, partner
-        lists follow, and the added slots are empty. Slot order is kept, so
-        every rule that reads slots in order (meeting, pairing) sees the same
-        firms in the same order.
+        Each firm keeps its rank in its town's block, partner lists follow,
+        and the added slots are empty. Slot order is kept, so every rule that
+        reads slots in order (meeting, pairing) sees the same firms in the
+        same order.
         """
-        width = self.partners.shape[1]
-        table = Firms.empty(towns * new, width)
+        table = Firms.empty(new.slots, self.partners.shape[1])
+        moved = old.moved_to(new)
         for f in fields(self):
-            if f.name == "tie_cache":
-                continue
-            src = getattr(self, f.name)
-            dst = getattr(table, f.name)
-            dst.reshape(towns, new, *src.shape[1:])[:, :old] = src.reshape(
-                towns, old, *src.shape[1:]
-            )
-        table.town[:] = np.repeat(np.arange(towns), new)
+            if f.name != "tie_cache":
+                getattr(table, f.name)[moved] = getattr(self, f.name)
+        table.town[:] = new.town_of_slots
         filled = table.partners >= 0
-        moved = table.partners[filled]
-        table.partners[filled] = moved // old * new + moved % old
+        table.partners[filled] = moved[table.partners[filled]]
         return table
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """Where each town's firms sit in the firm table: one run of slots per town.
+
+    Town t owns slots `start[t]` to `start[t] + width[t] - 1`. Blocks start
+    with little room and widen as start-ups come, up to `most[t]` slots. A
+    slot's place, its town's first place (`place_start[t]`, blocks at full
+    width) plus its rank in the block, does not change when blocks widen:
+    draws keyed by place stay with their slot.
+    """
+
+    width: NDArray[np.intp]
+    most: NDArray[np.intp]
+    _pieces: dict[int, list[tuple[slice, slice]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _towns: dict[tuple[int, int], slice] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    @cached_property
+    def start(self) -> NDArray[np.intp]:
+        """First slot of each town's block, and the table's size at the end."""
+        return np.concatenate([[0], np.cumsum(self.width)]).astype(np.intp)
+
+    @cached_property
+    def place_start(self) -> NDArray[np.intp]:
+        """First place of each town, and the number of places at the end."""
+        return np.concatenate([[0], np.cumsum(self.most)]).astype(np.intp)
+
+    @property
+    def slots(self) -> int:
+        """Slots of the table."""
+        return int(self.width.sum())
+
+    @property
+    def places(self) -> int:
+        """Places of the table at full width."""
+        return int(self.most.sum())
+
+    @cached_property
+    def town_of_slots(self) -> NDArray[np.intp]:
+        """Each slot's town."""
+        return np.repeat(np.arange(self.width.size), self.width)
+
+    def pieces(self, most: int) -> list[tuple[slice, slice]]:
+        """Consecutive runs of whole blocks of about `most` slots (at least a town).
+
+        As (slots, towns) slices; kept, since the blocks do not change.
+        """
+        found = self._pieces.get(most)
+        if found is None:
+            found, start, first = [], self.start, 0
+            while first < self.width.size:
+                last = int(np.searchsorted(start, start[first] + most, "right")) - 1
+                last = min(max(last, first + 1), self.width.size)
+                found.append(
+                    (slice(int(start[first]), int(start[last])), slice(first, last))
+                )
+                first = last
+            self._pieces[most] = found
+            for slots, towns in found:
+                self._towns[(slots.start, slots.stop)] = towns
+        return found
+
+    def towns_in(self, slots: slice) -> slice:
+        """The towns whose blocks make up `slots` (a run of whole blocks)."""
+        towns = self._towns.get((slots.start, slots.stop))
+        if towns is None:
+            first = int(np.searchsorted(self.start, slots.start, "right")) - 1
+            towns = slice(first, int(np.searchsorted(self.start, slots.stop, "left")))
+            self._towns[(slots.start, slots.stop)] = towns
+        return towns
+
+    def moved_to(self, new: Blocks) -> NDArray[np.intp]:
+        """Each slot's slot in the wider blocks `new` (same town, same rank)."""
+        town = self.town_of_slots
+        rank = np.arange(self.slots) - self.start[town]
+        return (new.start[town] + rank).astype(np.intp)
+
+    def widened(self, needed: NDArray[np.intp]) -> Blocks | None:
+        """Blocks wide enough for `needed` slots per town, or None if these are.
+
+        When a town is short, every block grows by at least 10% (never past
+        `most`): widening copies the whole table, so it is done for all towns
+        at once, and seldom.
+        """
+        short = (needed > self.width) & (self.width < self.most)
+        if not short.any():
+            return None
+        wider = np.maximum(needed, np.ceil(1.1 * self.width).astype(np.intp))
+        width = np.minimum(self.most, np.maximum(self.width, wider))
+        return Blocks(width=width.astype(np.intp), most=self.most)
 
 
 def _dtype(annotation: object) -> type:
@@ -116,6 +210,10 @@ class Towns:
     y: F64
     infrastructure: F64
     firms: NDArray[np.int64] = field(init=False)
+    founded: NDArray[np.int64] = field(init=False)
+    size_scale: F64 = field(init=False)
+    """Factor the town's firm sizes were scaled by to fit its output at the start."""
+    """Firms founded in the town so far: the next firm's serial number."""
     gdp: F64 = field(init=False)
     talent_pool: F64 = field(init=False)
     ip_spending: F64 = field(init=False)
@@ -130,6 +228,7 @@ class Towns:
     platform_linked: NDArray[np.bool_] = field(init=False)
     share_at_least: F64 = field(init=False)
     mean_knowledge: F64 = field(init=False)
+    mean_size: F64 = field(init=False)
     platform_knowledge: F64 = field(init=False)
     linked: NDArray[np.bool_] = field(init=False)
     member_share: F64 = field(init=False)
@@ -144,11 +243,13 @@ class Towns:
             setattr(self, name, np.zeros(n))
         for name in ("funding_pool", "upgrade_outlay", "step_outlay"):
             setattr(self, name, np.zeros(n))
-        for name in ("subsidy_offer", "mean_knowledge"):
+        for name in ("subsidy_offer", "mean_knowledge", "mean_size"):
             setattr(self, name, np.zeros(n))
         for name in ("platform_knowledge", "member_share", "coordination", "external"):
             setattr(self, name, np.zeros(n))
         self.firms = np.zeros(n, dtype=np.int64)
+        self.founded = np.zeros(n, dtype=np.int64)
+        self.size_scale = np.ones(n)
         self.lever_weights = np.zeros((n, len(LEVERS)))
         self.platform_capital = np.zeros((n, kinds))
         self.platform_built = np.zeros((n, kinds), dtype=bool)

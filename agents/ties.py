@@ -14,18 +14,27 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
-from agents.base import ALL, Selection, by_blocks, per_firm, slots_at
+from agents.base import (
+    ALL,
+    Selection,
+    by_blocks,
+    in_selection,
+    per_firm,
+    place_count,
+    slots_at,
+    slots_of_places,
+)
 from agents.partners import (
     add_ties,
     column_of,
     cut_ties,
     distinct_pairs,
     partner_rows,
-    sample_ties,
 )
-from agents.sampling import random_firm_in, random_neighbour_town, thinned_successes
+from agents.sampling import random_neighbour_town
+from agents.streams import Purpose, Streams
 
 if TYPE_CHECKING:
     from agents.world import World
@@ -101,6 +110,39 @@ def tie_end_chance(acceptance: ArrayLike) -> ArrayLike:
 # --- Behaviours -----------------------------------------------------------------
 
 
+PICK_TRIES = 16
+"""Slots tried before a search for a random live firm of a town gives up."""
+
+
+def random_firm_in(
+    world: World, streams: Streams, seekers: NDArray[np.int64], town: NDArray[np.intp]
+) -> NDArray[np.intp]:
+    """A random live firm of each town, for each seeker id (-1 if none is found).
+
+    Draws a slot of the town's block at full width (`Blocks.most`) until one
+    holds a firm: each live firm is equally likely, and a seeker's pick changes
+    only if the slots it tries change, not when a firm elsewhere in the town
+    enters or leaves. A search gives up after `PICK_TRIES` empty slots: in a
+    block two-thirds full (the start, at the default headroom) about once in
+    40 million searches, in a block a third full about once in 650.
+    """
+    f, b = world.firms, world.blocks
+    found = np.full(town.size, -1, dtype=np.intp)
+    open_ = np.flatnonzero(world.towns.firms[town] > 0)
+    for attempt in range(PICK_TRIES):
+        if open_.size == 0:
+            break
+        here = town[open_]
+        draw = streams.uniform(Purpose.PARTNER, seekers[open_], draw=attempt)
+        rank = (draw * b.most[here]).astype(np.intp)
+        inside = rank < b.width[here]
+        slot = b.start[here] + np.where(inside, rank, 0)
+        hit = inside & f.alive[slot]
+        found[open_[hit]] = slot[hit]
+        open_ = open_[~hit]
+    return found
+
+
 def revise_ties(world: World, idx: Selection) -> None:
     """Update trust, end some ties, then perhaps search for one new partner."""
     update_trust(world, idx)
@@ -118,36 +160,49 @@ def update_trust(world: World, idx: Selection) -> None:
 
 
 def drop_ties(world: World, idx: Selection) -> None:
-    """Each tie ends with a yearly chance that trust lowers; both ends forget it."""
+    """Each tie ends with a yearly chance that trust lowers; both ends forget it.
+
+    A tie is reviewed with chance `tie_decay` a step at its place in the
+    partner table of its firm in the lower slot, and ends with the chance
+    their trust leaves (`tie_end_chance`), drawn for the pair.
+    """
     f, r = world.firms, world.rates
-    owners, cols = sample_ties(f, idx, r.tie_decay, world.rng)
-    partner = f.partners[owners, cols]
+    width = f.partners.shape[1]
+    count = place_count(world, width)
+    places = world.streams.chosen(Purpose.TIE_END, r.tie_decay, count)
+    owners, column = slots_of_places(world, places, width)
+    mine = in_selection(idx, owners)
+    owners, column = owners[mine], column[mine]
+    partner = f.partners[owners, column]
     owned = partner > owners  # each tie is decided once, by its lower slot
-    owners, cols, partner = owners[owned], cols[owned], partner[owned]
+    owners, column, partner = owners[owned], column[owned], partner[owned]
     trust = tie_acceptance(f.trust[owners], f.trust[partner])
-    ends = world.rng.random(owners.size) < tie_end_chance(trust)
-    cut_ties(f, owners[ends], cols[ends])
+    ids = f.id[owners], f.id[partner]
+    draw = world.streams.pair_uniform(Purpose.TIE_END, *ids, draw=1)
+    ending = draw < tie_end_chance(trust)
+    cut_ties(f, owners[ending], column[ending])
 
 
 def seek_partner(world: World, idx: Selection) -> None:
     """Meet one candidate in the town or a neighbouring town and propose a tie."""
-    f, towns, r, rng = world.firms, world.towns, world.rates, world.rng
+    f, towns, r, streams = world.firms, world.towns, world.rates, world.streams
     boosted = min(1.0, r.search * (1.0 + r.search_boost))  # a member's chance
-    chance = lambda rows: np.where(  # noqa: E731
-        f.member[slots_at(idx, rows)] > 0, boosted, r.search
-    )
-    seekers = slots_at(idx, thinned_successes(rng, f.alive[idx].size, boosted, chance))
-    seekers = seekers[f.alive[seekers] & (f.ties[seekers] < f.partners.shape[1])]
+    live = np.flatnonzero(f.alive[idx])  # empty slots draw nothing
+    seekers = slots_at(idx, live)
+    chance = np.where(f.member[seekers] > 0, boosted, r.search)
+    seekers = seekers[streams.uniform(Purpose.SEARCH, f.id[seekers]) < chance]
+    seekers = seekers[f.ties[seekers] < f.partners.shape[1]]
     if seekers.size == 0:
         return
-    town = f.town[seekers]
+    town, ids = f.town[seekers], f.id[seekers]
     member = f.member[seekers] > 0
     linked = member & towns.linked[town]  # members of a linked platform
     far_chance = np.where(linked, r.far_search * (1.0 + r.link_boost), r.far_search)
-    far = rng.random(seekers.size) < far_chance
+    far = streams.uniform(Purpose.FAR_SEARCH, ids) < far_chance
     target_town = town.copy()
-    target_town[far] = random_neighbour_town(world.directory, rng, town[far])
-    candidates = random_firm_in(world.directory, rng, target_town)
+    where = streams.uniform(Purpose.NEIGHBOUR, ids[far])
+    target_town[far] = random_neighbour_town(world.directory, where, town[far])
+    candidates = random_firm_in(world, streams, ids, target_town)
     kind = tie_kind(
         target_town == town,
         f.industry[candidates] == f.industry[seekers],
@@ -162,7 +217,7 @@ def seek_partner(world: World, idx: Selection) -> None:
             kind, f.level[seekers], f.level[candidates], r.cross_border_level
         )
         & (
-            rng.random(seekers.size)
+            streams.uniform(Purpose.ACCEPT, ids)
             < tie_acceptance(f.trust[seekers], f.trust[candidates])
         )
     )
@@ -172,11 +227,15 @@ def seek_partner(world: World, idx: Selection) -> None:
 
 
 def warm_up_ties(world: World) -> None:
-    """Give firms the ties they had before the start, by the search rule itself."""
-    rates = world.rates
+    """Give firms the ties they had before the start, by the search rule itself.
+
+    The rounds are drawn at times before the first step (-8 to -1).
+    """
+    rates, time = world.rates, world.streams.time
     world.rates = replace(rates, search=1.0)
     try:
-        for _ in range(WARM_UP_SEARCHES):
+        for round_ in range(WARM_UP_SEARCHES):
+            world.streams.time = round_ - WARM_UP_SEARCHES
             seek_partner(world, ALL)
     finally:
-        world.rates = rates
+        world.rates, world.streams.time = rates, time

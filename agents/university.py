@@ -13,8 +13,9 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 from numpy.typing import NDArray
 
-from agents.base import ArrayView, Column, state_of
-from agents.sampling import bernoulli_positions, first_per_group, random_university
+from agents.base import ArrayView, Column, place_count, slots_of_places, state_of
+from agents.sampling import first_per_group, random_university
+from agents.streams import Purpose
 from scenarios.schema import REGIONS
 
 if TYPE_CHECKING:
@@ -44,7 +45,10 @@ def serve_region(world: World, idx: NDArray[np.intp]) -> None:
     served = np.zeros(regions, dtype=bool)
     served[unis.region[idx]] = True
     # Each firm applies with a small chance per step: draw who, then check them.
-    drawn = bernoulli_positions(world.rng, f.alive.size, r.project_appetite)
+    places = world.streams.chosen(
+        Purpose.PROJECT, r.project_appetite, place_count(world)
+    )
+    drawn = slots_of_places(world, places)[0]
     region = towns.region[f.town[drawn]]
     applying = (
         f.alive[drawn]
@@ -53,10 +57,13 @@ def serve_region(world: World, idx: NDArray[np.intp]) -> None:
         & (f.funds[drawn] > r.project_cost)
     )
     applicants = drawn[applying]
-    choice = random_university(world.directory, world.rng, region[applying])
+    ids = f.id[applicants]
+    where = world.streams.uniform(Purpose.UNIVERSITY, ids)
+    choice = random_university(world.directory, where, region[applying])
     to_me = acting[choice]
-    applicants, choice = applicants[to_me], choice[to_me]
-    accepted = first_per_group(choice, room, world.rng)
+    applicants, choice, ids = applicants[to_me], choice[to_me], ids[to_me]
+    order = world.streams.uniform(Purpose.PROJECT_ORDER, ids)
+    accepted = first_per_group(choice, room, order)
     f.university[applicants[accepted]] = choice[accepted]
     f.project_left[applicants[accepted]] = r.project_years
 

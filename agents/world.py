@@ -16,7 +16,16 @@ from numpy.typing import NDArray
 
 from agents.rates import Rates
 from agents.sampling import Directory
-from agents.tables import Firms, Ledger, Platforms, Tally, Towns, Universities
+from agents.streams import Streams
+from agents.tables import (
+    Blocks,
+    Firms,
+    Ledger,
+    Platforms,
+    Tally,
+    Towns,
+    Universities,
+)
 from scenarios.schema import GovernmentSettings, Scenario
 
 
@@ -29,20 +38,21 @@ class FirmRegistry(Protocol):
     def died(self, slots: NDArray[np.intp]) -> None:
         """These firms left."""
 
-    def moved(self, old: int, new: int) -> None:
-        """Town blocks widened from `old` to `new` slots."""
+    def moved(self, slots: NDArray[np.intp]) -> None:
+        """Town blocks widened: the firm in slot s now sits in `slots[s]`."""
 
 
 class World(Protocol):
     """The state and services every behaviour works with.
 
-    `firms` and `capacity` change when town blocks widen (`make_room`); the
+    `firms` and `blocks` change when town blocks widen (`make_room`); the
     rest is fixed for the run or updated in place.
     """
 
     settings: Scenario
     rates: Rates
-    rng: np.random.Generator
+    streams: Streams
+    """Every random number a behaviour draws (`agents.streams`)."""
     firms: Firms
     towns: Towns
     universities: Universities
@@ -53,10 +63,8 @@ class World(Protocol):
     enterprises: FirmRegistry
     grid: Network
     n_towns: int
-    capacity: int
-    """Slots per town block now."""
-    max_capacity: int
-    """Slots per town block at most (`province.headroom`)."""
+    blocks: Blocks
+    """Where each town's firms sit in the firm table."""
     year: float
     """Model time: the start year plus the steps taken, in years."""
     policy: GovernmentSettings

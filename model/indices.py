@@ -87,9 +87,10 @@ def share_at_least(counts: ArrayLike) -> F64:
 
 def level_counts(world: World) -> NDArray[np.int64]:
     """Live firms of each town at levels 1..4, one column per level."""
-    alive = world.firms.alive.reshape(world.n_towns, world.capacity)
-    level = world.firms.level.reshape(alive.shape)
-    return np.stack([(alive & (level == lv)).sum(axis=1) for lv in LEVELS], axis=1)
+    f, levels = world.firms, len(LEVELS)
+    cell = f.town[f.alive] * levels + f.level[f.alive] - 1
+    counts = np.bincount(cell, minlength=world.n_towns * levels)
+    return counts.reshape(world.n_towns, levels)
 
 
 CENTRE_REACH = 0.5
@@ -105,6 +106,7 @@ def observe(world: World) -> None:
     towns.gdp[:] = town_sum(world, f.output)
     towns.share_at_least[:] = share_at_least(counts)
     towns.mean_knowledge[:] = town_mean(world, f.knowledge)
+    towns.mean_size[:] = town_mean(world, f.size)
     member = f.member > 0
     towns.member_share[:] = town_mean(world, member)
     towns.platform_linked[:] = towns.platform_built & (

@@ -26,6 +26,7 @@ from agents.government import Government, govern, settle_subsidies
 from agents.platform import Platform, admit_members
 from agents.rates import Rates
 from agents.sampling import Directory
+from agents.streams import Streams
 from agents.tables import Ledger, Platforms, Tally
 from agents.ties import warm_up_ties
 from agents.university import University, serve_region
@@ -35,7 +36,6 @@ from model.province import (
     build_towns,
     build_universities,
     customized_share,
-    firm_capacity,
     place_firms,
     town_graph,
 )
@@ -43,6 +43,11 @@ from model.reporting import MODEL_REPORTERS, firm_frame, town_record
 from model.space import TownCell
 from model.views import FirmViews
 from scenarios import REGIONS, Scenario, build_scenario, load_scenario
+
+
+def run_seed(rng: np.random.Generator) -> int:
+    """A seed for the random streams, from a generator given instead of a seed."""
+    return int(rng.integers(2**63))
 
 
 def make_scenario(
@@ -95,8 +100,12 @@ class TownModel(Model):
             self.graph, layout=None, random=self.random, cell_klass=TownCell
         )
         self.universities = build_universities(settings, self.towns, self.rng)
-        self.firms, self.capacity = place_firms(settings, self.towns, self.rng)
-        self.max_capacity = firm_capacity(settings)
+        self.streams = Streams.of(
+            self.seed if self.seed is not None else run_seed(self.rng)
+        )
+        self.firms, self.blocks = place_firms(
+            settings, self.towns, self.streams, self.rng
+        )
         self.platforms = Platforms.of(self.towns)
         self.ledger = Ledger(self.n_towns)
         self.tally = Tally()
@@ -151,11 +160,11 @@ class TownModel(Model):
         workforce = town_totals(self, ALL, self.firms.size)  # free slots: size 0
         towns.talent_pool += r.talent_inflow * workforce
         self.tally.reset()
+        self.streams.time = self.steps
 
     def _observe(self) -> None:
-        """Refresh town aggregates and the index of live firms used to meet partners."""
+        """Refresh the town aggregates the next step's behaviours read."""
         observe(self)
-        self.directory.refresh(self.firms.alive, self.towns.firms)
 
     def _each(self, kind: type, behaviour: Any, idx: NDArray[np.intp]) -> None:
         """Run one kind of agent: one by one in random order, or all at once."""

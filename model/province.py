@@ -10,9 +10,11 @@ import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
+from scipy.special import ndtri
 
-from agents.demography import found_firms
-from agents.tables import Firms, Towns, Universities
+from agents.demography import assign_ids, capped_totals, found_firms, open_accounts
+from agents.streams import TIMELESS, Purpose, Streams
+from agents.tables import Blocks, Firms, Towns, Universities
 from scenarios.schema import INDUSTRIES, REGIONS, Scenario
 
 EMERGING = ("electronic_information", "creative_design", "ecommerce", "eco_tourism")
@@ -127,30 +129,102 @@ def build_universities(
 
 START_ROOM = 0.05
 """Room for start-ups in the first town blocks, share of the initial firms; the
-blocks widen as towns fill (`TownModel`), up to `province.headroom`."""
+blocks widen as towns fill (`agents.demography.make_room`), up to
+`province.headroom`."""
+MEAN_START_AGE = 8.0
+"""Mean age of the initial firms, years (exponential)."""
 
 
-def firm_capacity(s: Scenario, room: float | None = None) -> int:
-    """Slots per town: the initial firms plus `room` (default: all the headroom)."""
-    room = s.province.headroom if room is None else min(room, s.province.headroom)
-    slots = s.province.firms_per_town * (1.0 + room)
-    return int(np.ceil(slots - 1e-9))  # 100 firms with 10% room: 110, not 111
+def town_targets(s: Scenario, rng: np.random.Generator) -> NDArray[np.float64] | None:
+    """Each town's output at the start (M yuan a year), or None to leave it to draws.
+
+    With `province.start_output` set, the start is data: the towns' outputs
+    are the quantiles of a lognormal with log-s.d. `province.town_size_spread`
+    (town k of n gets the (k + 1/2)/n quantile), scaled to sum to
+    `start_output`, and dealt to the towns in random order. Every seed then
+    starts on the same totals.
+    """
+    p = s.province
+    if p.start_output is None:
+        return None
+    quantiles = ndtri((np.arange(p.towns) + 0.5) / p.towns)
+    sizes = np.exp(p.town_size_spread * quantiles)
+    return rng.permutation(sizes * (p.start_output / sizes.sum()))
+
+
+def agents_per_town(s: Scenario, targets: NDArray[np.float64] | None) -> NDArray:
+    """Initial firm agents of each town: in proportion to its output, or equal.
+
+    Each agent then stands for a comparable number of real firms; no town has
+    fewer than `province.min_firms_per_town`.
+    """
+    p = s.province
+    if targets is None:
+        return np.full(p.towns, p.firms_per_town, dtype=np.intp)
+    share = targets / targets.sum()
+    agents = np.rint(p.towns * p.firms_per_town * share)
+    return np.maximum(agents, p.min_firms_per_town).astype(np.intp)
+
+
+def town_blocks(s: Scenario, agents: NDArray[np.intp]) -> Blocks:
+    """Blocks with the initial firms and a little room, widening to the headroom."""
+    room = min(START_ROOM, s.province.headroom)
+    width = np.ceil(agents * (1.0 + room) - 1e-9).astype(np.intp)
+    most = np.ceil(agents * (1.0 + s.province.headroom) - 1e-9).astype(np.intp)
+    return Blocks(
+        width=np.maximum(width, 1), most=np.maximum(np.maximum(most, width), 1)
+    )
 
 
 def place_firms(
-    s: Scenario, towns: Towns, rng: np.random.Generator
-) -> tuple[Firms, int]:
-    """Create the firm table with the initial firms at the start of each town block."""
-    capacity = firm_capacity(s, START_ROOM)
-    firms = Firms.empty(towns.n * capacity, s.enterprise.max_partners)
-    firms.town[:] = np.repeat(np.arange(towns.n), capacity)
-    start = (np.arange(capacity) < s.province.firms_per_town)[None, :]
-    slots = np.flatnonzero(np.broadcast_to(start, (towns.n, capacity)))
-    shares = np.array(s.enterprise.initial_levels)
-    levels = rng.choice(4, size=slots.size, p=shares / shares.sum()) + 1
-    age = rng.exponential(8.0, slots.size)
+    s: Scenario, towns: Towns, streams: Streams, rng: np.random.Generator
+) -> tuple[Firms, Blocks]:
+    """Create the firm table with the initial firms at the start of each town block.
+
+    Each initial firm's level, age and size are drawn by its id; then no firm
+    keeps more than `economy.agent_share_max` of its town's output
+    (`capped_totals`), and towns with a target output are scaled to it.
+    """
+    targets = town_targets(s, rng)
+    agents = agents_per_town(s, targets)
+    blocks = town_blocks(s, agents)
+    firms = Firms.empty(blocks.slots, s.enterprise.max_partners)
+    firms.town[:] = blocks.town_of_slots
+    rank = np.arange(blocks.slots) - blocks.start[firms.town]
+    slots = np.flatnonzero(rank < agents[firms.town])
+    assign_ids(towns, firms, slots)
+    ids = firms.id[slots]
+    cumulative = np.cumsum(s.enterprise.initial_levels)
+    draw = streams.uniform(Purpose.START_LEVEL, ids, time=TIMELESS)
+    levels = 1 + np.searchsorted(cumulative[:-1] / cumulative[-1], draw, "right")
+    age = -MEAN_START_AGE * np.log(streams.uniform(Purpose.START_AGE, ids, TIMELESS))
     customized = customized_share(s, s.run.start_year)
-    found_firms(
-        s, towns, firms, slots, levels, rng, age, customized, s.economy.initial_funds
-    )
-    return firms, capacity
+    funds = s.economy.initial_funds
+    found_firms(s, towns, firms, slots, levels, streams, age, customized, funds)
+    fit_towns(s, towns, firms, slots, targets, customized)
+    return firms, blocks
+
+
+def fit_towns(
+    s: Scenario,
+    towns: Towns,
+    firms: Firms,
+    slots: NDArray[np.intp],
+    targets: NDArray[np.float64] | None,
+    customized: float,
+) -> None:
+    """Cut the largest firms to the share cap, then scale towns to their targets.
+
+    Output is proportional to size, so both are a change of size; accounts
+    are opened again from the new sizes. The factor a town was scaled by is
+    kept (`Towns.size_scale`) for its start-ups.
+    """
+    town, output = firms.town[slots], firms.output[slots]
+    count = np.bincount(town, minlength=towns.n)
+    cap = np.maximum(s.economy.agent_share_max, 1.0 / np.maximum(count, 1))
+    total = capped_totals(output, town, cap)
+    kept = np.minimum(output, cap[town] * total[town])
+    scale = np.ones(towns.n) if targets is None else targets / total
+    towns.size_scale[:] = scale
+    firms.size[slots] *= kept / output * scale[town]
+    open_accounts(s, firms, slots, customized, s.economy.initial_funds)

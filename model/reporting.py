@@ -123,6 +123,7 @@ def town_record(model: World) -> dict[str, np.ndarray]:
 
 
 FIRM_COLUMNS = (
+    "id",
     "town",
     "industry",
     "stage",
@@ -144,7 +145,7 @@ FIRM_COLUMNS = (
 
 
 def firm_frame(model: World) -> pd.DataFrame:
-    """The live firms, one row each, with their slot and number of partners."""
+    """The live firms, one row each: id, slot, state and number of partners."""
     f = model.firms
     slots = np.flatnonzero(f.alive)
     frame = pd.DataFrame({name: getattr(f, name)[slots] for name in FIRM_COLUMNS})

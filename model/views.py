@@ -51,9 +51,9 @@ class FirmViews(Mapping[int, Enterprise]):
 
     def in_town(self, town: int) -> list[Enterprise]:
         """The agents of one town's live firms."""
-        f, size = self.model.firms, self.model.capacity
-        block = np.flatnonzero(f.alive[town * size : (town + 1) * size])
-        return [self[int(slot)] for slot in block + town * size]
+        f, start = self.model.firms, self.model.blocks.start
+        block = np.flatnonzero(f.alive[start[town] : start[town + 1]])
+        return [self[int(slot)] for slot in block + start[town]]
 
     def born(self, slots: NDArray[np.intp]) -> None:
         """New firms took these slots: make their agents unless lazy."""
@@ -61,11 +61,11 @@ class FirmViews(Mapping[int, Enterprise]):
             for slot in slots.tolist():
                 self[slot]
 
-    def moved(self, old: int, new: int) -> None:
-        """Town blocks widened from `old` to `new` slots: agents follow their firms."""
+    def moved(self, slots: NDArray[np.intp]) -> None:
+        """Town blocks widened: the agents follow their firms to `slots[slot]`."""
         made = {}
         for slot, view in self._made.items():
-            view.slot = slot // old * new + slot % old
+            view.slot = int(slots[slot])
             made[view.slot] = view
         self._made = made
 

@@ -157,7 +157,18 @@ class ProvinceSettings(Section):
     """Towns, their network, regions and industries."""
 
     towns: int = Field(20, ge=1, le=5000, description="number of towns")
-    firms_per_town: int = Field(100, ge=4, le=100_000, description="initial firms")
+    firms_per_town: int = Field(
+        100, ge=4, le=100_000, description="initial firm agents per town, on average"
+    )
+    min_firms_per_town: int = Field(
+        20, ge=1, le=100_000, description="fewest firm agents a town starts with"
+    )
+    town_size_spread: float = Field(
+        0.0, ge=0.0, le=4.0, description="s.d. of log town output at the start"
+    )
+    start_output: float | None = Field(
+        None, gt=0, le=1e10, description="towns' output at the start, M yuan a year"
+    )
     headroom: float = Field(
         0.5, ge=0.0, le=5.0, description="room for entrants, share of initial firms"
     )
@@ -248,7 +259,19 @@ class EconomySettings(Section):
     platform_credit: float = Field(
         0.15, ge=0, le=1, description="platform financing, years of base output"
     )
+    agent_share_max: float = Field(
+        0.1, gt=0.0, le=1.0, description="largest share of town output at start"
+    )
     base_exit: Share = Field(0.02, description="yearly exit hazard besides bankruptcy")
+    exit_size_elasticity: float = Field(
+        0.2, ge=0.0, le=2.0, description="fall of the exit hazard with log size"
+    )
+    exit_young_excess: float = Field(
+        1.0, ge=0.0, le=20.0, description="extra exit hazard of a newborn, times base"
+    )
+    exit_young_years: float = Field(
+        2.0, gt=0.0, le=50.0, description="years for a young firm's excess to fade"
+    )
     entry_rate: Share = Field(0.05, description="yearly start-ups per firm, at best")
     talent_inflow: float = Field(
         0.004, ge=0, le=1, description="IT staff entering the pool, share of jobs/yr"

@@ -198,8 +198,9 @@ def test_networks_show_every_town_and_every_live_firm_of_a_town():
     assert len(towns["nodes"]) == model.n_towns
     assert len(towns["edges"]) == model.graph.number_of_edges()
     firms = firm_network(model, 1)
-    alive = model.firms.alive.reshape(model.n_towns, model.capacity)[1]
-    assert len(firms["nodes"]) == alive.sum()
+    start = model.blocks.start
+    alive = model.firms.alive[start[1] : start[2]]
+    assert len(firms["nodes"]) == alive.sum() == model.towns.firms[1]
     ids = {node["id"] for node in firms["nodes"]}
     assert all(model.firms.town[i] == 1 for i in ids)
     chosen = max(ids, key=lambda slot: model.firms.ties[slot])
@@ -276,13 +277,14 @@ def test_a_retired_run_no_longer_steps():
 
 def test_the_selected_firm_is_followed_as_blocks_widen_and_dropped_when_it_leaves():
     model = build(SMALL)
-    slot = 2 * model.capacity + 3  # a firm of town 2: its slot moves
+    slot = int(model.blocks.start[2]) + 3  # a firm of town 2: its slot moves
     agent = model.enterprises[slot]
     efficiency = agent.efficiency
     place = firm_positions(model, np.array([slot]))
-    old = model.capacity
-    make_room(model, np.full(model.n_towns, old + 5))  # as if start-ups were due
-    assert model.capacity > old and agent.slot != slot
+    old = model.blocks
+    make_room(model, old.width + 5)  # as if start-ups were due everywhere
+    assert (model.blocks.width > old.width).all() and agent.slot != slot
+    assert agent.slot == old.moved_to(model.blocks)[slot]
     assert selected_agent(model, agent) and agent.efficiency == efficiency
     now = firm_positions(model, np.array([agent.slot]))
     np.testing.assert_array_equal(np.ravel(now), np.ravel(place))  # drawn in place

@@ -5,9 +5,9 @@ Every behaviour of `agents/` takes any object that satisfies
 so a test can state the state before a behaviour and work out by hand what it
 must be after. It is not `model.TownModel`: nothing is drawn to build it.
 
-`Draws` stands in for numpy's Generator where a test must fix the random
-numbers: every uniform draw is `u`, every standard normal `z`, unless a test
-queues the arrays a method must return, in the order the behaviour asks.
+`Draws` stands in for the random streams where a test must fix the numbers:
+every uniform number is `u`, every standard normal `z`, unless a test gives a
+purpose's numbers per firm, tie or place.
 
 Kept free of pytest, like `support`, so that any test module can import it
 (`from worlds import HandWorld, Draws`).
@@ -27,12 +27,13 @@ from scipy import sparse
 
 from agents.rates import Rates
 from agents.sampling import Directory
-from agents.tables import Firms, Ledger, Platforms, Tally, Towns, Universities
+from agents.streams import Purpose
+from agents.tables import Blocks, Firms, Ledger, Platforms, Tally, Towns, Universities
 from scenarios import REGIONS, Scenario
 from scenarios.schema import GovernmentSettings
 
 CAPACITY = 4
-"""Slots per town block: town 0 owns slots 0-3, town 1 slots 4-7."""
+"""Slots per town block: town 0 owns slots 0-3, town 1 slots 4-7 (8 at most)."""
 MAX_PARTNERS = 3
 
 LIVE = (0, 1, 2, 4, 5)
@@ -77,7 +78,7 @@ class Registry:
     def __init__(self) -> None:
         self.born_slots: list[int] = []
         self.died_slots: list[int] = []
-        self.moves: list[tuple[int, int]] = []
+        self.moves: list[list[int]] = []
 
     def born(self, slots: NDArray[np.intp]) -> None:
         """Record the slots new firms took."""
@@ -87,93 +88,89 @@ class Registry:
         """Record the slots firms left."""
         self.died_slots.extend(np.asarray(slots).tolist())
 
-    def moved(self, old: int, new: int) -> None:
-        """Record a widening of the town blocks."""
-        self.moves.append((old, new))
+    def moved(self, slots: NDArray[np.intp]) -> None:
+        """Record a widening of the town blocks: each slot's new slot."""
+        self.moves.append(np.asarray(slots).tolist())
 
 
 class Draws:
-    """A stand-in for `np.random.Generator` whose draws the test sets.
+    """A stand-in for `agents.streams.Streams` whose numbers the test sets.
 
-    Unqueued draws follow from one uniform `u` and one standard normal `z` by
-    the inverse of each distribution: `random` gives `u`, `normal(loc, scale)`
-    gives `loc + scale * z`, `integers(low, high)` gives
-    `low + floor(u * (high - low))`, and so on. `queue` holds, per method
-    name, the arrays its next calls return (their sizes are checked).
-    `calls` records every call: (method, size, arguments).
+    Every uniform number is `u` and every standard normal `z`, unless `by`
+    gives a purpose's numbers per entity (`{Purpose.UPGRADE: {firm id: 0.1}}`;
+    for a tie, the pair of ids, lower first; for a purpose drawn by `normal`,
+    standard normal numbers). A key may name the draw too, as `(id, draw)` or
+    `(id_a, id_b, draw)`, which wins over the key without it.
+    `chosen` picks every place whose number (`u`, or `places[purpose][place]`,
+    or `places[purpose][(place, draw)]`) is below the chance, as the real
+    streams do. `calls` records every request: (method, purpose, entities),
+    where a `chosen` request's entities are (chance, size, draw).
 
     Args:
-        u: The uniform draw.
-        z: The standard normal draw.
-        **queue: Per method, a list of the values its next calls return.
+        u: The uniform number.
+        z: The standard normal number.
+        by: Per purpose, the numbers of some entities.
+        places: Per purpose, the numbers of some places (for `chosen`).
     """
 
-    def __init__(self, u: float = 0.5, z: float = 0.0, **queue: list[Any]) -> None:
+    def __init__(
+        self,
+        u: float = 0.5,
+        z: float = 0.0,
+        by: dict[Purpose, dict[Any, float]] | None = None,
+        places: dict[Purpose, dict[Any, float]] | None = None,
+    ) -> None:
         self.u, self.z = u, z
-        self.queue = {name: list(values) for name, values in queue.items()}
-        self.calls: list[tuple[str, Any, tuple[Any, ...]]] = []
+        self.by = by or {}
+        self.places = places or {}
+        self.time = 0
+        self.calls: list[tuple[str, Purpose, Any]] = []
 
-    def _draw(self, name: str, size: Any, args: tuple[Any, ...], default: Any) -> Any:
-        self.calls.append((name, size, args))
-        if self.queue.get(name):
-            value = np.asarray(self.queue[name].pop(0))
-            expected = () if size is None else np.empty(size).shape
-            assert value.shape == expected, (
-                f"{name}: queued {value.shape}, the behaviour asked for {expected}"
-            )
-            return value
-        return default
+    def _number(self, known: dict[Any, float], key: Any, draw: int) -> float:
+        with_draw = (*key, draw) if isinstance(key, tuple) else (key, draw)
+        return known.get(with_draw, known.get(key, self.u))
 
-    def sizes(self, name: str) -> list[Any]:
-        """The sizes of the calls of one method, in order."""
-        return [size for method, size, _ in self.calls if method == name]
+    def uniform(
+        self, purpose: Purpose, entities: Any, draw: int = 0, time: int | None = None
+    ) -> NDArray[np.float64]:
+        """One number per entity: `by[purpose][(entity, draw)]`, `[entity]`, or `u`."""
+        keys = np.asarray(entities).tolist()
+        self.calls.append(("uniform", purpose, keys))
+        known = self.by.get(purpose, {})
+        return np.array([self._number(known, k, draw) for k in keys], dtype=float)
 
-    def random(self, size: Any = None) -> Any:
-        """Uniform on [0, 1): `u`."""
-        return self._draw("random", size, (), _full(size, self.u))
+    def normal(
+        self, purpose: Purpose, entities: Any, draw: int = 0, time: int | None = None
+    ) -> NDArray[np.float64]:
+        """One standard normal number per entity: `by[purpose][entity]`, or `z`."""
+        keys = np.asarray(entities).tolist()
+        self.calls.append(("normal", purpose, keys))
+        known = self.by.get(purpose, {})
+        numbers = [known.get((k, draw), known.get(k, self.z)) for k in keys]
+        return np.array(numbers, dtype=float)
 
-    def standard_normal(self, size: Any = None, dtype: Any = float) -> Any:
-        """Standard normal: `z`."""
-        return self._draw("standard_normal", size, (), _full(size, self.z, dtype))
+    def pair_uniform(
+        self, purpose: Purpose, a: Any, b: Any, draw: int = 0
+    ) -> NDArray[np.float64]:
+        """One number per pair: `by[purpose][(lower id, higher id)]`, or `u`."""
+        low, high = np.minimum(a, b).tolist(), np.maximum(a, b).tolist()
+        pairs = list(zip(low, high, strict=True))
+        self.calls.append(("pair_uniform", purpose, pairs))
+        known = self.by.get(purpose, {})
+        return np.array([self._number(known, p, draw) for p in pairs], dtype=float)
 
-    def normal(self, loc: float = 0.0, scale: float = 1.0, size: Any = None) -> Any:
-        """Normal: `loc + scale * z`."""
-        value = np.asarray(loc) + np.asarray(scale) * self.z
-        return self._draw("normal", size, (loc, scale), _full(size, value))
+    def chosen(
+        self, purpose: Purpose, chance: float, size: int, draw: int = 0
+    ) -> NDArray[np.int64]:
+        """The places whose number is below `chance`."""
+        self.calls.append(("chosen", purpose, (chance, size, draw)))
+        known = self.places.get(purpose, {})
+        numbers = np.array([self._number(known, p, draw) for p in range(size)])
+        return np.flatnonzero(numbers < chance).astype(np.int64)
 
-    def lognormal(self, mean: float = 0.0, sigma: float = 1.0, size: Any = None) -> Any:
-        """Log-normal: `exp(mean + sigma * z)`."""
-        value = np.exp(np.asarray(mean) + np.asarray(sigma) * self.z)
-        return self._draw("lognormal", size, (mean, sigma), _full(size, value))
-
-    def uniform(self, low: float = 0.0, high: float = 1.0, size: Any = None) -> Any:
-        """Uniform on [low, high): `low + u * (high - low)`."""
-        value = low + self.u * (high - low)
-        return self._draw("uniform", size, (low, high), _full(size, value))
-
-    def integers(self, low: int, high: int | None = None, size: Any = None) -> Any:
-        """Integers in [low, high): `low + floor(u * (high - low))`."""
-        if high is None:
-            low, high = 0, low
-        value = low + int(np.floor(self.u * (high - low)))
-        return self._draw("integers", size, (low, high), _full(size, value, np.int64))
-
-    def geometric(self, p: float, size: Any = None) -> Any:
-        """Trials to the first success: the smallest k with 1 - (1 - p)^k > u."""
-        value = max(1, int(np.ceil(np.log1p(-self.u) / np.log1p(-p))))
-        return self._draw("geometric", size, (p,), _full(size, value, np.int64))
-
-    def poisson(self, lam: Any = 1.0, size: Any = None) -> Any:
-        """Poisson counts: queue them; unqueued, the rounded mean."""
-        shape = np.shape(lam) if size is None else size
-        value = np.rint(np.broadcast_to(lam, shape)).astype(np.int64)
-        return self._draw("poisson", shape, (np.copy(lam),), value)
-
-
-def _full(size: Any, value: Any, dtype: Any = float) -> Any:
-    if size is None:
-        return np.asarray(value, dtype=dtype)[()]
-    return np.full(size, value, dtype=dtype)
+    def asked(self, method: str, purpose: Purpose) -> list[Any]:
+        """The entities (or a `chosen` request's terms) of one method and purpose."""
+        return [e for m, p, e in self.calls if m == method and p == purpose]
 
 
 class HandWorld:
@@ -188,12 +185,12 @@ class HandWorld:
 
     Args:
         steps_per_year: Steps in one year.
-        rng: The random generator (`Draws()` by default).
+        streams: The random numbers (`Draws()` by default).
         linked: Whether the two towns are neighbours.
     """
 
     def __init__(
-        self, steps_per_year: int = 1, rng: Any = None, linked: bool = True
+        self, steps_per_year: int = 1, streams: Any = None, linked: bool = True
     ) -> None:
         self.settings = Scenario.model_validate(
             {
@@ -203,10 +200,12 @@ class HandWorld:
             }
         )
         self.rates = Rates.of(self.settings)
-        self.rng = Draws() if rng is None else rng
+        self.streams = Draws() if streams is None else streams
         self.n_towns = 2
-        self.capacity = CAPACITY
-        self.max_capacity = 2 * CAPACITY
+        self.blocks = Blocks(
+            width=np.full(2, CAPACITY, dtype=np.intp),
+            most=np.full(2, 2 * CAPACITY, dtype=np.intp),
+        )
         self.year = 2016.0 + 1.0 / steps_per_year
         self.policy: GovernmentSettings = self.settings.government
         self.customized_share = 0.2
@@ -215,12 +214,17 @@ class HandWorld:
         self.firms.town[:] = np.repeat(np.arange(self.n_towns), CAPACITY)
         live = np.array(LIVE)
         self.firms.alive[live] = True
+        town = self.firms.town[live]
+        serial = live - CAPACITY * town
+        self.firms.id[live] = (town << 32) | serial
         for name, values in FIRMS.items():
             getattr(self.firms, name)[live] = values
 
         self.towns = Towns(n=self.n_towns, **{k: v.copy() for k, v in TOWNS.items()})
         for name, values in TOWN_STATE.items():
             getattr(self.towns, name)[:] = values
+        self.towns.founded[:] = [3, 2]
+        self.towns.mean_size[:] = [170 / 3, 60.0]
         self.platforms = Platforms.of(self.towns)
         self.universities = Universities(
             region=np.array([0]),
@@ -251,7 +255,6 @@ class HandWorld:
         self.directory = Directory.of(
             self.adjacency, self.universities.region, len(REGIONS)
         )
-        self.directory.refresh(self.firms.alive, self.towns.firms.copy())
 
     def set_universities(
         self, region: list[int], knowledge: list[float], capacity: list[int]
@@ -302,6 +305,4 @@ class HandWorld:
             getattr(f, name)[index] = 0.0
         f.member[index] = 0
         f.university[index] = -1
-        counts = np.bincount(f.town[f.alive], minlength=self.n_towns)
-        self.towns.firms[:] = counts
-        self.directory.refresh(f.alive, counts)
+        self.towns.firms[:] = np.bincount(f.town[f.alive], minlength=self.n_towns)

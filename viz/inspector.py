@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agents.demography import exits
+from agents.demography import exit_hazard, exits
 from agents.economy import costs_of, credit_of, sales_of
 from agents.enterprise import (
     Gate,
@@ -80,7 +80,7 @@ def describe(model: TownModel, firm: Enterprise) -> Section:
     """Who the firm is."""
     industry = INDUSTRIES[firm.industry].replace("_", " ")
     section = Section(
-        f"Firm {firm.slot}",
+        f"Firm {firm.id}",
         f"A {STAGES[firm.stage]} {industry} firm of town {firm.town}, "
         f"{firm.size:.0f} workers, at level {firm.level} "
         f"({LEVEL_NAMES[firm.level - 1]}), {firm.age:.1f} years old.",
@@ -241,8 +241,18 @@ def production(model: TownModel, firm: Enterprise) -> Section:
     section.add("funds", f"{firm.funds:,.2f}", "M yuan")
     section.add("credit line", f"{credit:,.2f}", "M yuan, from partners and platform")
     section.add("efficiency", f"{firm.efficiency:.3f}", "inborn, mean 1")
+    hazard = float(
+        exit_hazard(
+            r.base_exit,
+            firm.size / max(float(model.towns.mean_size[firm.town]), 1e-12),
+            firm.age,
+            r.exit_size_elasticity,
+            r.exit_young_excess,
+            r.exit_young_years,
+        )
+    )
     section.add(
-        "background exit", f"{float(r.base_exit):.2%}", "chance per step, any firm"
+        "exit hazard", f"{hazard:.2%}", "chance per step: less if larger, older"
     )
     return section
 

@@ -104,7 +104,8 @@ def firm_positions(model: TownModel, slots: np.ndarray) -> tuple[np.ndarray, ...
     """
     f = model.firms
     ring = np.array(RINGS)[f.level[slots] - 1]
-    spread = ((slots % model.capacity) * 0.6180339887) % 1.0
+    rank = slots - model.blocks.start[f.town[slots]]
+    spread = (rank * 0.6180339887) % 1.0
     angle = 2 * np.pi * (f.stage[slots] + 0.08 + 0.84 * spread) / 3 - np.pi / 2
     scale = (HEIGHT - 2 * MARGIN) / 2
     x = WIDTH / 2 + scale * ring * np.cos(angle)
@@ -117,8 +118,8 @@ def firm_network(model: TownModel, town: int, selected: int = -1) -> dict[str, A
 
     The ties of the `selected` firm are drawn bold, so its partners stand out.
     """
-    f, size = model.firms, model.capacity
-    block = np.arange(town * size, (town + 1) * size)
+    f, start = model.firms, model.blocks.start
+    block = np.arange(start[town], start[town + 1])
     slots = block[f.alive[block]]
     x, y = firm_positions(model, slots)
     radius = 2.5 + 1.6 * np.log10(np.maximum(f.size[slots], 10.0) / 10.0)
@@ -129,7 +130,7 @@ def firm_network(model: TownModel, town: int, selected: int = -1) -> dict[str, A
             "y": round(float(y[i]), 1),
             "r": round(float(radius[i]), 1),
             "fill": LEVEL_COLOURS[int(f.level[slot]) - 1],
-            "title": f"Firm {slot}: level {int(f.level[slot])}, "
+            "title": f"Firm {f.id[slot]}: level {int(f.level[slot])}, "
             f"{f.size[slot]:.0f} workers, {STAGES[f.stage[slot]]}, "
             f"{int(f.ties[slot])} ties (click to inspect)",
         }

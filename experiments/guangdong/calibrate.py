@@ -1,20 +1,19 @@
-"""Calibrate the Guangdong scenario to the published figures of its start year.
+"""Calibrate the Guangdong scenario's start to the published figures of its year.
 
-Four parameters are tuned, each to the figure it controls most, on the initial
-province (the state at the end of the start year, built from the scenario's
-draws, the model's own initialization):
+The start is data (`province.start_output`): every seed starts on 2.77 trillion
+yuan, its towns' outputs the quantiles of a lognormal. What is set here:
 
-- `economy.size_tail` (Pareto tail of agent size): the spread of town output,
-  the ratio of the 9th to the 141st largest town's output = 100 bn / 10 bn;
-- `economy.size_min` (agent workforce scale): total output 2.77 trillion yuan;
-- `scale.gross_output_ratio`: 141 towns above 10 bn yuan of output value;
-- `scale.firms_per_agent`: about 30,000 enterprises above designated size.
+- `province.town_size_spread` (s.d. of log town output), in closed form: the
+  lognormal whose quantiles put 9 towns above 100 bn and 141 above 10 bn yuan
+  of output value is the one whose 390/399 and 258/399 quantiles (between the
+  9th and 10th, and the 141st and 142nd largest towns) are ten times apart;
+- `scale.gross_output_ratio` (output value per yuan of value added), in closed
+  form: the ratio that puts the 258/399 quantile on 10 bn yuan;
+- `economy.size_tail` (Pareto tail of agent size within a town), by Brent's
+  method on the mean over seeds: about 30,000 enterprises above designated
+  size, each agent standing for `scale.firms_per_agent` (1) real enterprises.
 
-The tail is found by Brent's method (scipy.optimize.brentq) on the mean over
-seeds (common random numbers) of the log ratio of order statistics; for each
-tail, the size scale is rescaled until total output matches (output is close to
-proportional to it). The two scale parameters are then solved in closed form or
-by Brent's method. Usage: `python -m experiments.guangdong.calibrate [--apply]`.
+Usage: `python -m experiments.guangdong.calibrate [--apply]`.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
+from scipy.special import ndtri
 
 from experiments.guangdong.markdown_tables import markdown_table
 from experiments.runs.provenance import code_version
@@ -51,37 +51,32 @@ BIG, LARGE = 1e5, 1e4
 ABOVE_SIZE_REVENUE = 20.0
 """M yuan of main-business revenue a year: the 'designated size' since 2011."""
 
-TAIL_BOUNDS = (0.7, 1.6)
-SMALLEST_REAL_FIRM = 1.0
-"""Workers of the smallest real enterprise: an agent of the smallest size cannot
-stand for more real firms than its workforce divided by this."""
+TAIL_BOUNDS = (0.55, 2.0)
 DEFAULT_SEEDS = (1, 2, 3, 4)
 
 
-@dataclass(frozen=True)
-class Targets:
-    """The figures scaled to a province of `towns` towns (a sample of the 399)."""
+def quantile_between(rank: int, towns: int) -> float:
+    """Standard normal quantile between the `rank`-th and next largest of `towns`.
 
-    towns: int
+    Town k (0 = smallest) sits at the (k + 1/2)/n quantile, so the boundary
+    below the rank-th largest is at (n - rank)/n.
+    """
+    return float(ndtri((towns - rank) / towns))
 
-    @property
-    def share(self) -> float:
-        """Fraction of the 399 towns the run holds."""
-        return self.towns / PROVINCE_TOWNS
 
-    @property
-    def gdp(self) -> float:
-        """Total output target, M yuan per year."""
-        return TARGETS["gdp"] * self.share
+def town_spread(towns: int = PROVINCE_TOWNS) -> float:
+    """S.d. of log town output that puts the two counts ten times apart."""
+    big = quantile_between(TARGETS["over_100bn"], towns)
+    large = quantile_between(TARGETS["over_10bn"], towns)
+    return float(np.log(BIG / LARGE) / (big - large))
 
-    @property
-    def above_size(self) -> float:
-        """Enterprises above designated size."""
-        return TARGETS["above_size"] * self.share
 
-    def rank(self, key: str) -> int:
-        """The order statistic (1 = largest town) a count target points to."""
-        return max(1, round(TARGETS[key] * self.share))
+def gross_ratio(spread: float, towns: int = PROVINCE_TOWNS) -> float:
+    """Output value per yuan of value added that puts 141 towns above 10 bn."""
+    quantiles = np.exp(spread * ndtri((np.arange(towns) + 0.5) / towns))
+    scale = TARGETS["gdp"] / quantiles.sum()
+    at_large = scale * np.exp(spread * quantile_between(TARGETS["over_10bn"], towns))
+    return float(LARGE / at_large)
 
 
 @dataclass
@@ -100,56 +95,6 @@ def initial_state(scenario: Scenario, seed: int, **params: float) -> Start:
     return Start(seed, model.towns.gdp.copy(), model.firms.output[alive].copy())
 
 
-def kth_largest(values: np.ndarray, k: int) -> float:
-    """The k-th largest value (k = 1 is the maximum)."""
-    return float(np.sort(values)[-k])
-
-
-def fit_size_min(
-    scenario: Scenario, seeds: Sequence[int], tail: float, target: float
-) -> tuple[float, list[Start]]:
-    """Rescale `size_min` until mean initial output over seeds hits `target`.
-
-    Output is proportional to size except where the size cap binds, so a few
-    fixed-point rescalings converge.
-    """
-    size_min = scenario.economy.size_min
-    for _ in range(6):
-        starts = [
-            initial_state(scenario, s, size_tail=tail, size_min=size_min) for s in seeds
-        ]
-        total = np.mean([st.town_output.sum() for st in starts])
-        factor = target / total
-        size_min = float(np.clip(size_min * factor, 1e-3, 1e4))
-        if abs(factor - 1) < 1e-4:
-            break
-    return size_min, starts
-
-
-def spread_gap(
-    scenario: Scenario, seeds: Sequence[int], tail: float, targets: Targets
-) -> float:
-    """Mean log(9th / 141st largest town output) minus log(10), at fitted scale."""
-    _, starts = fit_size_min(scenario, seeds, tail, targets.gdp)
-    big, large = targets.rank("over_100bn"), targets.rank("over_10bn")
-    ratios = [
-        np.log(kth_largest(st.town_output, big) / kth_largest(st.town_output, large))
-        for st in starts
-    ]
-    return float(np.mean(ratios) - np.log(BIG / LARGE))
-
-
-def fit_gross_ratio(starts: list[Start], targets: Targets) -> float:
-    """Output-value ratio that puts the 141st and 9th towns on their thresholds."""
-    big, large = targets.rank("over_100bn"), targets.rank("over_10bn")
-    logs = [
-        np.log(LARGE / kth_largest(st.town_output, large))
-        + np.log(BIG / kth_largest(st.town_output, big))
-        for st in starts
-    ]
-    return float(np.exp(np.mean(logs) / 2))
-
-
 def above_size_count(starts: list[Start], ratio: float, per_agent: float) -> float:
     """Mean enterprises above designated size when each agent is `per_agent` firms."""
     counts = [
@@ -159,29 +104,16 @@ def above_size_count(starts: list[Start], ratio: float, per_agent: float) -> flo
     return float(np.mean(counts))
 
 
-def fit_firms_per_agent(
-    starts: list[Start], ratio: float, targets: Targets, most: float
-) -> tuple[float, bool]:
-    """Smallest agent scale in [1, most] matching the above-size count.
+def fit_tail(scenario: Scenario, seeds: Sequence[int], ratio: float) -> float:
+    """The within-town size tail that gives the above-size count, on `seeds`."""
+    target = TARGETS["above_size"] * scenario.province.towns / PROVINCE_TOWNS
+    per_agent = scenario.scale.firms_per_agent
 
-    Returns the scale and whether it meets the count; if no scale in range
-    does, the one closest to it. The count is not monotone in the scale (at
-    large scales only the few giant agents still hold firms above the
-    threshold), so a log grid finds the first crossing and Brent's method
-    refines it.
-    """
+    def gap(tail: float) -> float:
+        starts = [initial_state(scenario, s, size_tail=tail) for s in seeds]
+        return float(np.log(above_size_count(starts, ratio, per_agent) / target))
 
-    def gap(log_k: float) -> float:
-        count = above_size_count(starts, ratio, float(np.exp(log_k)))
-        return float(np.log(max(count, 1e-9) / targets.above_size))
-
-    grid = np.linspace(0.0, np.log(max(most, 1.0)), 41)
-    gaps = np.array([gap(x) for x in grid])
-    crossing = np.flatnonzero(np.sign(gaps[:-1]) != np.sign(gaps[1:]))
-    if crossing.size == 0:
-        return float(np.exp(grid[np.argmin(np.abs(gaps))])), False
-    i = crossing[0]
-    return float(np.exp(brentq(gap, grid[i], grid[i + 1], xtol=1e-4))), True
+    return float(brentq(gap, *TAIL_BOUNDS, xtol=1e-4))
 
 
 @dataclass
@@ -194,23 +126,14 @@ class Calibration:
 
 
 def calibrate(scenario: Scenario, seeds: Sequence[int]) -> Calibration:
-    """Tune the four parameters of the module docstring on `seeds`."""
-    targets = Targets(scenario.province.towns)
-    tail = brentq(
-        lambda a: spread_gap(scenario, seeds, a, targets), *TAIL_BOUNDS, xtol=1e-4
-    )
-    size_min, starts = fit_size_min(scenario, seeds, tail, targets.gdp)
-    ratio = fit_gross_ratio(starts, targets)
-    most = size_min / SMALLEST_REAL_FIRM
-    per_agent, exact = fit_firms_per_agent(starts, ratio, targets, most)
-    values = {
-        "size_tail": round(float(tail), 4),
-        "size_min": round(size_min, 2),
-        "gross_output_ratio": round(ratio, 3),
-        "firms_per_agent": round(per_agent, 2),
-    }
+    """Set the three values of the module docstring for `scenario` on `seeds`."""
+    spread = town_spread()
+    ratio = gross_ratio(spread)
+    data = {"town_size_spread": round(spread, 4), "gross_output_ratio": round(ratio, 4)}
+    tail = fit_tail(load_scenario_with(scenario, data), seeds, ratio)
+    values = {**data, "size_tail": round(tail, 4)}
     tuned = load_scenario_with(scenario, values)
-    return Calibration(values, fit_table(tuned, seeds, targets), exact)
+    return Calibration(values, fit_table(tuned, seeds), exact=True)
 
 
 def load_scenario_with(scenario: Scenario, values: dict[str, float]) -> Scenario:
@@ -218,12 +141,11 @@ def load_scenario_with(scenario: Scenario, values: dict[str, float]) -> Scenario
     return build_scenario(scenario.model_dump(), values, origin=scenario.name)
 
 
-def fit_table(
-    scenario: Scenario, seeds: Sequence[int], targets: Targets
-) -> pd.DataFrame:
+def fit_table(scenario: Scenario, seeds: Sequence[int]) -> pd.DataFrame:
     """Target against achieved figure, per seed and on average."""
     ratio = scenario.scale.gross_output_ratio
     per_agent = scenario.scale.firms_per_agent
+    share = scenario.province.towns / PROVINCE_TOWNS
     rows = {}
     for seed in seeds:
         st = initial_state(scenario, seed)
@@ -239,18 +161,15 @@ def fit_table(
     table.insert(
         0,
         "target",
-        [
-            targets.gdp / 1e6,
-            TARGETS["over_100bn"] * targets.share,
-            TARGETS["over_10bn"] * targets.share,
-            targets.above_size,
-        ],
+        [TARGETS[key] * share for key in ("gdp", "over_100bn", "over_10bn")]
+        + [TARGETS["above_size"] * share],
     )
-    table["tuned by"] = [
-        "size_min",
-        "size_tail",
-        "gross_output_ratio",
-        "firms_per_agent",
+    table.loc["GDP, trillion yuan", "target"] /= 1e6
+    table["set by"] = [
+        "start_output (data)",
+        "town_size_spread (closed form)",
+        "gross_output_ratio (closed form)",
+        "size_tail (fitted)",
     ]
     return table
 
@@ -279,8 +198,11 @@ def report(result: Calibration, seeds: Sequence[int], source: str) -> str:
         f"Generated by `python -m experiments.guangdong.calibrate` on `{source}` (code "
         f"version `{code_version()}`), seeds {', '.join(map(str, seeds))}; each "
         "figure is the initial state (end of the start year) of the model built "
-        "with that seed. Counts of towns use output value (model output times "
-        "`gross_output_ratio`).",
+        "with that seed. Output is value added, nominal yuan of the start year; "
+        "counts of towns use output value (value added times "
+        "`gross_output_ratio`). The start is data: the towns' outputs are the "
+        "quantiles of a lognormal scaled to 2.77 trillion yuan, the same for "
+        "every seed (ODD 6.1); only the agents within each town are drawn.",
         "",
         "| parameter | value |",
         "| --- | --- |",
@@ -289,13 +211,6 @@ def report(result: Calibration, seeds: Sequence[int], source: str) -> str:
         markdown_table(result.fit),
         "",
     ]
-    if not result.exact:
-        lines.append(
-            "No agent scale matches the above-size count: an agent of the "
-            "smallest size cannot stand for more real firms than it has workers "
-            f"({SMALLEST_REAL_FIRM:g} per firm at least), and within that range the "
-            "count stays below its target; the scale closest to it is used."
-        )
     return "\n".join(lines)
 
 
@@ -314,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         for k, v in {"towns": args.towns, "firms_per_town": args.firms}.items()
         if v is not None
     }
+    if args.towns is not None:  # a sample of the towns starts on its share
+        whole = load_scenario(args.scenario).province.start_output
+        if whole is not None:
+            overrides["start_output"] = whole * args.towns / PROVINCE_TOWNS
     if args.apply and overrides:
         parser.error("--apply writes the full province's values: drop --towns/--firms")
     scenario = load_scenario(args.scenario, overrides)

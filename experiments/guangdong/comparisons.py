@@ -33,7 +33,7 @@ ROOT_SEED = 2015
 class Config:
     """Sizes and replications of the report's runs."""
 
-    replications: int = 10
+    replications: int = 20
     towns: int = 30
     """Towns of the sample used for the mechanism patterns."""
     sweep_replications: int = 8
@@ -74,24 +74,41 @@ QUICK = Config(
 Runs = dict[str, pd.DataFrame]
 """Each comparison's tidy outcome rows (a sweep's `runs/` folder), by name."""
 
-SWEEP_KEYS = {"ip_protection": "legal_protection", "far_search": "far_search"}
-"""The factor of each knowledge sweep (a scenario field, by its unique name)."""
+NO_IP_SPENDING = {"government.ip": 0.0}
+"""The IP sweeps hold protection at the legal floor: on the Guangdong towns the
+IP lever's spending takes realised protection to 1 whatever the floor."""
+SWEEPS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ip_protection": ("legal_protection", NO_IP_SPENDING),
+    "ip_protection_sharing_fixed": (
+        "legal_protection",
+        {**NO_IP_SPENDING, "sharing_floor": 1.0, "leakage_max": 1.0},
+    ),
+    "far_search": ("far_search", {}),
+    "far_search_no_rule": ("far_search", {"cross_border_level": 1}),
+}
+"""Each knowledge sweep: its factor (a scenario field, by its unique name) and
+what it knocks out: openness independent of protection with leakage at its
+largest (the face that could make an optimum at its strongest), and the rule
+that cross-town ties need level `cross_border_level`. The IP lever's money goes
+to the other levers in the IP sweeps (their weights are kept)."""
+SWEEP_KEYS = {name: key for name, (key, _) in SWEEPS.items()}
 
 
 def plans(cfg: Config) -> dict[str, Plan]:
     """Every comparison of the report, by the name of its results folder."""
-    levels = {"ip_protection": cfg.ip_levels, "far_search": cfg.far_levels}
+    levels = {"legal_protection": cfg.ip_levels, "far_search": cfg.far_levels}
     knowledge = {
         name: _plan(
             cfg,
             name,
             "knowledge_run",
-            {key: [float(level) for level in levels[name]]},
+            {key: [float(level) for level in levels[key]]},
             cfg.sweep_replications,
+            extra=extra,
             towns=cfg.sweep_towns,
             end_year=cfg.sweep_end,
         )
-        for name, key in SWEEP_KEYS.items()
+        for name, (key, extra) in SWEEPS.items()
     }
     return {
         "mechanisms": _plan(
@@ -136,15 +153,19 @@ def _plan(
     function: str,
     levers: dict[str, list[Any]],
     replications: int,
+    extra: dict[str, Any] | None = None,
     **arguments: Any,
 ) -> Plan:
-    """A factorial plan over one factor of a function model, with common seeds."""
+    """A factorial plan over one factor of a function model, with common seeds.
+
+    `extra` overrides the scenario on top of the report's overrides.
+    """
     experiment = Experiment.model_validate(
         {
             "name": f"validation-{name}",
             "description": f"validation report: {name.replace('_', ' ')}",
             "model": f"{FUNCTIONS}:{function}",
-            "set": {"overrides": dict(cfg.overrides), **arguments},
+            "set": {"overrides": {**cfg.overrides, **(extra or {})}, **arguments},
             "levers": levers,
             "replications": replications,
             "root_seed": cfg.root_seed,

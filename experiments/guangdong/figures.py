@@ -11,10 +11,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
-from experiments.guangdong.clustering import Tests
+from experiments.guangdong.clustering import STRATIFIED, ByNull
+from experiments.guangdong.demography import CONTRASTS, Demography
+from experiments.guangdong.firm_sizes import Samples, Tails
+from experiments.guangdong.function_models import (
+    NO_IMITATION,
+    NO_SIZE_SHOCKS,
+    REFERENCE,
+)
 from experiments.guangdong.patterns import ccdf, fit_bass
 from experiments.guangdong.policy import PLAN_TOWNS
+from experiments.guangdong.s_curves import SCurves
 from model.reporting import YOUNG_AGE
 from scenarios import Scenario
 
@@ -26,102 +35,172 @@ def save_figure(fig: Any, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_s_curves(years: np.ndarray, curves: dict[int, list], path: Path) -> None:
-    """Mean share at level >= L over seeds with a Bass fit to the mean."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for level, ys in curves.items():
-        n = min(len(y) for y in ys)
-        data = np.array([y[:n] for y in ys])
-        mean = data.mean(axis=0)
-        line = ax.plot(years[:n], mean, lw=2, label=f"level >= {level}")[0]
-        ax.fill_between(
-            years[:n],
-            data.min(axis=0),
-            data.max(axis=0),
-            alpha=0.2,
-            color=line.get_color(),
-        )
-        fit = fit_bass(years[:n], mean)
-        ax.plot(years[:n], fit.curve(years[:n] - years[0]), "k--", lw=0.8)
-    ax.set(
+def mean_band(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over runs (rows) and twice its standard error."""
+    n = data.shape[0]
+    se = data.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.zeros(data.shape[1])
+    return data.mean(axis=0), 2 * se
+
+
+def plot_s_curves(found: SCurves, path: Path) -> None:
+    """Adoption with imitation and without, and what imitation adds, by level."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    ref, off = found.variants[REFERENCE], found.variants[NO_IMITATION]
+    years = found.years
+    for i, level in enumerate(ref.curves):
+        color = f"C{i}"
+        on_mean = ref.curves[level].mean(axis=0)
+        a.plot(years, on_mean, color=color, lw=2, label=f"level >= {level}")
+        a.plot(years, off.curves[level].mean(axis=0), color=color, lw=1.5, ls="--")
+        fit = fit_bass(years, on_mean)
+        a.plot(years, fit.curve(years - years[0]), "k:", lw=0.8)
+        mean, band = mean_band(ref.curves[level] - off.curves[level])
+        b.plot(years, mean, color=color, lw=2, label=f"level >= {level}")
+        b.fill_between(years, mean - band, mean + band, color=color, alpha=0.25)
+    a.set(
         xlabel="year",
-        ylabel="share of firms",
-        title="Adoption by level (dashed: Bass fit)",
+        ylabel="share of live firms at level L or above (0-1)",
+        title="Adoption: imitation on (solid), q = 0 (dashed), Bass fit (dotted)",
     )
-    ax.legend()
+    b.axhline(0, color="k", lw=0.8)
+    b.set(
+        xlabel="year",
+        ylabel="share of live firms, on minus off (0-1)",
+        title="What imitation adds (paired, mean ± 2 s.e.)",
+    )
+    a.legend(fontsize=8)
+    b.legend(fontsize=8)
+    for ax in (a, b):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    a.title.set_fontsize(9)
+    b.title.set_fontsize(9)
     save_figure(fig, path)
 
 
-def plot_clustering(tests: dict[str, Tests], path: Path) -> None:
-    """Observed / expected adopter-adopter ties by year and level, both variants."""
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    width, first = 0.38, next(iter(tests))
-    labels: list[str] = []
-    for name, by_key in tests.items():
-        shift = -0.2 if name == first else 0.2
-        for i, (key, found) in enumerate(by_key.items()):
-            ratios = [t.ratio for t in found]
+def plot_clustering(tests: dict[str, ByNull], path: Path) -> None:
+    """Join-count ratio against the town-and-degree null, per variant, year, level."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    names = list(tests)
+    keys = list(tests[names[0]][STRATIFIED])
+    width = 0.8 / len(names)
+    for j, name in enumerate(names):
+        by_key = tests[name][STRATIFIED]
+        for i, key in enumerate(keys):
+            found = by_key.get(key, [])
+            if not found:
+                continue
+            values = np.array([t.ratio for t in found])
+            se = values.std(ddof=1) / np.sqrt(values.size) if values.size > 1 else 0
             ax.bar(
-                i + shift,
-                np.mean(ratios),
+                i + (j - (len(names) - 1) / 2) * width,
+                values.mean(),
                 width,
-                yerr=np.std(ratios),
-                color="C0" if shift < 0 else "C1",
+                yerr=2 * se,
+                color=f"C{j}",
                 label=name if i == 0 else None,
             )
-            if shift < 0:
-                labels.append(f"{key[0]}\nL>={key[1]}")
     ax.axhline(1.0, color="k", lw=0.8)
-    ax.set_xticks(range(len(labels)), labels, fontsize=8)
-    ax.set(ylabel="observed / expected ties", title="Adopters tie with adopters")
-    ax.legend(fontsize=8)
+    labels = [f"{year}\nL>={level}" for year, level in keys]
+    ax.set_xticks(range(len(keys)), labels, fontsize=8)
+    ax.set(
+        ylabel="observed / expected adopter-adopter ties (ratio)",
+        title="Adopters tie with adopters, town-and-degree null (mean ± 2 s.e.)",
+    )
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7)
     save_figure(fig, path)
 
 
-def plot_sizes(samples: dict[str, list[np.ndarray]], path: Path) -> None:
-    """Log-log CCDF of firm sizes, first run, start and end (and the province)."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label, found in samples.items():
-        if found:
-            x, p = ccdf(found[0])
-            ax.loglog(
-                x, p, ".", ms=2, label=label.replace("whole province", "province")
-            )
-    ax.set(
+def plot_sizes(samples: Samples, found: Tails, path: Path) -> None:
+    """The size CCDF at the start and end, and both tail exponents over the years."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    ref, off = samples[REFERENCE], samples[NO_SIZE_SHOCKS]
+    first, last = min(ref), max(ref)
+    for label, values in (
+        (f"{first} (start)", ref[first][0]),
+        (f"{last}, with size shocks", ref[last][0]),
+        (f"{last}, no size shocks", off[last][0]),
+    ):
+        x, p = ccdf(values)
+        a.loglog(x, p, ".", ms=2, label=label)
+    a.set(
         xlabel="firm size (workers per agent)",
-        ylabel="P(S >= s)",
-        title="Firm sizes: complementary CDF",
+        ylabel="P(S >= s) (share of firms)",
+        title="Firm sizes, one seed: complementary CDF",
     )
-    ax.legend()
+    a.legend(fontsize=8)
+    for j, (name, style) in enumerate(((REFERENCE, "-"), (NO_SIZE_SHOCKS, "--"))):
+        for k, (label, by_year) in enumerate(
+            (
+                ("Hill, top 10%", found.hill[name]),
+                (
+                    "CSN",
+                    {
+                        y: np.array([f.alpha for f in v])
+                        for y, v in found.fits[name].items()
+                    },
+                ),
+            )
+        ):
+            years = np.array(sorted(by_year))
+            data = np.array([by_year[y] for y in years]).T
+            mean, band = mean_band(data)
+            b.errorbar(
+                years + 0.3 * (2 * j + k - 1.5),
+                mean,
+                yerr=band,
+                ls=style,
+                marker="o",
+                ms=3,
+                color=f"C{k}",
+                label=f"{label}, {'with' if j == 0 else 'no'} size shocks",
+            )
+    b.set(
+        xlabel="year",
+        ylabel="tail exponent alpha of P(S >= s) (dimensionless)",
+        title="Tail exponent over the run (mean ± 2 s.e.)",
+    )
+    b.legend(fontsize=7)
     save_figure(fig, path)
 
 
 def plot_sweeps(
-    ip: pd.DataFrame, far: pd.DataFrame, keys: tuple[str, str], path: Path
+    sweeps: dict[str, tuple[pd.DataFrame, str]],
+    pairs: dict[str, tuple[str, str]],
+    path: Path,
 ) -> None:
-    """Mean knowledge and diffusion against IP protection and far search."""
-    fig, axes = plt.subplots(2, 2, figsize=(9, 6), sharex="col")
-    for col, (frame, key, label) in enumerate(
-        (
-            (ip, keys[0], "legal IP protection"),
-            (far, keys[1], "far search share"),
-        )
-    ):
-        for row, outcome in enumerate(("knowledge", "diffused")):
-            g = frame.groupby(key)[outcome]
-            mean, se = g.mean(), g.std(ddof=1) / np.sqrt(g.count())
-            axes[row, col].errorbar(mean.index, mean, yerr=2 * se.fillna(0), marker="o")
-            axes[row, col].set(ylabel=outcome)
+    """Mean knowledge and diffusion against each factor, as run and knocked out."""
+    fig, axes = plt.subplots(2, len(pairs), figsize=(10, 6.5), sharex="col")
+    units = {
+        "knowledge": "mean knowledge of live firms (index 0-1)",
+        "diffused": "knowledge shared + leaked (index units)",
+    }
+    for col, (label, names) in enumerate(pairs.items()):
+        for style, name in zip(("-", "--"), names, strict=True):
+            frame, key = sweeps[name]
+            for row, outcome in enumerate(units):
+                g = frame.groupby(key)[outcome]
+                mean, se = g.mean(), g.std(ddof=1) / np.sqrt(g.count())
+                axes[row, col].errorbar(
+                    mean.index,
+                    mean,
+                    yerr=2 * se.fillna(0),
+                    marker="o",
+                    ms=3,
+                    ls=style,
+                    label="as run" if style == "-" else "knocked out",
+                )
+                axes[row, col].set(ylabel=units[outcome])
         axes[1, col].set(xlabel=label)
-    fig.suptitle(
-        "Knowledge against IP protection and cross-town connectivity (±2 s.e.)"
-    )
+        axes[0, col].legend(fontsize=8)
+    fig.suptitle("Knowledge at the end against IP protection and far search (±2 s.e.)")
     save_figure(fig, path)
 
 
-def plot_demography(frames: list[pd.DataFrame], path: Path) -> None:
-    """Yearly exit rates, all, young and older firms, mean over seeds."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+def plot_demography(found: Demography, path: Path) -> None:
+    """Yearly exit rates by age; the age contrasts with the hazard as is and flat."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    frames = found.yearly
     n = min(len(f) for f in frames)
     for column, label in (
         ("exit_rate", "all firms"),
@@ -131,9 +210,38 @@ def plot_demography(frames: list[pd.DataFrame], path: Path) -> None:
         ("entry_rate", "entry rate"),
     ):
         data = np.array([f[column].to_numpy()[:n] for f in frames])
-        ax.plot(np.arange(1, n + 1), data.mean(axis=0), marker=".", label=label)
-    ax.set(xlabel="year of the run", ylabel="per year", title="Firm demography")
-    ax.legend(fontsize=8)
+        a.plot(np.arange(1, n + 1), data.mean(axis=0), marker=".", label=label)
+    a.set(
+        xlabel="year of the run",
+        ylabel="exits (or entries) per firm-year",
+        title="Firm demography",
+    )
+    a.legend(fontsize=8)
+    keys = list(CONTRASTS)
+    for j, (name, by_key) in enumerate(found.by_hazard.items()):
+        for i, key in enumerate(keys):
+            values = by_key[key]
+            se = values.std(ddof=1) / np.sqrt(values.size) if values.size > 1 else 0
+            b.bar(
+                i + (j - 0.5) * 0.4,
+                values.mean(),
+                0.4,
+                yerr=2 * se,
+                color=f"C{j}",
+                label=name if i == 0 else None,
+            )
+    b.axhline(0, color="k", lw=0.8)
+    b.set_xticks(
+        range(len(keys)),
+        ["first 3 years\n- later", "first year\n- age 1-3", "age 1-3\n- older"],
+        fontsize=8,
+    )
+    b.set(
+        ylabel="difference in exits per firm-year",
+        title="Patterns with the exit hazard as assumed and flat (mean ± 2 s.e.)",
+    )
+    b.title.set_fontsize(9)
+    b.legend(fontsize=8)
     save_figure(fig, path)
 
 

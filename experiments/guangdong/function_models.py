@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.guangdong.patterns import (
+    NULLS,
     Clustering,
     adoption_clustering,
     exit_rate,
@@ -32,9 +33,18 @@ from scenarios import Scenario, build_scenario, load_scenario
 
 SCENARIO = "guangdong"
 REFERENCE = "Guangdong sample"
+NO_IMITATION = "no imitation"
+NO_PARTNER_IMITATION = "no imitation of partners"
+NO_CROSS_BORDER_RULE = "no cross-border rule"
+NO_CONTAGION_NOR_RULE = "no imitation of partners, no cross-border rule"
+NO_SIZE_SHOCKS = "no size shocks"
+FLAT_EXIT_HAZARD = "exit hazard flat in size and age"
 VARIANTS: dict[str, dict[str, Any]] = {
     REFERENCE: {},
-    "no imitation of partners": {"partner_weight": 0.0},
+    NO_IMITATION: {"imitation_q": [0.0, 0.0, 0.0]},
+    NO_PARTNER_IMITATION: {"partner_weight": 0.0},
+    NO_CROSS_BORDER_RULE: {"cross_border_level": 1},
+    NO_CONTAGION_NOR_RULE: {"partner_weight": 0.0, "cross_border_level": 1},
     "no partner search": {"search_rate": 0.0},
     "no platforms": {"government.platform": 0.0, "province_budget": 0.0},
     "no platform services": {
@@ -45,8 +55,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "search_boost": 0.0,
         "link_boost": 0.0,
     },
+    NO_SIZE_SHOCKS: {"size_volatility": 0.0},
+    FLAT_EXIT_HAZARD: {"exit_size_elasticity": 0.0, "exit_young_excess": 0.0},
 }
-"""Runs of the town sample: the scenario, and mechanisms switched off."""
+"""Runs of the town sample: the scenario, and mechanisms knocked out one by one
+on the same seeds (common random numbers), each the mechanism a pattern should
+come from: imitation (the S-curves), contagion along ties and the rule that
+cross-border ties need a level (clustering), size shocks (the size tail), ties
+and platforms (survival) and the exit hazard's dependence on size and age
+(demography)."""
+
+SIZE_VARIANTS = (REFERENCE, NO_SIZE_SHOCKS)
+"""Variants whose every firm size is recorded at the start and the checkpoints."""
 
 TODAY = "today's policy (baseline)"
 POLICIES: dict[str, tuple[str, bool]] = {
@@ -102,24 +122,33 @@ def mechanism_run(
     """One run of the town sample under a variant: every mechanism pattern's data.
 
     Adoption clustering is tested at each checkpoint year for the levels that
-    are neither rare nor nearly universal; firm sizes are recorded at the start
-    and the end, one row per firm (its town in the `town` column).
+    are neither rare nor nearly universal, against both nulls of `NULLS` (with
+    the same reshuffling generator for every variant); firm sizes are recorded
+    at the start, the checkpoints and the end, one row per firm (its town in the
+    `town` column), for the variants of `SIZE_VARIANTS`.
     """
     model = TownModel(scenario(overrides, towns=towns, **VARIANTS[variant]), rng=seed)
     run = model.settings.run
     rows = Rows()
-    add_sizes(rows, model, run.start_year)
-    rng = np.random.default_rng([seed, 99])
+    sizes = variant in SIZE_VARIANTS
+    if sizes:
+        add_sizes(rows, model, run.start_year)
     while model.running:
         model.step()
         year = model.calendar_year
-        if model.steps % run.steps_per_year == 0 and year in checkpoints:
-            for level in CURVE_LEVELS:
-                share = (model.firms.level[model.firms.alive] >= level).mean()
-                if 0.02 < share < 0.98:
-                    test = adoption_clustering(model, level, permutations, rng)
-                    add_clustering(rows, year, level, test)
-    add_sizes(rows, model, run.end_year)
+        if model.steps % run.steps_per_year or year not in checkpoints:
+            continue
+        if sizes and year != run.end_year:
+            add_sizes(rows, model, year)
+        for level in CURVE_LEVELS:
+            share = (model.firms.level[model.firms.alive] >= level).mean()
+            if 0.02 < share < 0.98:
+                for null in NULLS:
+                    rng = np.random.default_rng([seed, year, level])
+                    test = adoption_clustering(model, level, permutations, rng, null)
+                    add_clustering(rows, year, level, null, test)
+    if sizes:
+        add_sizes(rows, model, run.end_year)
     add_series(rows, model.model_frame(), run.start_year, run.steps_per_year)
     rows.add("survival_of_initial_firms", np.array([survival_of_initial_firms(model)]))
     return rows.frame()
@@ -138,13 +167,22 @@ def add_sizes(rows: Rows, model: TownModel, year: int) -> None:
 
 
 CLUSTERING_FIELDS = tuple(f.name for f in dataclasses.fields(Clustering))
+NULL_KEYS = {null: null.replace(" and ", "_") for null in NULLS}
+"""Each null's name in outcome names: `town`, `town_degree`."""
 
 
-def add_clustering(rows: Rows, year: int, level: int, test: Clustering) -> None:
-    """One permutation test as outcomes `clustering_level{L}_{field}` in `year`."""
+def clustering_outcome(level: int, null: str, name: str) -> str:
+    """The outcome name of one field of a join-count test."""
+    return f"clustering_level{level}_{NULL_KEYS[null]}_{name}"
+
+
+def add_clustering(
+    rows: Rows, year: int, level: int, null: str, test: Clustering
+) -> None:
+    """One permutation test as outcomes `clustering_level{L}_{null}_{field}`."""
     for name in CLUSTERING_FIELDS:
         value = np.array([float(getattr(test, name))])
-        rows.add(f"clustering_level{level}_{name}", value, years=np.array([year]))
+        rows.add(clustering_outcome(level, null, name), value, years=np.array([year]))
 
 
 def add_series(

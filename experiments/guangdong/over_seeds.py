@@ -38,3 +38,15 @@ def shown(diff: tuple[float, float], sign: int) -> str:
     """'yes' if the paired difference has `sign` beyond 2 s.e., else 'no'."""
     mean, se = diff
     return "yes" if sign * mean > 2 * se else "no"
+
+
+def paired_text(a: np.ndarray, b: np.ndarray) -> str:
+    """'mean ± s.e.' of the paired differences a - b, with a sign."""
+    mean, se = paired(a, b)
+    return f"{mean:+.3g} ± {se:.2g}"
+
+
+def beyond(diff: tuple[float, float], times: float = 2.0) -> bool:
+    """Whether a paired difference is positive by more than `times` s.e."""
+    mean, se = diff
+    return bool(mean > times * se)

@@ -26,6 +26,7 @@ from agents.enterprise import (
     produce,
     upgrade_terms,
 )
+from agents.streams import Purpose
 from agents.ties import CROSS_TOWN, VERTICAL
 
 ODD = Path(__file__).resolve().parents[2] / "docs" / "ODD.md"
@@ -153,9 +154,17 @@ def test_knowledge_never_passes_one():
 # --- upgrading (ODD 7.8) ----------------------------------------------------------
 
 
-def upgrade_world(*draws: list[float]) -> HandWorld:
-    """Firm 0 has two partners, one ahead of it; firm 1 is a platform member."""
-    w = HandWorld(rng=Draws(u=0.99, random=list(draws)))
+TOWN_1 = 1 << 32
+"""The id of town 1's first firm (slot 4)."""
+
+
+def upgrade_world(numbers: dict[int, float] | None = None, **kw: int) -> HandWorld:
+    """Firm 0 has two partners, one ahead of it; firm 1 is a platform member.
+
+    `numbers` are the firms' upgrade numbers by id (0.99 for the others).
+    """
+    draws = Draws(u=0.99, by={Purpose.UPGRADE: numbers or {}})
+    w = HandWorld(streams=draws, **kw)
     w.tie(0, 1, VERTICAL)
     w.tie(0, 4, CROSS_TOWN)
     w.firms.member[1] = 1
@@ -218,13 +227,13 @@ def test_a_firm_deciding_alone_sets_only_its_own_hazard():
 
 
 def test_upgrading_firms_climb_one_level_pay_and_claim_the_offer(pieces):
-    # thinning over the free firms 0, 1 and 4: all are candidates at the top
-    # chance (draws 0.1 < 0.259); a candidate climbs if its draw times the top
-    # chance is below its own hazard: firm 0 (0.3) and firm 4 (0.4), not firm 1
-    w = upgrade_world([0.1, 0.1, 0.1], [0.3, 0.5, 0.4])
-    top = HAZARDS[0]
-    assert 0.3 * top < HAZARDS[0] and 0.5 * top > HAZARDS[1] and 0.4 * top < HAZARDS[3]
+    # a firm no gate blocks climbs when its own number is below its hazard
+    # (a year a step): firms 0 and 4 just below theirs, firm 1 just above;
+    # firm 2's number 0 is never read, since a gate blocks it
+    numbers = {0: 0.99 * HAZARDS[0], 1: 1.01 * HAZARDS[1], 2: 0.0}
+    w = upgrade_world(numbers | {TOWN_1: 0.99 * HAZARDS[3]})
     consider_upgrade(w, ALL)
+    assert w.streams.asked("uniform", Purpose.UPGRADE) == [[0, 1, TOWN_1]]
     f = w.firms
     assert f.level[[0, 1, 2, 4, 5]].tolist() == [2, 2, 3, 2, 4]
     assert f.funds[[0, 1, 4]].tolist() == approx([5.0 - 2.0, 3.0, 4.0 - 1.6])
@@ -233,6 +242,18 @@ def test_upgrading_firms_climb_one_level_pay_and_claim_the_offer(pieces):
     assert np.isnan(f.upgraded_at[[1, 2, 5]]).all()
     assert w.ledger.flows["upgrades"].tolist() == approx([2.0, 1.6])
     assert w.towns.step_outlay.tolist() == approx([1.0 + 2.0, 1.6])
+
+
+@pytest.mark.parametrize(("share", "climbs"), [(0.999, True), (1.001, False)])
+def test_a_quarter_draws_against_the_hazard_that_compounds_to_the_yearly_one(
+    share, climbs
+):
+    # at four steps a year, firm 0's yearly hazard h is 1 - (1 - h) ** 0.25 a step
+    quarterly = 1.0 - (1.0 - HAZARDS[0]) ** 0.25
+    w = upgrade_world({0: share * quarterly}, steps_per_year=4)
+    consider_upgrade(w, ALL)
+    assert w.firms.adoption_probability[0] == pytest.approx(HAZARDS[0], rel=1e-12)
+    assert w.firms.level[[0, 1, 4]].tolist() == [2 if climbs else 1, 2, 1]
 
 
 # --- the terms records the inspector shows ----------------------------------------
@@ -283,7 +304,7 @@ def test_the_terms_records_hold_each_step_of_the_rules():
 
 
 def test_production_sells_pays_costs_and_fees_grows_and_ages(pieces):
-    w = HandWorld(steps_per_year=4, rng=Draws(z=0.5))
+    w = HandWorld(steps_per_year=4, streams=Draws(z=0.5))
     w.free(1, 2, 5)
     w.tie(0, 4, CROSS_TOWN)
     f = w.firms
@@ -308,6 +329,9 @@ def test_production_sells_pays_costs_and_fees_grows_and_ages(pieces):
     quarter = [(s - c - fee) / 4 for s, c, fee in zip(sales, costs, fees, strict=True)]
     assert f.funds[[0, 4]].tolist() == approx([5.0 + quarter[0], 4.0 + quarter[1]])
     growth = np.exp(0.01 + 0.1 * 0.5)  # Gibrat: drift plus shock times z
+    pieces_asked = w.streams.asked("normal", Purpose.SIZE)  # one call per piece
+    shocks = [i for piece in pieces_asked for i in piece]
+    assert shocks == [0, TOWN_1]  # by id, live firms only
     assert f.size[[0, 4]].tolist() == pytest.approx([100 * growth, 80 * growth])
     assert f.age[[0, 4]].tolist() == approx([5.25, 10.25])
     assert w.ledger.flows["profits"].tolist() == approx(

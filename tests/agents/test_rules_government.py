@@ -158,7 +158,9 @@ def test_member_places_whole_affordable_and_only_when_built(capital, built, cost
     seed=st.integers(0, 2**32 - 1),
 )
 def test_first_per_group_takes_as_many_as_there_is_room(groups, room, seed):
-    picked = first_per_group(groups, room, np.random.default_rng(seed))
+    picked = first_per_group(
+        groups, room, np.random.default_rng(seed).random(groups.size)
+    )
     assert picked.shape == groups.shape
     taken = np.bincount(groups[picked], minlength=5)
     wanting = np.bincount(groups, minlength=5)
@@ -169,12 +171,22 @@ def test_first_per_group_picks_at_random():
     groups = np.zeros(50, dtype=np.intp)
     room = np.array([5])
     picks = {
-        tuple(np.flatnonzero(first_per_group(groups, room, np.random.default_rng(s))))
+        tuple(
+            np.flatnonzero(
+                first_per_group(
+                    groups, room, np.random.default_rng(s).random(groups.size)
+                )
+            )
+        )
         for s in range(10)
     }
     assert len(picks) > 1, "the same members were picked under every seed"
-    first = np.flatnonzero(first_per_group(groups, room, np.random.default_rng(0)))
-    again = np.flatnonzero(first_per_group(groups, room, np.random.default_rng(0)))
+    first = np.flatnonzero(
+        first_per_group(groups, room, np.random.default_rng(0).random(groups.size))
+    )
+    again = np.flatnonzero(
+        first_per_group(groups, room, np.random.default_rng(0).random(groups.size))
+    )
     np.testing.assert_array_equal(first, again)
 
 

@@ -96,10 +96,25 @@ def test_a_generator_seeds_the_run_too():
 
 
 def test_cutting_the_firm_table_into_cache_sized_blocks_changes_nothing(monkeypatch):
-    """Per-firm work runs on pieces of whole town blocks: same numbers, any size."""
-    params = {"towns": 7, "firms_per_town": 40, "end_year": 2024}
+    """Per-firm work runs on pieces of whole town blocks: same numbers, any size.
+
+    A data start gives towns of different sizes, so the pieces are ragged.
+    """
+    params = {
+        "towns": 7,
+        "firms_per_town": 40,
+        "end_year": 2024,
+        "start_output": 20_000.0,
+        "town_size_spread": 1.0,
+        "min_firms_per_town": 10,
+    }
     whole = TownModel(rng=11, **params).run()
-    assert whole.capacity * whole.n_towns <= agents.base.BLOCK_SLOTS  # one piece
-    monkeypatch.setattr(agents.base, "BLOCK_SLOTS", 2 * whole.capacity)
-    cut = TownModel(rng=11, **params).run()  # pieces of one or two towns
+    width = whole.blocks.width
+    assert width.min() < width.max() / 2, "the blocks are not ragged"
+    assert whole.blocks.slots <= agents.base.BLOCK_SLOTS  # one piece
+    piece = 2 * int(np.median(width))
+    monkeypatch.setattr(agents.base, "BLOCK_SLOTS", piece)
+    cut = TownModel(rng=11, **params).run()
+    towns = [t.stop - t.start for _, t in cut.blocks.pieces(piece)]
+    assert len(towns) > 3 and max(towns) > 1  # pieces of one and of more towns
     assert_same_run(whole, cut)

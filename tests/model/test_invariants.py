@@ -5,7 +5,10 @@ after each step the state must satisfy:
 
 * shares, indices, coordination and trust-like quantities lie in [0, 1];
 * no NaN or infinity in the state of live firms or of towns;
-* surviving firms keep their level or climb exactly one level per step;
+* surviving firms (the same id) keep their level or climb exactly one level
+  per step, and keep their Mesa agent when their slot moves;
+* every slot lies in its town's block, and each live firm's id names its
+  town and is its own;
 * partner lists are symmetric, free of duplicates, self-ties and dead firms,
   and cross-border ties join firms at the required level;
 * money is accounted for: the change of all slots' funds over one step equals
@@ -56,6 +59,7 @@ class StepRecorder:
         self.start_flows = {k: v.copy() for k, v in m.ledger.flows.items()}
         self.funds = m.firms.funds.copy()
         self.level = m.firms.level.copy()
+        self.firm_ids = m.firms.id.copy()
         self.alive = m.firms.alive.copy()
         self.gdp = m.towns.gdp.copy()
         self.ids = agent_ids(m)
@@ -113,7 +117,14 @@ def check_firms(model: TownModel) -> None:
     assert np.all(f.university[dead] == -1)
     # the Mesa agents are exactly the live firms
     assert set(agent_ids(model)) == set(live.tolist())
-    assert np.all(f.town[live] == live // model.capacity)
+    b = model.blocks
+    assert n_slots == b.slots and np.all(f.town == b.town_of_slots), "off its block"
+    assert np.all((b.width >= 1) & (b.width <= b.most)), "a block past its most"
+    # ids: each names its firm's town and a serial already given, once
+    ids = f.id[live]
+    assert np.all(ids >> 32 == f.town[live]), "an id of another town"
+    assert np.all((ids & 0xFFFFFFFF) < model.towns.founded[f.town[live]])
+    assert np.unique(ids).size == ids.size, "two live firms share an id"
     np.testing.assert_array_equal(
         model.towns.firms, np.bincount(f.town[live], minlength=model.n_towns)
     )
@@ -182,14 +193,20 @@ def check_towns(model: TownModel) -> None:
 def check_step(rec: StepRecorder) -> None:
     m = rec.model
     f = m.firms
-    # levels: survivors (same agent in the same slot) climb at most one level
-    ids = agent_ids(m)
-    survivors = np.array(
-        [s for s, uid in rec.ids.items() if ids.get(s) == uid], dtype=np.intp
-    )
-    if survivors.size:
-        rise = f.level[survivors].astype(int) - rec.level[survivors].astype(int)
+    # levels: survivors (the same firm id, wherever its slot moved) climb at
+    # most one level; the same agent views them
+    was = np.flatnonzero(rec.alive)
+    before = dict(zip(rec.firm_ids[was].tolist(), was.tolist(), strict=True))
+    now = np.flatnonzero(f.alive)
+    pairs = zip(f.id[now].tolist(), now.tolist(), strict=True)
+    kept = [(before[i], s) for i, s in pairs if i in before]
+    if kept:
+        old, new = np.array(kept).T
+        rise = f.level[new].astype(int) - rec.level[old].astype(int)
         assert np.all((rise == 0) | (rise == 1)), f"level jumps: {set(rise.tolist())}"
+        ids = agent_ids(m)
+        same = [ids[s] for s in new.tolist()] == [rec.ids[s] for s in old.tolist()]
+        assert same, "a surviving firm's agent changed"
     # money
     booked = sum(rec.flow(n).sum() for n in MONEY_IN) - sum(
         rec.flow(n).sum() for n in MONEY_OUT
@@ -417,10 +434,40 @@ def test_check_catches_unbooked_money(stepped):
 
 def test_check_catches_a_level_jump(stepped):
     f = stepped.model.firms
-    slot = next(s for s in stepped.ids if stepped.level[s] <= 2 and f.alive[s])
+    assert stepped.model.blocks.slots == stepped.alive.size  # no slot moved
+    slot = next(
+        s
+        for s in np.flatnonzero(f.alive)
+        if f.id[s] == stepped.firm_ids[s] and stepped.level[s] <= 2
+    )
     f.level[slot] = stepped.level[slot] + 2
     with pytest.raises(AssertionError, match="level jumps"):
         check_step(stepped)
+
+
+def test_check_catches_a_firm_whose_agent_changed(stepped):
+    model = stepped.model
+    slot = int(np.flatnonzero(model.firms.alive)[0])
+    model.enterprises[slot].remove()
+    model.enterprises._made[slot] = Enterprise(model, slot)  # a new agent
+    with pytest.raises(AssertionError, match="agent"):
+        check_step(stepped)
+
+
+def test_check_catches_ids_of_another_town_or_given_twice(stepped):
+    f = stepped.model.firms
+    first, second = np.flatnonzero(f.alive)[[0, -1]]
+    assert f.town[first] != f.town[second]
+    saved = f.id[first]
+    f.id[first] = f.id[second]
+    with pytest.raises(AssertionError, match="another town"):
+        check_firms(stepped.model)
+    f.id[first] = saved
+    f.id[second - 1], f.id[second] = f.id[second], f.id[second - 1]
+    check_firms(stepped.model)  # swapped within a town: still fine
+    f.id[second] = f.id[second - 1]
+    with pytest.raises(AssertionError, match="share an id"):
+        check_firms(stepped.model)
 
 
 def test_check_catches_overspending(stepped):

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from agents import Enterprise
+from agents.tables import Blocks
 from model import TownModel
 
 SMALL = {"towns": 3, "firms_per_town": 30, "end_year": 2020}
@@ -67,41 +68,46 @@ def test_town_cell_removes_agents_in_any_order():
 def test_regrouped_blocks_keep_every_firm_and_its_ties():
     model = TownModel(rng=5, **SMALL)
     model.run()
-    f, old = model.firms, model.capacity
-    wider = f.regrouped(model.n_towns, old, old + 7)
+    f, old = model.firms, model.blocks
+    new = Blocks(width=old.width + np.array([7, 0, 3]), most=old.most + 7)
+    wider = f.regrouped(old, new)
     slots = np.flatnonzero(f.alive)
-    moved = slots // old * (old + 7) + slots % old
+    moved = old.moved_to(new)[slots]
     assert wider.alive.sum() == slots.size and wider.alive[moved].all()
-    for name in ("size", "knowledge", "funds", "level", "efficiency", "ties"):
+    for name in ("id", "size", "knowledge", "funds", "level", "efficiency", "ties"):
         np.testing.assert_array_equal(
             getattr(wider, name)[moved], getattr(f, name)[slots]
         )
     np.testing.assert_array_equal(wider.town[moved], f.town[slots])
     # partner lists point at the partners' new slots, in the same columns
     new_of = dict(zip(slots.tolist(), moved.tolist(), strict=True))
-    for slot, new in zip(slots[:50], moved[:50], strict=True):
+    assert f.ties[slots].sum() > 50
+    for slot, to in zip(slots, moved, strict=True):
         expected = [new_of[p] if p >= 0 else -1 for p in f.partners[slot].tolist()]
-        assert wider.partners[new].tolist() == expected
+        assert wider.partners[to].tolist() == expected
     assert (wider.partners[~wider.alive] == -1).all()
-    assert (wider.town == np.arange(wider.alive.size) // (old + 7)).all()
+    assert (wider.town == new.town_of_slots).all()
 
 
 def test_town_blocks_widen_as_towns_fill_up_to_the_headroom():
     params = {"towns": 3, "firms_per_town": 40, "headroom": 0.5, "entry_rate": 0.6}
     model = TownModel(rng=1, views="all", end_year=2030, **params)
-    assert model.capacity == 42 and model.max_capacity == 60  # 5% room, then 50%
-    fixed = ("town", "industry", "stage", "efficiency")
-    while model.running and model.capacity == 42:
+    # 5% room at the start, widening up to 50%
+    assert model.blocks.width.tolist() == [42] * 3
+    assert model.blocks.most.tolist() == [60] * 3
+    fixed = ("id", "town", "industry", "stage", "efficiency")
+    while model.running and (model.blocks.width == 42).all():
         before = {a: [getattr(a, k) for k in fixed] for a in model.enterprises.values()}
         model.step()
-    assert model.capacity > 42, "no town filled its first block"
+    assert (model.blocks.width > 42).any(), "no town filled its first block"
     # the agents that lived through the widening view the same firms as before
     kept = [a for a in before if model.enterprises.get(a.slot) is a]
     assert len(kept) > 100
     assert all([getattr(a, k) for k in fixed] == before[a] for a in kept)
     model.run()
     counts = np.bincount(model.firms.town[model.firms.alive], minlength=3)
-    assert model.capacity <= 60 and counts.max() <= model.capacity
+    width = model.blocks.width
+    assert (width <= 60).all() and (counts <= width).all()
     assert (
         sorted(a.slot for a in model.agents_by_type[Enterprise])
         == np.flatnonzero(model.firms.alive).tolist()

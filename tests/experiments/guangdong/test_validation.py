@@ -1,9 +1,13 @@
-"""Guards of the validated patterns, and the validation report on a tiny run.
+"""Guards of the knock-out contrasts behind the validated patterns.
 
-Each statistical test runs a small sample of the Guangdong scenario over a few
-seeds and states its tolerance, so that a change of the model that breaks a
-pattern of docs/validation.md fails here first. The estimators themselves are
-checked on data with a known answer.
+A pattern's mere presence is no evidence: a Bass curve fits the gates' S as
+well as imitation's, adopters cluster because cross-border ties need a level,
+and a Pareto start keeps a heavy tail whatever the dynamics do. So each guard
+here runs a small sample of the Guangdong scenario with a mechanism on and
+knocked out, on the same seeds (common random numbers), and checks the paired
+contrast that docs/validation.md reports, with its tolerance stated. The
+estimators and the nulls are checked on data with a known answer, in seconds;
+the model comparisons are marked slow.
 """
 
 from __future__ import annotations
@@ -15,26 +19,35 @@ import pandas as pd
 import pytest
 
 from experiments.guangdong import validate
-from experiments.guangdong.comparisons import QUICK
+from experiments.guangdong.comparisons import QUICK, SWEEPS
 from experiments.guangdong.function_models import (
+    FLAT_EXIT_HAZARD,
+    NO_CONTAGION_NOR_RULE,
+    NO_CROSS_BORDER_RULE,
+    NO_IMITATION,
+    NO_PARTNER_IMITATION,
+    NO_SIZE_SHOCKS,
     REFERENCE,
     VARIANTS,
+    clustering_outcome,
     mechanism_run,
     with_government,
 )
+from experiments.guangdong.over_seeds import paired
 from experiments.guangdong.patterns import (
+    NULLS,
     adoption_clustering,
     bass,
     exit_rate,
     failure_rate,
     fit_bass,
     hill,
+    join_count_test,
     pareto_mle,
-    peak_year,
+    power_law_fit,
     share_at_least,
     survival_of_initial_firms,
     year_ends,
-    yearly_demography,
 )
 from experiments.sweeps.outcomes import measure
 from model import TownModel
@@ -44,13 +57,6 @@ SEEDS = (1, 2, 3, 4)
 SAMPLE = {"towns": 6, "firms_per_town": 80}
 """Six towns of the Guangdong scenario, 80 agents each, 2015-2035."""
 
-
-@cache
-def sample_run(seed: int, **params: object) -> TownModel:
-    """A finished run of the small Guangdong sample (cached across tests)."""
-    return TownModel("guangdong", rng=seed, **SAMPLE, **params).run()
-
-
 DEMOGRAPHY_SEEDS = tuple(range(1, 11))
 DEMOGRAPHY = {"towns": 20, "firms_per_town": 150}
 """Twenty towns of 150 agents, 2015-2035: demographic rates need more firms and
@@ -59,10 +65,16 @@ clustering are read from it too, being steadier on more firms."""
 
 
 @cache
-def demography_run(seed: int, variant: str = "Guangdong sample") -> pd.DataFrame:
+def demography_model(seed: int, variant: str = REFERENCE, **params) -> TownModel:
+    """A finished run of the demography sample under a variant (cached)."""
+    return TownModel(
+        "guangdong", rng=seed, **DEMOGRAPHY, **VARIANTS[variant], **params
+    ).run()
+
+
+def demography_run(seed: int, variant: str = REFERENCE) -> pd.DataFrame:
     """The model series of one run of the demography sample under a variant."""
-    params = VARIANTS[variant]
-    return TownModel("guangdong", rng=seed, **DEMOGRAPHY, **params).run().model_frame()
+    return demography_model(seed, variant).model_frame()
 
 
 def yearly(towns: pd.DataFrame, outcome: str) -> pd.Series:
@@ -77,12 +89,25 @@ def yearly_shares(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return series["year"].to_numpy(), share_at_least(series)
 
 
+def paired_t(a, b) -> float:
+    """t statistic of the paired differences a - b (same seeds)."""
+    mean, se = paired(np.asarray(a), np.asarray(b))
+    return mean / se
+
+
+# --- the report and its runs ------------------------------------------------------
+
+
 @pytest.mark.slow
 def test_validation_report_runs_on_a_tiny_configuration(tmp_path):
     runs = tmp_path / "runs"
     text = validate.build_report(QUICK, tmp_path, runs, workers=2, progress=False)
     for n, title in enumerate(["S-curves", "clusters", "firm sizes", "IP", "demog"]):
         assert title in text, f"section {n + 1} missing"
+    for knock_out in (NO_IMITATION, NO_CROSS_BORDER_RULE, NO_SIZE_SHOCKS):
+        assert knock_out in text
+    assert FLAT_EXIT_HAZARD in text
+    assert "town-and-degree null" in text
     assert "2020 plan" in text
     pngs = {p.name for p in (tmp_path / "validation").glob("*.png")}
     assert pngs == {
@@ -94,7 +119,7 @@ def test_validation_report_runs_on_a_tiny_configuration(tmp_path):
         "policy.png",
     }
     assert "Seeds come from the sweep engine" in text
-    comparisons = {"mechanisms", "ip_protection", "far_search", "province", "levers"}
+    comparisons = {"mechanisms", *SWEEPS, "province", "levers"}
     assert {p.name for p in runs.iterdir()} == comparisons
     assert all((runs / name / "manifest.json").is_file() for name in comparisons)
 
@@ -115,13 +140,29 @@ def test_a_mechanism_run_records_what_the_patterns_measure_on_the_same_run():
     assert value["failures_per_firm_year"] == failure_rate(series, 4)
     assert value["exits_per_firm_year_young"] == exit_rate(series, "young", 4)
     assert value["survival_of_initial_firms"] == survival_of_initial_firms(model)
-    end = rows[(rows["outcome"] == "firm_size") & (rows["year"] == 2019)]
+    sizes = rows[rows["outcome"] == "firm_size"]
+    assert sorted(sizes["year"].unique()) == [2015, 2017, 2019]
+    end = sizes[sizes["year"] == 2019]
     assert end["value"].tolist() == model.firms.size[model.firms.alive].tolist()
     shares = rows[rows["outcome"] == "share_level3plus"]["value"].to_numpy()
     assert shares.tolist() == share_at_least(year_ends(series))[:, 2].tolist()
+    for null in NULLS:
+        assert clustering_outcome(3, null, "observed") in set(rows["outcome"])
 
 
-# --- the estimators on known answers ----------------------------------------------
+def test_only_the_size_variants_record_every_firm_size():
+    rows = mechanism_run(
+        NO_IMITATION,
+        seed=5,
+        towns=3,
+        checkpoints=[2017],
+        permutations=5,
+        overrides={"firms_per_town": 30, "end_year": 2018},
+    )
+    assert "firm_size" not in set(rows["outcome"])
+
+
+# --- the estimators and nulls on known answers ------------------------------------
 
 
 def test_bass_fit_recovers_known_coefficients():
@@ -139,108 +180,217 @@ def test_tail_estimators_recover_a_pareto_exponent():
     assert hill(sizes, 0.1) == pytest.approx(1.1, rel=0.05)
     alpha, se = pareto_mle(sizes, 1.0)
     assert abs(alpha - 1.1) < 3 * se + 0.01
+    fit = power_law_fit(sizes)
+    assert abs(fit.alpha - 1.1) < 3 * fit.se + 0.01
+
+
+def test_power_law_fit_chooses_its_xmin_where_hill_on_a_fixed_share_cannot():
+    """A lognormal body with a power-law tail (alpha 1.5) in its top 4% only.
+
+    Hill on the top 10% reaches into the body and is far off (about 0.76); the
+    Clauset-Shalizi-Newman fit finds the tail (about 1.63 above xmin near 300,
+    where the `powerlaw` package, Alstott et al. 2014, gives 1.65 above 307 on
+    the same sample). Tolerance: within 0.2 of the truth, Hill below 1.
+    """
+    rng = np.random.default_rng(4)
+    body = rng.lognormal(2, 0.6, 50_000)
+    tail = 200 * (1 - rng.random(2000)) ** (-1 / 1.5)
+    sizes = np.concatenate([body, tail])
+    fit = power_law_fit(sizes)
+    assert abs(fit.alpha - 1.5) < 0.2, fit
+    assert 150 < fit.xmin < 500, fit
+    assert fit.share < 0.06
+    assert hill(sizes, 0.1) < 1.0
+
+
+def test_power_law_fit_agrees_with_a_reference_implementation():
+    """Lognormal body, Pareto tail 1.1 in the top 13%: the `powerlaw` package
+    (Alstott et al. 2014) gives alpha 1.0558, xmin 100.56 and KS 0.0118 on this
+    sample; tolerance: alpha within 0.01, xmin within 5%, KS within 0.002."""
+    rng = np.random.default_rng(3)
+    body = rng.lognormal(2, 0.5, 20_000)
+    tail = 5 * np.exp(3) * (1 - rng.random(3000)) ** (-1 / 1.1)
+    fit = power_law_fit(np.concatenate([body, tail]))
+    assert fit.alpha == pytest.approx(1.0558, abs=0.01)
+    assert fit.xmin == pytest.approx(100.56, rel=0.05)
+    assert fit.ks == pytest.approx(0.0118, abs=0.002)
+
+
+def configuration_network(degree: np.ndarray, rng) -> np.ndarray:
+    """Random pairing of stubs: a network with the given degrees and no assortment."""
+    stubs = np.repeat(np.arange(degree.size), degree)
+    rng.shuffle(stubs)
+    pairs = stubs[: stubs.size // 2 * 2].reshape(-1, 2)
+    return pairs[pairs[:, 0] != pairs[:, 1]]
+
+
+def test_the_degree_null_removes_clustering_that_comes_from_degree_alone():
+    """Adopters have more ties, ties are wired at random: no contagion at all.
+
+    The town null counts that as clustering (ratio about 1.5, z about 18); the
+    town-and-degree null does not. Tolerance: |z| < 3 against it.
+    """
+    rng = np.random.default_rng(5)
+    degree = rng.integers(1, 7, 3000)
+    adopted = rng.random(degree.size) < degree / 8
+    pairs = configuration_network(degree, rng)
+    town = np.zeros(degree.size, dtype=np.int64)
+    plain = join_count_test(adopted, pairs, town, 200, np.random.default_rng(1))
+    strata = town * 10 + degree
+    stratified = join_count_test(adopted, pairs, strata, 200, np.random.default_rng(1))
+    assert plain.ratio > 1.3 and plain.p_value < 0.01
+    assert abs(stratified.z) < 3, stratified
+
+
+def test_the_degree_null_still_finds_adopters_tied_to_adopters():
+    """Labels copied along ties (contagion) at equal degrees: both nulls reject."""
+    rng = np.random.default_rng(6)
+    degree = np.full(3000, 4)
+    pairs = configuration_network(degree, rng)
+    adopted = rng.random(degree.size) < 0.1
+    for a, b in pairs[rng.random(len(pairs)) < 0.3]:
+        adopted[b] |= adopted[a]
+    strata = np.arange(degree.size) % 5 * 10 + degree  # five towns
+    result = join_count_test(adopted, pairs, strata, 200, np.random.default_rng(2))
+    assert result.ratio > 1.2 and result.p_value < 0.01, result
 
 
 def test_clustering_test_finds_no_clustering_when_adoption_is_random():
     """Adopters drawn at random after the run: the join count is at chance.
 
-    Tolerance: within 3 s.d. of the reshuffles' mean, and no rejection at 1%.
+    Tolerance: within 3 s.d. of the reshuffles' mean, and no rejection at 1%,
+    under either null.
     """
     model = TownModel("guangdong", rng=1, **SAMPLE, end_year=2020).run()
     f = model.firms
     rng = np.random.default_rng(7)
     f.level[:] = np.where(rng.random(f.level.size) < 0.3, 3, 1)
-    result = adoption_clustering(model, 3, 200, np.random.default_rng(8))
-    assert abs(result.z) < 3
-    assert result.p_value > 0.01
+    for null in NULLS:
+        result = adoption_clustering(model, 3, 200, np.random.default_rng(8), null)
+        assert abs(result.z) < 3, null
+        assert result.p_value > 0.01, null
 
 
-# --- the patterns -----------------------------------------------------------------
+# --- knock-out contrasts on the model -----------------------------------------------
 
 
 @pytest.mark.slow
-def test_levels_2_and_3_spread_as_bass_s_curves_in_stages():
-    """Bass fits: q/p > 1 (imitation-led), R^2 > 0.9, level 3 peaks after level 2.
+def test_imitation_adds_to_level_3s_fitted_q_and_to_adoption():
+    """Level 3: the reference's fitted q and its share in 2035 exceed those of
+    `imitation_q = 0` on the same seeds, each beyond 2 s.e. of the paired
+    differences over four seeds of the demography sample.
 
-    Tolerance: every one of four seeds of the demography sample (on six towns
-    the early shake-out of level-1 firms can bend a seed's level-2 curve
-    concave); in docs/validation.md q/p is about 2.4 for level 2 and far above 1
-    for level 3, and R^2 above 0.99 for both levels.
+    docs/validation.md (30 towns, 20 seeds) reports what imitation adds to q
+    level by level; the S of the knock-out fits as well (R² about 0.99), which
+    is why q and the share, not R², are guarded.
     """
+    q, end = {}, {}
+    for variant in (REFERENCE, NO_IMITATION):
+        fits, shares = [], []
+        for seed in SEEDS:
+            years, s = yearly_shares(demography_run(seed, variant))
+            fits.append(fit_bass(years, s[:, 2]).q)
+            shares.append(s[-1, 2])
+        q[variant], end[variant] = np.array(fits), np.array(shares)
+    mean, se = paired(q[REFERENCE], q[NO_IMITATION])
+    assert mean > 2 * se, (q, mean, se)
+    mean, se = paired(end[REFERENCE], end[NO_IMITATION])
+    assert mean > 2 * se, (end, mean, se)
+
+
+@cache
+def clustering_in_2020(variant: str) -> np.ndarray:
+    """Level 3's join-count ratio against the town-and-degree null, per seed."""
+    found = []
     for seed in SEEDS:
-        years, shares = yearly_shares(demography_run(seed))
-        fits = {lv: fit_bass(years, shares[:, lv - 1]) for lv in (2, 3)}
-        for level, fit in fits.items():
-            assert fit.ratio > 1, f"seed {seed}, level {level}: q/p = {fit.ratio:.2f}"
-            assert fit.r2 > 0.9, f"seed {seed}, level {level}: R2 = {fit.r2:.3f}"
-        assert peak_year(years, shares[:, 1]) <= peak_year(years, shares[:, 2])
+        model = TownModel(
+            "guangdong", rng=seed, **DEMOGRAPHY, end_year=2020, **VARIANTS[variant]
+        ).run()
+        rng = np.random.default_rng([seed, 2020, 3])
+        found.append(adoption_clustering(model, 3, 200, rng, "town and degree").ratio)
+    return np.array(found)
 
 
 @pytest.mark.slow
-def test_firm_sizes_stay_heavy_tailed():
-    """Hill exponent (top 10%) of live firms at the end stays below 1.6 (Zipf: 1).
+@pytest.mark.parametrize("knock_out", [NO_PARTNER_IMITATION, NO_CROSS_BORDER_RULE])
+def test_clustering_beyond_the_degree_null_is_larger_with_each_mechanism(knock_out):
+    """Level 3 in 2020, against reshuffles within town and degree: the reference's
+    ratio exceeds the knock-out's, paired over four seeds, beyond 2 s.e.
 
-    The calibrated initial tail is 0.9; tolerance: each of four seeds.
+    Measured on 30 towns: the reference about 1.6, without partner imitation
+    about 1.37, without the cross-border rule about 1.23.
     """
-    for seed in SEEDS:
-        f = sample_run(seed).firms
-        assert hill(f.size[f.alive], 0.1) < 1.6
+    ref, off = clustering_in_2020(REFERENCE), clustering_in_2020(knock_out)
+    mean, se = paired(ref, off)
+    assert mean > 2 * se, (ref, off)
 
 
 @pytest.mark.slow
-def test_adopters_cluster_along_ties_beyond_chance_and_contagion_adds_to_it():
-    """Level 3 in 2020: adopter-adopter ties exceed within-town reshuffles.
+def test_with_contagion_and_the_cross_border_rule_off_adopters_barely_cluster():
+    """Both knock-outs: the ratio against the degree null is within 0.15 of 1
+    on average over four seeds (30 towns: about 1.04), and below the reference's
+    in every seed."""
+    ref, off = clustering_in_2020(REFERENCE), clustering_in_2020(NO_CONTAGION_NOR_RULE)
+    assert abs(off.mean() - 1) < 0.15, off
+    assert np.all(off < ref), (ref, off)
 
-    Tolerances, on the demography sample: the join-count ratio
-    exceeds 1 in each of four seeds and 1.3 on average, with p < 0.05 in at
-    least three (docs/validation.md, 30 towns: about 1.7, z about 9); switching
-    imitation of partners off lowers the mean ratio over the same seeds.
+
+@pytest.mark.slow
+def test_the_tail_drifts_without_size_shocks_and_the_shocks_add_little():
+    """Hill exponent (top 10%), start to end, over four seeds of the demography
+    sample: without size shocks (`size_volatility = 0`) it still falls (exit and
+    entry make the tail heavier; 30 towns: about -0.05), and what the shocks
+    add to that change is small (30 towns: +0.003 ± 0.004). Tolerances: the
+    knock-out's mean change below 0; the paired difference of the changes
+    within 0.05 of 0.
     """
-    ratios = {}
-    for weight in (None, 0.0):
-        params = {} if weight is None else {"partner_weight": weight}
+    change = {}
+    for variant in (REFERENCE, NO_SIZE_SHOCKS):
         found = []
         for seed in SEEDS:
-            model = TownModel(
-                "guangdong", rng=seed, **DEMOGRAPHY, end_year=2020, **params
-            ).run()
-            found.append(
-                adoption_clustering(model, 3, 200, np.random.default_rng(seed))
-            )
-        ratios[weight] = np.array([c.ratio for c in found])
-        if weight is None:
-            assert all(c.ratio > 1 for c in found), found
-            assert np.mean([c.ratio for c in found]) > 1.3, found
-            assert sum(c.p_value < 0.05 for c in found) >= 3, found
-    assert ratios[None].mean() > ratios[0.0].mean()
+            start = TownModel("guangdong", rng=seed, **DEMOGRAPHY, **VARIANTS[variant])
+            before = hill(start.firms.size[start.firms.alive], 0.1)
+            f = demography_model(seed, variant).firms
+            found.append(hill(f.size[f.alive], 0.1) - before)
+        change[variant] = np.array(found)
+    assert change[NO_SIZE_SHOCKS].mean() < 0, change
+    assert abs(paired(change[REFERENCE], change[NO_SIZE_SHOCKS])[0]) < 0.05, change
 
 
 @pytest.mark.slow
-def test_too_much_cross_town_search_lowers_knowledge():
-    """Far search 0.05 against 0.8 (same seeds): more knowledge at the end.
-
-    docs/validation.md: +0.037 (s.e. 0.0044) on 10 towns; tolerance: the paired
-    mean over four seeds is positive.
+def test_too_much_far_search_costs_knowledge_more_with_the_cross_border_rule():
+    """Knowledge at far search 0.8 less at 0.05 (same seeds): negative, and less
+    so with the cross-border rule off, paired over four seeds (10 towns: about
+    -0.078 with the rule, -0.038 without). Tolerance: each sign of the paired mean.
     """
-    gains = []
-    for seed in SEEDS:
-        means = []
-        for far in (0.05, 0.8):
-            model = TownModel(
-                "guangdong", rng=seed, **SAMPLE, end_year=2030, far_search=far
-            ).run()
-            means.append(model.firms.knowledge[model.firms.alive].mean())
-        gains.append(means[0] - means[1])
-    assert np.mean(gains) > 0
+    drop = {}
+    for rule in (3, 1):
+        found = []
+        for seed in SEEDS:
+            means = []
+            for far in (0.05, 0.8):
+                model = TownModel(
+                    "guangdong",
+                    rng=seed,
+                    **SAMPLE,
+                    end_year=2030,
+                    far_search=far,
+                    cross_border_level=rule,
+                ).run()
+                means.append(model.firms.knowledge[model.firms.alive].mean())
+            found.append(means[1] - means[0])
+        drop[rule] = np.array(found)
+    assert drop[3].mean() < 0, drop
+    assert paired(drop[3], drop[1])[0] < 0, drop
 
 
 @pytest.mark.slow
 def test_platform_lever_covers_the_towns_sooner_than_funding():
-    """Same budget: 70% on platforms covers 90% of towns years before 70% funding.
+    """Same budget: 70% on platforms covers more towns in 2016 than 70% funding.
 
-    Tolerance: in each of two seeds, platform-heavy coverage in 2018 is at least
-    0.9 and funding-heavy coverage below it (docs/validation.md: 2017 against
-    2032 on the whole province).
+    Tolerance: in each of two seeds of a 20-town sample, platform-heavy
+    coverage in 2016 is at least 0.9 and above funding-heavy coverage
+    (measured: 1.0 against 0.8; by 2018 both pass 0.9 on so few towns).
     """
     base = load_scenario("guangdong", {"towns": 20, "end_year": 2018})
     for seed in (1, 2):
@@ -248,8 +398,9 @@ def test_platform_lever_covers_the_towns_sooner_than_funding():
         for name in ("platform", "funding"):
             s = with_government(base, name)
             towns = TownModel(s, rng=seed).run().town_frame()
-            covered[name] = yearly(towns, "platform_coverage").loc[2018]
-        assert covered["platform"] >= 0.9 > covered["funding"], covered
+            covered[name] = yearly(towns, "platform_coverage").loc[2016]
+        assert covered["platform"] >= 0.9, covered
+        assert covered["platform"] > covered["funding"], covered
 
 
 @pytest.mark.slow
@@ -267,43 +418,37 @@ def test_todays_policy_falls_short_of_the_plans_output_growth():
     assert np.mean(growth) < 1.35, growth
 
 
-# --- firm demography ----------------------------------------------------------------
+# --- firm demography against the exit hazard and without ties ----------------------
 
 
-def paired_t(a: list[float], b: list[float]) -> float:
-    """t statistic of the paired differences a - b (same seeds)."""
-    d = np.asarray(a) - np.asarray(b)
-    return float(d.mean() / (d.std(ddof=1) / np.sqrt(d.size)))
-
-
-@pytest.mark.slow
-def test_an_early_shake_out_then_fewer_exits():
-    """Exit rate over the first three years above the later years' rate.
-
-    docs/validation.md: about 0.041 against 0.031 a year on 30 towns;
-    tolerance: paired t above 3 over ten seeds (measured about 15).
-    """
-    early, later = [], []
-    for seed in DEMOGRAPHY_SEEDS:
-        rates = yearly_demography(demography_run(seed), 4)["exit_rate"]
-        early.append(rates.iloc[:3].mean())
-        later.append(rates.iloc[3:].mean())
-    assert paired_t(early, later) > 3
-
-
-@pytest.mark.slow
-def test_exit_rates_fall_with_age():
-    """First-year firms exit more often than those aged 1-3, and those than older.
-
-    docs/validation.md: about 0.088, 0.051 and 0.028 a year; tolerance: paired t
-    above 3 for each step over ten seeds (measured above 12).
-    """
-    rates = {
-        group: [exit_rate(demography_run(seed), group, 4) for seed in DEMOGRAPHY_SEEDS]
+def age_rates(variant: str) -> dict[str, np.ndarray]:
+    """Exit rates by age class over the run, per seed of the demography sample."""
+    return {
+        group: np.array(
+            [exit_rate(demography_run(s, variant), group, 4) for s in DEMOGRAPHY_SEEDS]
+        )
         for group in ("infant", "adolescent", "older")
     }
+
+
+@pytest.mark.slow
+def test_selection_alone_makes_exit_fall_with_age():
+    """With the exit hazard flat in size and age, first-year firms still exit
+    more often than those aged 1-3, and those than older firms: thin start-up
+    funds and unrevealed efficiency do it. Tolerance: paired t above 3 over ten
+    seeds (measured above 10)."""
+    rates = age_rates(FLAT_EXIT_HAZARD)
     assert paired_t(rates["infant"], rates["adolescent"]) > 3
     assert paired_t(rates["adolescent"], rates["older"]) > 3
+
+
+@pytest.mark.slow
+def test_the_young_excess_of_the_hazard_adds_to_young_firms_exits():
+    """The hazard's young excess raises first-year and age 1-3 exit rates over
+    the flat hazard on the same seeds. Tolerance: paired t above 3 for each."""
+    ref, flat = age_rates(REFERENCE), age_rates(FLAT_EXIT_HAZARD)
+    for group in ("infant", "adolescent"):
+        assert paired_t(ref[group], flat[group]) > 3, group
 
 
 @pytest.mark.slow
@@ -311,9 +456,8 @@ def test_exit_rates_fall_with_age():
 def test_firms_fail_more_often_without_ties_or_platform_services(variant):
     """Switching collaboration off raises the failure rate (funds and credit gone).
 
-    Same seeds, paired. Measured on this sample: t about 4 without partner
-    search, about 9 without platform services (docs/validation.md: about 14 and
-    10 on 30 towns); tolerance: t above 2.
+    Same seeds, paired. Tolerance: t above 2 (docs/validation.md reports the
+    paired differences on 30 towns).
     """
     base = [failure_rate(demography_run(s), 4) for s in DEMOGRAPHY_SEEDS]
     off = [failure_rate(demography_run(s, variant), 4) for s in DEMOGRAPHY_SEEDS]
