@@ -54,3 +54,22 @@ def unwritable(tmp_path: Path) -> Path:
             return place
         (place / "probe").rmdir()
     pytest.skip("no folder here refuses writing")
+
+
+def survivors(group: int) -> list[str]:
+    """Live (not zombie) processes of a process group: 'pid command' each."""
+    import os
+
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+            command = Path(f"/proc/{entry.name}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z" and int(fields[2]) == group:
+            found.append(f"{entry.name} {command.replace(b'\0', b' ').decode()[:150]}")
+    return found
