@@ -7,6 +7,8 @@ value and what is allowed; nothing is written before the input is known good.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -241,18 +243,41 @@ def analyze_command(args: argparse.Namespace) -> int:
 
 
 def app_command(args: argparse.Namespace) -> int:
-    """Serve app.py with Solara."""
+    """Serve app.py with Solara, in a server that cannot outlive this command.
+
+    The server asks the kernel for a SIGTERM when this process dies, however it
+    dies (`die_with_parent`); a SIGTERM here is passed on and waited for, so
+    the port is free when the command has ended.
+    """
+    import signal
+
+    from experiments.runs.processes import die_with_parent
+
     app = Path(__file__).resolve().parent.parent / "app.py"
-    command = [
-        sys.executable,
-        "-m",
-        "solara",
-        "run",
-        str(app),
-        "--port",
-        str(args.port),
-    ]
-    return subprocess.call([*command, "--host", "localhost"])
+    command = [sys.executable, "-m", "solara", "run", str(app)]
+    command += ["--port", str(args.port), "--host", "localhost"]
+    parent = os.getpid()
+    server = subprocess.Popen(
+        command, preexec_fn=lambda: die_with_parent(signal.SIGTERM, parent)
+    )
+
+    def pass_on(signum: int, frame: object) -> None:
+        server.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, pass_on)
+    try:
+        code = server.wait()
+    except KeyboardInterrupt:  # the server had the Ctrl-C too: it is stopping
+        with contextlib.suppress(subprocess.TimeoutExpired, KeyboardInterrupt):
+            server.wait(timeout=10)
+        print("townsim: app stopped", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    return 128 - code if code < 0 else code  # as a shell reports a signal
 
 
 if __name__ == "__main__":
