@@ -138,15 +138,25 @@ def report_text(
                 f"replication {row['replication']}): {last}"
             )
         lines.append("")
-    lines += [
-        "## Files",
-        "",
-        "- `indices.csv`: every index with its interval (tidy)",
-        "- `per_run.csv`: one row per finished run, factors and outcomes",
-        "- `ema_results.tar.gz`: `ema_workbench.load_results()` reads it (PRIM, CART)",
-        "",
-    ]
+    lines += _files_section(out)
     return "\n".join(lines)
+
+
+FILES = {
+    "indices.csv": "every index with its interval (tidy)",
+    "per_run.csv": "one row per finished run, factors and outcomes",
+    "runs.csv": "every row of every run (tidy)",
+    "ema_results.tar.gz": "`ema_workbench.load_results()` reads it (PRIM, CART)",
+}
+"""Data files a report can come with, and what each holds."""
+
+
+def _files_section(out: Path) -> list[str]:
+    """The data files written beside the report, and only those."""
+    written = [
+        f"- `{name}`: {what}" for name, what in FILES.items() if (out / name).exists()
+    ]
+    return ["## Files", "", *written, ""] if written else []
 
 
 def _factor_text(factor: dict[str, Any]) -> str:
@@ -256,6 +266,7 @@ def _factorial_section(results: Results, table: pd.DataFrame) -> list[str]:
         "towns take, higher for the others), highest first for spending. `cost` "
         "is the mean money spent over the run (`total_spent`, M yuan).",
         "",
+        *_balance_caveat(results, table),
     ]
     for outcome in outcome_columns(table, results):
         ranked = point_table(results, table, outcome, level)
@@ -285,6 +296,27 @@ def _factorial_section(results: Results, table: pd.DataFrame) -> list[str]:
             lines.append(f"- {factor}: {parts}")
         lines.append("")
     return lines
+
+
+def _balance_caveat(results: Results, table: pd.DataFrame) -> list[str]:
+    """A warning when design points have unequal numbers of finished runs.
+
+    Main effects average each level over the runs that finished; with some
+    missing, the levels are averaged over different mixes of the other factors.
+    """
+    design = results.manifest["design"]
+    counts = table.groupby("point")["run_id"].nunique()
+    counts = counts.reindex(range(design["points"]), fill_value=0)
+    if counts.nunique() <= 1:
+        return []
+    return [
+        f"**Caveat:** {int(counts.sum())} of {design['runs']} runs finished, and "
+        f"design points have from {counts.min()} to {counts.max()} runs, so the "
+        "main effects below average each level over different mixes of the other "
+        "factors and can show another factor's effect. Finish the sweep (run the "
+        "same command again) before trusting them.",
+        "",
+    ]
 
 
 def sensitivity(

@@ -72,7 +72,7 @@ def load_results(folder: str | Path) -> Results:
         source = manifest.get("source", "EXPERIMENT.toml")
         raise ExperimentError(
             f"{folder}: {len(check.bad)} file{'s' if len(check.bad) > 1 else ''} "
-            f"failed their check: {check.bad_text()}; run `townsim sweep {source} "
+            f"failed the check: {check.bad_text()}; run `townsim sweep {source} "
             f"--out {folder}` to set them aside and run them again"
         )
     try:

@@ -347,7 +347,7 @@ def quarantine(out: Path, bad: list[tuple[str, str]]) -> list[Path]:
     check = Check(bad=bad)
     print(
         f"townsim: warning: {len(bad)} file{'s' if len(bad) > 1 else ''} in {out} "
-        f"failed their check and moved to {out / QUARANTINE}/; their runs run "
+        f"failed the check and moved to {out / QUARANTINE}/; their runs run "
         f"again: {check.bad_text()}",
         file=sys.stderr,
     )
