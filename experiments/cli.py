@@ -164,7 +164,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise ScenarioError(f"--seed {args.seed}: allowed: a whole number, 0 or more")
     overrides = dict(parse_assignment(text) for text in args.overrides)
-    scenario = load_scenario(args.scenario, overrides)
+    scenario = load_scenario(args.scenario, overrides, overrides_origin="--set")
     out = args.out or Path("results") / f"{scenario.name}-seed{args.seed}"
     check_output(out)
     if problem := memory_problem(scenario):

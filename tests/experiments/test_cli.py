@@ -84,7 +84,11 @@ def _toml(data: dict, prefix: str = "") -> str:
             ["--set", "government.talnt=0.5"],
             ["government.talnt", "did you mean 'talent'"],
         ),
-        (["--set", "towns=-3"], ["province.towns", "-3", ">= 1"]),
+        (["--set", "towns=-3"], ["error: --set: key 'province.towns'", ">= 1"]),
+        (
+            ["--set", "end_year=2012"],
+            ["baseline.toml with --set: run.end_year = 2012 must be after"],
+        ),
         (["--set", "run.schedule=agnets"], ["run.schedule", "agnets", "'agents'"]),
         (["--set", "noequals"], ["--set", "KEY=VALUE"]),
     ],
