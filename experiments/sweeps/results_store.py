@@ -189,7 +189,8 @@ def _prepare(plan: Plan, out: Path, command: list[str] | None) -> Check:
         foreign = sorted(
             p.name
             for p in out.iterdir()
-            if p.name != OLD_LOCK and not _temporary(p.name)
+            # design.parquet alone: a sweep killed before it wrote its manifest
+            if p.name not in (OLD_LOCK, DESIGN) and not _temporary(p.name)
         )
         if foreign:
             raise SweepError(
