@@ -174,6 +174,17 @@ def test_a_killed_driver_takes_its_fork_server_workers_and_socket_folder_along(
     assert not list(tmp.glob("townsim-*/pymp-*"))
 
 
+def test_a_temporary_folder_too_long_for_a_socket_is_passed_over(tmp_path):
+    experiment = write(tmp_path, SLOW.format(tiny=TINY.format(end=2018)))
+    tmp = tmp_path / ("long" * 20)  # with pytest's own, far past a socket's 107 bytes
+    tmp.mkdir()
+    process = _start(
+        experiment, tmp_path / "out", {**os.environ, "TMPDIR": str(tmp)}, 2
+    )
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err.decode()
+
+
 def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(tmp_path):
     experiment = write(tmp_path, SLOW.format(tiny=TINY.format(end=2024)))
     out = tmp_path / "out"
