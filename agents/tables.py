@@ -76,6 +76,17 @@ class Firms:
         table.upgraded_at[:] = np.nan
         return table
 
+    @classmethod
+    def row_bytes(cls, max_partners: int) -> int:
+        """Bytes one slot takes in every column, partner lists included."""
+        scalars = sum(
+            np.dtype(_dtype(f.type)).itemsize
+            for f in fields(cls)
+            if f.name not in ("partners", "tie_kind", "tie_cache")
+        )
+        per_partner = np.dtype(np.int32).itemsize + np.dtype(np.int8).itemsize
+        return scalars + max_partners * per_partner
+
     def regrouped(self, old: Blocks, new: Blocks) -> Firms:
         """The same firms in the wider town blocks `new` instead of `old`.
 

@@ -7,22 +7,18 @@ value and what is allowed; nothing is written before the input is known good.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import subprocess
 import sys
 from pathlib import Path
-
-from scenarios import (
-    DEFAULT_SCENARIO,
-    DEFAULT_SEED,
-    ScenarioError,
-    load_scenario,
-    parse_assignment,
-    shipped_scenarios,
-)
+from typing import Any
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: `townsim run|sweep|analyze|scenarios|app`."""
+    from scenarios import DEFAULT_SCENARIO, DEFAULT_SEED
+
     parser = argparse.ArgumentParser(
         prog="townsim",
         description="Simulate how Guangdong's professional towns climb the four "
@@ -61,7 +57,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of `townsim`; returns the exit code."""
+    """Entry point of `townsim`; returns the exit code.
+
+    Exit 2 is bad input (file, key, value or place), 1 a fault (a disk, the
+    memory, a failed run), 130 an interruption; each ends with one line on
+    stderr, never a traceback (`TOWNSIM_TRACEBACK=1` shows one for faults).
+    """
+    try:
+        return _command(argv)
+    except KeyboardInterrupt:  # before a command took charge: while starting up
+        print("townsim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # stdout closed early (`| head`): the work is done
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _command(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     errors = input_errors(args.command)
     try:
@@ -72,17 +85,46 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "analyze":
             return analyze_command(args)
         if args.command == "scenarios":
-            for name in shipped_scenarios():
-                scenario = load_scenario(name)
-                print(f"{name:12s} {scenario.description}")
-            return 0
+            return scenarios_command()
         return app_command(args)
     except errors as error:
         print(f"townsim: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("townsim: interrupted; nothing was written", file=sys.stderr)
+        said = "nothing was written" if args.command == "run" else "stopped"
+        print(f"townsim: interrupted; {said}", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise
+    except Exception as error:
+        return fault(error)
+
+
+def fault(error: BaseException) -> int:
+    """Say in one line what went wrong outside the input; exit code 1."""
+    if os.environ.get("TOWNSIM_TRACEBACK"):
+        import traceback
+
+        traceback.print_exception(error)
+    if isinstance(error, MemoryError):
+        what = "out of memory; choose fewer towns or firms per town"
+    elif isinstance(error, OSError):
+        where = f": {error.filename}" if error.filename else ""
+        what = f"{error.strerror or error}{where}"
+    else:
+        what = f"{type(error).__name__}: {error}"
+    print(f"townsim: error: {what}", file=sys.stderr)
+    return 1
+
+
+def scenarios_command() -> int:
+    """List the shipped scenarios with their descriptions."""
+    from scenarios import load_scenario, shipped_scenarios
+
+    for name in shipped_scenarios():
+        scenario = load_scenario(name)
+        print(f"{name:12s} {scenario.description}")
+    return 0
 
 
 def input_errors(command: str) -> tuple[type[Exception], ...]:
@@ -91,6 +133,8 @@ def input_errors(command: str) -> tuple[type[Exception], ...]:
     The single-run machinery (and Mesa with it) is imported only for `run`, so a
     sweep's driver stays free of the model: its workers import it.
     """
+    from scenarios import ScenarioError
+
     if command == "run":
         from experiments.runs.single_run import OutputError
 
@@ -99,18 +143,35 @@ def input_errors(command: str) -> tuple[type[Exception], ...]:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Validate everything, run with a progress bar, print the summary, write files."""
+    """Check everything, run with a progress bar, write the files, print the summary.
+
+    The results are written before anything is printed, so a closed pipe
+    (`| head`) cannot lose them.
+    """
     from tqdm import tqdm
 
     from experiments.runs.allocator import keep_freed_memory
-    from experiments.runs.single_run import check_output, run_scenario, write_results
+    from experiments.runs.memory import memory_problem
+    from experiments.runs.single_run import (
+        check_output,
+        recover,
+        run_scenario,
+        write_results,
+    )
     from experiments.runs.summary import summarize
+    from scenarios import ScenarioError, load_scenario, parse_assignment
 
+    if args.seed < 0:
+        raise ScenarioError(f"--seed {args.seed}: allowed: a whole number, 0 or more")
     overrides = dict(parse_assignment(text) for text in args.overrides)
-    scenario = load_scenario(args.scenario, overrides)
-    keep_freed_memory()
+    scenario = load_scenario(args.scenario, overrides, overrides_origin="--set")
     out = args.out or Path("results") / f"{scenario.name}-seed{args.seed}"
     check_output(out)
+    if problem := memory_problem(scenario):
+        raise ScenarioError(problem)
+    for line in recover(out):
+        print(f"townsim: {line}", file=sys.stderr)
+    keep_freed_memory()
     with tqdm(
         total=scenario.steps,
         desc=f"{scenario.name} seed {args.seed}",
@@ -119,8 +180,8 @@ def run_command(args: argparse.Namespace) -> int:
         file=sys.stderr,
     ) as bar:
         result = run_scenario(scenario, args.seed, progress=lambda _: bar.update())
-    print(summarize(result))
     written = write_results(result, out, command=["townsim", *sys.argv[1:]])
+    print(summarize(result))
     print(f"\nResults: {written}/ (series, towns, firms .parquet; manifest.json)")
     return 0
 
@@ -183,10 +244,13 @@ def sweep_command(args: argparse.Namespace) -> int:
     """Validate the experiment, run what is missing, say where the results are."""
     from experiments.sweeps.driver import SweepInterrupted, run_sweep
     from experiments.sweeps.plan import load_experiment
+    from scenarios import ScenarioError
 
     if args.workers is not None and args.workers < 1:
         raise ScenarioError(f"--workers {args.workers}: allowed: 1 or more")
     plan = load_experiment(args.experiment)
+    if problem := sweep_memory_problem(plan, args.workers, args.scheduler):
+        raise ScenarioError(f"{args.experiment}: {problem}")
     out = args.out or Path("results") / "sweeps" / plan.experiment.name
     if args.dry_run:
         from experiments.sweeps.plan import describe
@@ -231,6 +295,27 @@ def sweep_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def sweep_memory_problem(plan: Any, workers: int | None, scheduler: Any) -> str | None:
+    """Why the sweep's largest run cannot fit here, as many at once as workers.
+
+    Runs on a Dask cluster are checked one at a time, on this machine's memory
+    only when the cluster is local.
+    """
+    from experiments.runs.memory import memory_problem, needed_bytes
+    from scenarios import build_scenario
+
+    if plan.base is None:
+        return None
+    sizes = ("province.", "enterprise.max_partners")
+    points = [p for p in plan.values if any(k.startswith(sizes) for k in p)]
+    largest = max(
+        (build_scenario(plan.base, params) for params in points or [{}]),
+        key=needed_bytes,
+    )
+    at_once = 1 if scheduler else min(workers or os.cpu_count() or 1, plan.runs)
+    return memory_problem(largest, at_once)
+
+
 def analyze_command(args: argparse.Namespace) -> int:
     """Indices, charts, report and exports of a finished (or partial) sweep."""
     from experiments.analysis.report import analyze
@@ -248,18 +333,41 @@ def analyze_command(args: argparse.Namespace) -> int:
 
 
 def app_command(args: argparse.Namespace) -> int:
-    """Serve app.py with Solara."""
+    """Serve app.py with Solara, in a server that cannot outlive this command.
+
+    The server asks the kernel for a SIGTERM when this process dies, however it
+    dies (`die_with_parent`); a SIGTERM here is passed on and waited for, so
+    the port is free when the command has ended.
+    """
+    import signal
+
+    from experiments.runs.processes import die_with_parent
+
     app = Path(__file__).resolve().parent.parent / "app.py"
-    command = [
-        sys.executable,
-        "-m",
-        "solara",
-        "run",
-        str(app),
-        "--port",
-        str(args.port),
-    ]
-    return subprocess.call([*command, "--host", "localhost"])
+    command = [sys.executable, "-m", "solara", "run", str(app)]
+    command += ["--port", str(args.port), "--host", "localhost"]
+    parent = os.getpid()
+    server = subprocess.Popen(
+        command, preexec_fn=lambda: die_with_parent(signal.SIGTERM, parent)
+    )
+
+    def pass_on(signum: int, frame: object) -> None:
+        server.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, pass_on)
+    try:
+        code = server.wait()
+    except KeyboardInterrupt:  # the server had the Ctrl-C too: it is stopping
+        with contextlib.suppress(subprocess.TimeoutExpired, KeyboardInterrupt):
+            server.wait(timeout=10)
+        print("townsim: app stopped", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    return 128 - code if code < 0 else code  # as a shell reports a signal
 
 
 if __name__ == "__main__":

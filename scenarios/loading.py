@@ -47,36 +47,69 @@ def scenario_path(name_or_path: str | Path) -> Path:
 
 
 def load_scenario(
-    source: str | Path | None = None, overrides: Mapping[str, Any] | None = None
+    source: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    overrides_origin: str | None = None,
 ) -> Scenario:
     """Load a scenario by shipped name or path, apply overrides and validate it.
 
     Args:
         source: A shipped scenario name, a path to a TOML file, or None for defaults.
         overrides: Keys (dotted paths or unique field names) and values to set.
+        overrides_origin: What the overrides are called in errors (e.g. "--set");
+            default: the source followed by ", override".
 
     Raises:
         ScenarioError: If the file is missing, unreadable, not TOML, or invalid.
     """
     if source is None:
-        return build_scenario({}, overrides, origin="defaults")
+        return build_scenario(
+            {}, overrides, origin="defaults", overrides_origin=overrides_origin
+        )
     path = scenario_path(source)
-    return build_scenario(read_toml(path), overrides, origin=str(path))
+    return build_scenario(
+        read_toml(path),
+        overrides,
+        origin=str(path),
+        source=path,
+        overrides_origin=overrides_origin,
+    )
 
 
 def build_scenario(
     data: Mapping[str, Any],
     overrides: Mapping[str, Any] | None = None,
     origin: str = "scenario",
+    *,
+    source: Path | None = None,
+    overrides_origin: str | None = None,
 ) -> Scenario:
-    """Validate raw scenario data after overrides; `origin` names it in errors."""
-    merged = _resolve_extends(dict(data), origin)
+    """Validate raw scenario data after overrides; `origin` names it in errors.
+
+    Args:
+        data: The scenario's keys, as read from TOML.
+        overrides: Keys (dotted paths or unique field names) and values to set.
+        origin: What `data` is called in errors (a file, "defaults").
+        source: The file `data` was read from: a relative `extends` is found
+            beside it.
+        overrides_origin: What the overrides are called in errors; errors about
+            an overridden key name it rather than `origin`.
+    """
+    chain = (Path(source).resolve(),) if source is not None else ()
+    folder = Path(source).parent if source is not None else Path()
+    merged = _resolve_extends(dict(data), origin, folder, chain)
+    where = overrides_origin or f"{origin}, override"
+    overridden = []
     for key, value in (overrides or {}).items():
-        _set_path(merged, resolve_key(key, f"{origin}, override"), value)
+        path = resolve_key(key, where)
+        _set_path(merged, path, value, where)
+        overridden.append(path)
     try:
         return Scenario.model_validate(merged)
     except ValidationError as error:
-        raise ScenarioError(explain(error, origin)) from None
+        raise ScenarioError(
+            explain(error, origin, overridden=overridden, overrides_origin=where)
+        ) from None
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -122,7 +155,12 @@ def resolve_key(key: str, origin: str = "scenario") -> str:
 
 
 def explain(
-    error: ValidationError, origin: str, root: type[BaseModel] = Scenario
+    error: ValidationError,
+    origin: str,
+    root: type[BaseModel] = Scenario,
+    *,
+    overridden: list[str] | None = None,
+    overrides_origin: str = "override",
 ) -> str:
     """One readable line per problem: file, key, value and what is allowed.
 
@@ -130,9 +168,30 @@ def explain(
         error: A pydantic error from validating data against `root`.
         origin: What was read (a file, an override), named first on every line.
         root: The schema's root model: the scenario, or an experiment file's.
+        overridden: Dotted keys set by overrides: their errors name
+            `overrides_origin` instead of `origin`.
+        overrides_origin: What the overrides are called (e.g. "--set").
     """
-    lines = [_explain_one(item, origin, root) for item in error.errors()]
+    lines = []
+    for item in error.errors():
+        where = _origin_of(item["loc"], origin, overridden or [], overrides_origin)
+        lines.append(_explain_one(item, where, root))
     return "\n".join(dict.fromkeys(lines))
+
+
+def _origin_of(
+    loc: tuple[Any, ...], origin: str, overridden: list[str], overrides_origin: str
+) -> str:
+    """Who gave the value at `loc`: an override of it, or the file."""
+    if not overridden:
+        return origin
+    key = ".".join(str(part) for part in loc)
+    if not key:  # a rule across keys: the file and the overrides together
+        return f"{origin} with {overrides_origin}"
+    for path in overridden:
+        if key == path or key.startswith(f"{path}.") or path.startswith(f"{key}."):
+            return overrides_origin
+    return origin
 
 
 def _explain_one(item: Any, origin: str, root: type[BaseModel]) -> str:
@@ -185,15 +244,69 @@ def read_toml(path: Path, error: type[ScenarioError] | None = None) -> dict[str,
         raise error(f"{path}: not valid TOML: {cause}") from None
 
 
-def _resolve_extends(data: dict[str, Any], origin: str) -> dict[str, Any]:
-    """Merge a scenario onto the shipped scenario named by its `extends` key."""
+MAX_EXTENDS = 20
+"""The longest chain of `extends` followed before giving up."""
+
+
+def _resolve_extends(
+    data: dict[str, Any], origin: str, folder: Path, chain: tuple[Path, ...]
+) -> dict[str, Any]:
+    """Merge a scenario onto the one its `extends` key names, recursively.
+
+    Args:
+        data: The scenario's keys.
+        origin: Its name in errors.
+        folder: Where a relative `extends` path is looked for (the file's folder).
+        chain: The files already on the way, to catch a circle.
+    """
     base_name = data.pop("extends", None)
     if base_name is None:
         return data
-    if not isinstance(base_name, str):
-        raise ScenarioError(f"{origin}: key 'extends' = {base_name!r}: must be a name")
-    base = _resolve_extends(read_toml(scenario_path(base_name)), base_name)
+    if not isinstance(base_name, str) or not base_name.strip():
+        raise ScenarioError(
+            f"{origin}: key 'extends' = {base_name!r}: must be a name; allowed: a "
+            "shipped scenario name or a TOML file (relative to this file's folder)"
+        )
+    path = _extends_path(base_name, folder, origin)
+    seen = path.resolve()
+    if seen in chain:
+        circle = " -> ".join(p.name for p in (*chain[chain.index(seen) :], seen))
+        raise ScenarioError(
+            f"{origin}: key 'extends' = {base_name!r}: the scenarios extend each "
+            f"other in a circle ({circle}); allowed: a chain that ends in a "
+            "scenario without extends"
+        )
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(
+            f"{origin}: key 'extends' = {base_name!r}: more than {MAX_EXTENDS} "
+            "scenarios extend each other; allowed: a shorter chain"
+        )
+    base = _resolve_extends(read_toml(path), str(path), path.parent, (*chain, seen))
     return _deep_merge(base, data)
+
+
+def _extends_path(name: str, folder: Path, origin: str) -> Path:
+    """The file an `extends` names: a TOML path beside the file, or a shipped name."""
+    candidate = Path(name)
+    if not candidate.is_absolute():
+        candidate = folder / candidate
+    names = shipped_scenarios()
+    if name.endswith(".toml") or "/" in name or candidate.is_file():
+        if candidate.is_file():
+            return candidate
+        raise ScenarioError(
+            f"{origin}: key 'extends' = {name!r}: file not found ({candidate}); "
+            "allowed: a TOML file (relative to this file's folder) or a shipped "
+            f"scenario: {', '.join(names)}"
+        )
+    shipped = resources.files("scenarios") / f"{name}.toml"
+    if shipped.is_file():
+        return Path(str(shipped))
+    raise ScenarioError(
+        f"{origin}: key 'extends' = {name!r}: no such shipped scenario or file"
+        f"{did_you_mean(name, names)}; allowed: {', '.join(names)}, or a TOML file "
+        "(relative to this file's folder)"
+    )
 
 
 def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
@@ -206,13 +319,13 @@ def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+def _set_path(data: dict[str, Any], path: str, value: Any, origin: str) -> None:
     *parents, leaf = path.split(".")
     node = data
     for part in parents:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ScenarioError(f"key {path!r}: {part!r} is not a table")
+            raise ScenarioError(f"{origin}: key {path!r}: {part!r} is not a table")
         node = child
     node[leaf] = value
 

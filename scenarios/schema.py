@@ -9,13 +9,15 @@ the model), shares and indices in [0, 1].
 from __future__ import annotations
 
 import itertools
-from typing import Annotated, Literal
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -55,10 +57,74 @@ DEFAULT_SEED = 42
 """The seed the command line and the app use when none is given."""
 
 
-class Section(BaseModel):
-    """A strict block of the scenario: unknown keys are errors, values are checked."""
+def numbers_only(value: Any, annotation: Any) -> Any:
+    """Refuse true/false and numbers written as text ("20") where a field holds numbers.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    pydantic would silently read them as 1 and 20; in a scenario they are
+    mistakes. Lists and tables of numbers are checked item by item; other text
+    is left to pydantic, which names the item.
+
+    Raises:
+        ValueError: Saying what was given instead of a number.
+    """
+    kind = _bare(annotation)
+    inner = [_bare(arg) for arg in get_args(kind)]
+    items: dict[Any, Any] = {}
+    if kind in (int, float):
+        items = {None: value}
+    elif get_origin(kind) in (list, tuple) and isinstance(value, list | tuple):
+        items = dict(enumerate(value)) if set(inner) <= {int, float, ...} else {}
+    elif get_origin(kind) is dict and isinstance(value, dict):
+        items = dict(value) if inner[-1] in (int, float) else {}
+    for where, item in items.items():
+        at = "" if where is None else f" (at {where!r})"
+        if isinstance(item, bool):
+            raise ValueError(f"Input should be a number, not true or false{at}")
+        if isinstance(item, str) and _numeric_text(item):
+            raise ValueError(
+                f"Input should be a number, not the text {item!r}{at}; write it "
+                "without quotes"
+            )
+    return value
+
+
+def _numeric_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _bare(annotation: Any) -> Any:
+    """The type inside `Annotated[...]` and `X | None`."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+class Section(BaseModel):
+    """A strict block of the scenario: unknown keys are errors, values are checked.
+
+    Numbers must be finite, and given as numbers (`numbers_only`).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return numbers_only(value, cls.model_fields[info.field_name].annotation)
 
 
 def _non_decreasing(values: list[float], name: str) -> list[float]:

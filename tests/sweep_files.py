@@ -38,3 +38,38 @@ towns = 3
 [levers]
 x = [0.1, 0.2]
 """
+
+
+def unwritable(tmp_path: Path) -> Path:
+    """A folder in which nothing can be made, even by root (else the test skips)."""
+    import pytest
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    for place in (locked, Path("/sys")):
+        try:
+            (place / "probe").mkdir()
+        except OSError:
+            return place
+        (place / "probe").rmdir()
+    pytest.skip("no folder here refuses writing")
+
+
+def survivors(group: int) -> list[str]:
+    """Live (not zombie) processes of a process group: 'pid command' each."""
+    import os
+
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+            command = Path(f"/proc/{entry.name}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z" and int(fields[2]) == group:
+            found.append(f"{entry.name} {command.replace(b'\0', b' ').decode()[:150]}")
+    return found

@@ -412,3 +412,87 @@ def test_a_file_can_extend_a_shipped_scenario(tmp_path: Path):
     assert child.province.towns == 2
     assert child.government == parent.government
     assert child.government != load_scenario(None).government
+
+
+# --- extends chains --------------------------------------------------------------
+
+
+def test_files_that_extend_each_other_in_a_circle_are_refused(tmp_path: Path):
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\n', encoding="utf-8")
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(tmp_path / "a.toml")
+    assert_names(str(caught.value), "'extends'", "a.toml -> b.toml -> a.toml")
+
+
+def test_a_file_that_extends_itself_is_refused(tmp_path: Path):
+    path = tmp_path / "self.toml"
+    path.write_text('extends = "self.toml"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert_names(str(caught.value), str(path), "'extends'", "circle")
+
+
+def test_a_relative_extends_is_found_beside_the_file(tmp_path: Path, monkeypatch):
+    folder = tmp_path / "mine"
+    (folder / "bases").mkdir(parents=True)
+    (folder / "bases" / "base.toml").write_text(
+        'extends = "talent"\n[province]\ntowns = 2\n', encoding="utf-8"
+    )
+    (folder / "child.toml").write_text(
+        'extends = "bases/base.toml"\n[province]\nfirms_per_town = 9\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)  # not the file's folder
+    child = load_scenario(folder / "child.toml")
+    assert (child.province.towns, child.province.firms_per_town) == (2, 9)
+    assert child.government == load_scenario("talent").government
+
+
+@pytest.mark.parametrize(
+    ("extends", "expected"),
+    [
+        ("missing.toml", ["file not found", "missing.toml"]),
+        ("basline", ["no such shipped scenario", "did you mean 'baseline'"]),
+    ],
+)
+def test_a_missing_extends_names_the_file_and_the_key(tmp_path, extends, expected):
+    path = tmp_path / "child.toml"
+    path.write_text(f'extends = "{extends}"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    key = f"key 'extends' = '{extends}'"
+    assert_names(str(caught.value), str(path), key, *expected)
+
+
+# --- numbers are numbers -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"plan.gdp_target": float("inf")}, ["'plan.gdp_target'", "finite"]),
+        ({"economy.productivity": float("nan")}, ["'economy.productivity'", "finite"]),
+        ({"towns": True}, ["'province.towns'", "not true or false"]),
+        ({"talent": True}, ["'government.talent'", "not true or false"]),
+        ({"towns": "20"}, ["'province.towns'", "not the text '20'"]),
+        (
+            {"customized_fit": [0.3, 0.4, True, 1.2]},
+            ["'economy.customized_fit'", "not true or false (at 2)"],
+        ),
+    ],
+)
+def test_infinite_boolean_and_textual_numbers_are_refused(overrides, expected):
+    assert_names(error_of({}, overrides), *expected)
+
+
+def test_whole_floats_are_still_read_as_whole_numbers():
+    assert load_scenario(None, {"towns": 20.0}).province.towns == 20
+
+
+def test_an_override_error_names_the_override():
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario("talent", {"towns": -3}, overrides_origin="--set")
+    message = str(caught.value)
+    assert message.startswith("--set: key 'province.towns' = -3")
+    assert "talent.toml" not in message

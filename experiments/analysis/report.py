@@ -124,6 +124,8 @@ def save_factorial_tables(results: Results, table: pd.DataFrame, out: Path) -> N
 
 def report_years(results: Results) -> list[int]:
     """The analysis years and the years of the outcomes that answer the question."""
+    if results.runs.empty:
+        return []
     answers = results.manifest["experiment"].get("answers") or {}
     stated = {int(name.split("@")[1]) for name in answers if "@" in name}
     return sorted(set(analysis_years(results)) | stated)
@@ -336,6 +338,7 @@ def _factorial_section(results: Results, table: pd.DataFrame) -> list[str]:
         "points, with intervals from the replication noise left after removing "
         "each point and, under common random numbers, each replication's seed.",
         "",
+        *_balance_caveat(results, table),
     ]
     flat = []
     for outcome in outcome_columns(table, results):
@@ -464,6 +467,27 @@ def _indices_answer(
             "",
         ]
     return lines
+
+
+def _balance_caveat(results: Results, table: pd.DataFrame) -> list[str]:
+    """A warning when design points have unequal numbers of finished runs.
+
+    Main effects average each level over the runs that finished; with some
+    missing, the levels are averaged over different mixes of the other factors.
+    """
+    design = results.manifest["design"]
+    counts = table.groupby("point")["run_id"].nunique()
+    counts = counts.reindex(range(design["points"]), fill_value=0)
+    if counts.nunique() <= 1:
+        return []
+    return [
+        f"**Caveat:** {int(counts.sum())} of {design['runs']} runs finished, and "
+        f"design points have from {counts.min()} to {counts.max()} runs, so the "
+        "main effects below average each level over different mixes of the other "
+        "factors and can show another factor's effect. Finish the sweep (run the "
+        "same command again) before trusting them.",
+        "",
+    ]
 
 
 def sensitivity(

@@ -7,7 +7,6 @@ points by replications) and the bootstrap shared by the indices' intervals.
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,13 @@ import numpy as np
 import pandas as pd
 
 from experiments.sweeps.experiment_file import ExperimentError
-from experiments.sweeps.results_store import DESIGN, FAILURES, MANIFEST, RUNS
+from experiments.sweeps.results_store import (
+    DESIGN,
+    FAILURES,
+    RUNS,
+    check_folder,
+    read_manifest,
+)
 
 KEYS = ("run_id", "point", "replication", "seed")
 
@@ -49,30 +54,46 @@ class Results:
 
 
 def load_results(folder: str | Path) -> Results:
-    """Read a sweep's results folder (finished or not).
+    """Read a sweep's results folder (finished or not), every file checked first.
+
+    Only run and failure files that match their checksums are read (files of
+    an older townsim, without checksums, must read in full as their run).
 
     Raises:
-        ExperimentError: If the folder is not a sweep's results folder.
+        ExperimentError: If the folder is not a sweep's results folder, its
+            manifest or design is damaged, or a run file fails its check.
     """
     folder = Path(folder)
-    if not (folder / MANIFEST).is_file():
+    if not folder.is_dir():
+        raise ExperimentError(f"{folder}: no such folder")
+    manifest = read_manifest(folder, needed=("experiment", "design"))
+    check = check_folder(folder)
+    if check.bad:
+        source = manifest.get("source", "EXPERIMENT.toml")
         raise ExperimentError(
-            f"{folder}: not a sweep results folder (no {MANIFEST}); "
-            "run `townsim sweep EXPERIMENT.toml --out FOLDER` first"
+            f"{folder}: {len(check.bad)} file{'s' if len(check.bad) > 1 else ''} "
+            f"failed the check: {check.bad_text()}; run `townsim sweep {source} "
+            f"--out {folder}` to set them aside and run them again"
         )
-    manifest = json.loads((folder / MANIFEST).read_text())
-    design = pd.read_parquet(folder / DESIGN)
+    try:
+        design = pd.read_parquet(folder / DESIGN)
+    except (OSError, ValueError) as error:
+        raise ExperimentError(
+            f"{folder / DESIGN}: unreadable ({str(error).splitlines()[0][:120]}); "
+            f"run `townsim sweep {manifest.get('source', 'EXPERIMENT.toml')} --out "
+            f"{folder}` to write it again"
+        ) from None
     return Results(
         folder=folder,
         manifest=manifest,
         design=design,
-        runs=_read_folder(folder / RUNS),
-        failures=_read_folder(folder / FAILURES),
+        runs=_read_files(folder / RUNS, check.good[RUNS]),
+        failures=_read_files(folder / FAILURES, check.good[FAILURES]),
     )
 
 
-def _read_folder(folder: Path) -> pd.DataFrame:
-    files = sorted(folder.glob("*.parquet"))
+def _read_files(folder: Path, ids: set[str]) -> pd.DataFrame:
+    files = [folder / f"{run_id}.parquet" for run_id in sorted(ids)]
     if not files:
         return pd.DataFrame()
     import pyarrow.dataset as ds

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import time
 import traceback
@@ -20,19 +21,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from experiments.runs.durable import pid_alive
 from experiments.runs.provenance import code_version
+from experiments.sweeps.experiment_file import TOWNSIM
 from experiments.sweeps.plan import Plan, RunSpec
 from experiments.sweeps.results_store import (
     FAILURES,
     RUNS,
+    Store,
     SweepError,
     SweepSummary,
     locked,
     note_session,
     prepare,
-    recorded,
     warn_code_change,
-    write_atomic,
 )
 from experiments.sweeps.worker import (
     Record,
@@ -81,22 +83,25 @@ def run_sweep(
     out = Path(out)
     started = time.perf_counter()
     with locked(out):
-        prepare(plan, out, command)
+        check = prepare(plan, out, command)
         ids = {spec.run_id for spec in plan.specs()}
-        done = recorded(out / RUNS) & ids
-        failed = set() if retry_failed else (recorded(out / FAILURES) & ids) - done
+        done = check.good[RUNS] & ids
+        failed = set() if retry_failed else (check.good[FAILURES] & ids) - done
         summary = SweepSummary(
             total=len(ids), skipped=len(done), earlier_failed=len(failed)
         )
         skip = done | failed
-        del ids, done, failed
+        del ids, done, failed, check
         warn_code_change(out)
         note_session(out, "started", summary)
         pending = (spec for spec in plan.specs() if spec.run_id not in skip)
         try:
             if summary.skipped + summary.earlier_failed == summary.total:
                 return summary
-            _drive(workers, scheduler, task_of(plan), pending, out, summary, progress)
+            with Store(out) as store:
+                _drive(
+                    workers, scheduler, task_of(plan), pending, store, summary, progress
+                )
         finally:
             summary.wall_seconds = time.perf_counter() - started
             note_session(out, "finished", summary)
@@ -108,7 +113,7 @@ def _drive(
     scheduler: Any,
     task: Task,
     pending: Iterator[RunSpec],
-    out: Path,
+    store: Store,
     summary: SweepSummary,
     progress: bool,
 ) -> None:
@@ -127,8 +132,8 @@ def _drive(
     try:
         finished = False
         while not finished:
-            with _executor(workers, scheduler) as (executor, capacity, stop):
-                feed = _Feed(executor, capacity, task, out, summary, bar)
+            with _executor(workers, scheduler, task) as (executor, capacity, stop):
+                feed = _Feed(executor, capacity, task, store, summary, bar)
                 try:
                     finished = feed.run(pending, suspects)
                 except KeyboardInterrupt:
@@ -146,7 +151,7 @@ class _Feed:
     executor: Executor
     capacity: int
     task: Task
-    out: Path
+    store: Store
     summary: SweepSummary
     bar: Any
     in_flight: dict[Future, RunSpec] = field(default_factory=dict)
@@ -202,7 +207,7 @@ class _Feed:
             alone = alone and bool(suspects)
 
     def _store(self, record: Record) -> None:
-        _store(record, self.out, self.summary)
+        _store(record, self.store, self.summary)
         self.bar.update()
         self.bar.set_postfix(
             done=self.summary.done,
@@ -222,13 +227,12 @@ def _lost(task: Task, spec: RunSpec, reason: str) -> Record:
     return Record(spec.run_id, False, parquet_bytes(table, 0.0), 0.0)
 
 
-def _store(record: Record, out: Path, summary: SweepSummary) -> None:
-    folder = out / (RUNS if record.ok else FAILURES)
-    write_atomic(folder / f"{record.run_id}.parquet", record.payload)
+def _store(record: Record, store: Store, summary: SweepSummary) -> None:
+    store.put(RUNS if record.ok else FAILURES, record.run_id, record.payload)
     if record.ok:
         summary.done += 1
         summary.model_seconds += record.seconds
-        (out / FAILURES / f"{record.run_id}.parquet").unlink(missing_ok=True)
+        store.drop(FAILURES, record.run_id)
     else:
         summary.failed += 1
         summary.failures.append(record.run_id)
@@ -236,7 +240,7 @@ def _store(record: Record, out: Path, summary: SweepSummary) -> None:
 
 @contextlib.contextmanager
 def _executor(
-    workers: int | None, scheduler: Any
+    workers: int | None, scheduler: Any, task: Task
 ) -> Iterator[tuple[Executor, int, Callable[[], None]]]:
     """A concurrent.futures executor, how many runs to keep in flight, and a stop."""
     if scheduler is not None:
@@ -252,9 +256,17 @@ def _executor(
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")  # one core per worker: no hidden threads
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["experiments.sweeps.worker", "model"])
+    townsim = task.model == TOWNSIM
+    model = "model" if townsim else task.model.partition(":")[0]
+    context.set_forkserver_preload(
+        ["experiments.sweeps.tether", "experiments.sweeps.worker", model]
+    )
+    _start_fork_server()
     executor = ProcessPoolExecutor(
-        max_workers=count, mp_context=context, initializer=worker_init
+        max_workers=count,
+        mp_context=context,
+        initializer=worker_init,
+        initargs=(os.getpid(), townsim),
     )
 
     def stop() -> None:
@@ -266,6 +278,71 @@ def _executor(
         yield executor, 2 * count, stop
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_fork_server() -> None:
+    """Start the fork server from this (main) thread, tethered to this process.
+
+    The server learns the driver's id and its socket folder from the
+    environment (`tether`); both are set only while it starts.
+    """
+    from multiprocessing import forkserver, util
+
+    from experiments.sweeps.tether import DRIVER, FOLDER
+
+    saved = {name: os.environ.get(name) for name in (DRIVER, FOLDER)}
+    os.environ[DRIVER] = str(os.getpid())
+    os.environ[FOLDER] = _socket_folder(util)
+    # Started with Ctrl-C ignored (inherited through exec), the server and the
+    # resource tracker never see a KeyboardInterrupt, even while Python starts.
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+_LONGEST_TEMP = 60
+"""Longest temporary folder path that leaves room for the socket's own names."""
+
+
+def _socket_folder(util: Any) -> str:
+    """The folder for the fork server's socket, made where stale ones are found.
+
+    It goes in `townsim-UID` under the temporary folder, with a file naming
+    this driver. A driver killed before its fork server took charge of the
+    folder (`tether`) leaves it behind; the next sweep to start removes it.
+    A socket's path holds at most 107 bytes, so a temporary folder with a long
+    path is passed over for /tmp.
+    """
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.gettempdir())
+    if len(os.fsencode(base)) > _LONGEST_TEMP:
+        base = Path("/tmp")
+    parent = base / f"townsim-{os.getuid()}"
+    parent.mkdir(mode=0o700, exist_ok=True)
+    for stale in parent.glob("pymp-*"):
+        try:
+            owner = int((stale / "driver").read_text())
+        except (OSError, ValueError):
+            owner = 0
+        old = time.time() - stale.stat().st_mtime > 60
+        if (owner and not pid_alive(owner)) or (not owner and old):
+            shutil.rmtree(stale, ignore_errors=True)
+    saved, tempfile.tempdir = tempfile.tempdir, str(parent)
+    try:
+        folder = util.get_temp_dir()  # made once per process
+    finally:
+        tempfile.tempdir = saved
+    (Path(folder) / "driver").write_text(str(os.getpid()))
+    return folder
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ and what is allowed.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -25,6 +27,7 @@ from pydantic import (
 from experiments.sweeps.outcomes import catalogue_kinds, catalogue_names
 from scenarios import ScenarioError
 from scenarios.loading import did_you_mean, explain, read_toml
+from scenarios.schema import numbers_only
 
 TOWNSIM = "townsim"
 Level = float | int | bool | str
@@ -39,9 +42,17 @@ class ExperimentError(ScenarioError):
 
 
 class Strict(BaseModel):
-    """A strict block of the experiment file: unknown keys are errors."""
+    """A strict block of the experiment file: unknown keys are errors.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Numbers must be finite, and given as numbers (not true/false or text).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        return numbers_only(value, cls.model_fields[info.field_name].annotation)
 
 
 class Factor(Strict):
@@ -179,6 +190,18 @@ class Experiment(Strict):
             k: {"levels": v} if isinstance(v, list) else v for k, v in table.items()
         }
 
+    @field_validator("set")
+    @classmethod
+    def _finite(cls, table: dict[str, Any]) -> dict[str, Any]:
+        """A value the manifest cannot hold (inf, nan) is refused up front."""
+        for key, value in table.items():
+            if not _finite(value):
+                raise ValueError(
+                    f"{key!r} = {value!r} is not a finite number, which the "
+                    "manifest (JSON) cannot hold"
+                )
+        return table
+
     @model_validator(mode="after")
     def _consistent(self) -> Experiment:
         if not (self.levers or self.uncertainties or self.splits):
@@ -240,6 +263,16 @@ class Experiment(Strict):
                 raise ValueError(
                     f"{where}: year {year} is not recorded; allowed: {self.years}"
                 )
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list | tuple):
+        return all(_finite(item) for item in value)
+    if isinstance(value, dict):
+        return all(_finite(item) for item in value.values())
+    return True
 
 
 def read_experiment(path: str | Path) -> Experiment:

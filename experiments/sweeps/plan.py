@@ -385,7 +385,12 @@ def _base_scenario(experiment: Experiment, source: str, folder: Path) -> Scenari
         return base
     try:  # a bad [set] is the experiment file's fault, not the base scenario's
         overrides = _resolved(experiment.set, f"{source}, set")
-        return build_scenario(base.model_dump(), overrides, origin=f"{source}, set")
+        return build_scenario(
+            base.model_dump(),
+            overrides,
+            origin=f"{source}, set",
+            overrides_origin=f"{source}, set",
+        )
     except ScenarioError as error:
         raise ExperimentError(str(error)) from None
 

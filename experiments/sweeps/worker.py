@@ -9,6 +9,7 @@ keys, one column per factor, then tidy outcome rows.
 from __future__ import annotations
 
 import io
+import os
 import platform
 import signal
 import time
@@ -20,6 +21,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from experiments.runs.durable import pid_alive
+from experiments.runs.processes import die_with_parent
 from experiments.runs.provenance import code_version
 from experiments.sweeps.experiment_file import TOWNSIM
 from experiments.sweeps.plan import Plan, RunSpec
@@ -61,14 +64,26 @@ def _prepare_once() -> None:
         _PREPARED.append(True)
 
 
-def worker_init() -> None:
-    """Import the model once per worker, keep freed memory, leave Ctrl-C to the driver.
+def worker_init(driver: int | None = None, townsim: bool = True) -> None:
+    """Tie the worker to its pool, keep freed memory, import the model once.
 
-    Workers ignore SIGINT so that Ctrl-C stops the sweep, not a run as a failure.
+    Workers ignore SIGINT so that Ctrl-C stops the sweep, not a run as a
+    failure. A worker of a local pool dies with the fork server it was forked
+    from, which dies with the driver (`tether`): none outlives a killed driver.
+
+    Args:
+        driver: The driver's process id (local pools); None for other executors.
+        townsim: Import the town model now rather than in the first job.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if driver is not None:
+        die_with_parent(signal.SIGKILL)
+        if not pid_alive(driver):
+            os._exit(1)
     _prepare_once()
-    import model  # noqa: F401  (imported once here rather than in the first job)
+    if townsim:
+        import model  # noqa: F401  (imported once here rather than in the first job)
 
 
 def execute(task: Task, spec: RunSpec) -> Record:

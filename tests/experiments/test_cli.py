@@ -1,5 +1,6 @@
 """`townsim`: runs write their files; bad input exits 2 and writes nothing."""
 
+import errno
 import json
 
 import pandas as pd
@@ -83,7 +84,11 @@ def _toml(data: dict, prefix: str = "") -> str:
             ["--set", "government.talnt=0.5"],
             ["government.talnt", "did you mean 'talent'"],
         ),
-        (["--set", "towns=-3"], ["province.towns", "-3", ">= 1"]),
+        (["--set", "towns=-3"], ["error: --set: key 'province.towns'", ">= 1"]),
+        (
+            ["--set", "end_year=2012"],
+            ["baseline.toml with --set: run.end_year = 2012 must be after"],
+        ),
         (["--set", "run.schedule=agnets"], ["run.schedule", "agnets", "'agents'"]),
         (["--set", "noequals"], ["--set", "KEY=VALUE"]),
     ],
@@ -134,18 +139,21 @@ def test_missing_file_and_unknown_scenario_exit_2(tmp_path, capsys):
 
 
 def test_a_failed_write_leaves_the_previous_results_and_no_staging(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, capsys
 ):
     out = tmp_path / "out"
     assert main(["run", "--quiet", "--out", str(out), *SMALL]) == 0
     before = (out / "manifest.json").read_text()
 
-    def broken(*args, **kwargs):
-        raise OSError("disk full")
+    def broken(self, path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
-    with pytest.raises(OSError):
-        main(["run", "--quiet", "--seed", "1", "--out", str(out), *SMALL])
+    capsys.readouterr()
+    assert main(["run", "--quiet", "--seed", "1", "--out", str(out), *SMALL]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("townsim: error: No space left on device: ")
+    assert "series.parquet" in err and err.count("\n") == 1
     assert (out / "manifest.json").read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 

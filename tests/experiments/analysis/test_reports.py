@@ -103,6 +103,9 @@ def test_a_factorial_sweep_gets_ranked_points_fan_charts_and_an_ema_export(tmp_p
     text = (report / "report.md").read_text()
     assert "## Design points" in text
     assert "| factor | level | mean over the other factors | effect against" in text
+    assert "Caveat" not in text
+    assert "`indices.csv`" not in text  # a factorial design gets no indices
+    assert "- `runs.csv`:" in text and "- `ema_results.tar.gz`:" in text
     assert "![fan_path](fan_path.png)" in text
     assert (report / "fan_path.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -117,6 +120,50 @@ def test_a_factorial_sweep_gets_ranked_points_fan_charts_and_an_ema_export(tmp_p
     ordered = per_run(results, years=[]).sort_values("run_id")
     assert np.allclose(np.sort(arrays["y"]), np.sort(ordered["y"]))
     assert np.allclose(arrays["path"][:, 1], 2 * frame["x"])
+
+
+@pytest.fixture
+def factorial_sweep(tmp_path):
+    experiment = tmp_path / "paths.toml"
+    experiment.write_text(FACTORIAL_TOY)
+    out = tmp_path / "out"
+    assert main(["sweep", str(experiment), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_main_effects_over_missing_runs_come_with_a_caveat(factorial_sweep):
+    for run in sorted((factorial_sweep / "runs").glob("*.parquet"))[:2]:
+        run.unlink()
+    assert main(["analyze", str(factorial_sweep)]) == 0
+    text = (factorial_sweep / "report" / "report.md").read_text()
+    assert "effect against the first level" in text
+    assert "**Caveat:** 7 of 9 runs finished" in text
+
+
+def test_a_report_of_no_runs_lists_only_the_files_it_wrote(factorial_sweep):
+    for run in (factorial_sweep / "runs").glob("*.parquet"):
+        run.unlink()
+    assert main(["analyze", str(factorial_sweep)]) == 0
+    report = factorial_sweep / "report"
+    text = (report / "report.md").read_text()
+    assert "- Finished: 0; failed: 0; missing: 9" in text
+    listed = {
+        line.split("`")[1] for line in text.splitlines() if line.startswith("- `")
+    }
+    assert listed == {p.name for p in report.iterdir()} - {"report.md"}
+
+
+def test_analyze_refuses_a_single_run_folder_in_one_line(tmp_path, capsys):
+    out = tmp_path / "run"
+    small = ["--set", "towns=2", "--set", "firms_per_town=10", "--set", "end_year=2017"]
+    assert main(["run", "--quiet", "--out", str(out), *small]) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"townsim: error: {out}: holds a single run's results (townsim run), "
+        "not a sweep's (townsim sweep)\n"
+    )
 
 
 def test_analyze_refuses_a_folder_that_is_not_a_sweep(tmp_path, capsys):

@@ -2,15 +2,17 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from sweep_files import BY_TOWN, ROOT, SMOKE, TINY, tidy, write
+from sweep_files import BY_TOWN, ROOT, SMOKE, TINY, survivors, tidy, write
 
 from experiments.cli import main
 from experiments.sweeps.driver import run_sweep
@@ -73,7 +75,9 @@ def test_a_rerun_skips_finished_runs(smoke_one_worker, capsys):
     assert "0 runs done now, 16 found done" in capsys.readouterr().out
 
 
-def _start(experiment: Path, out: Path) -> subprocess.Popen:
+def _start(
+    experiment: Path, out: Path, env: dict | None = None, workers: int = 1
+) -> subprocess.Popen:
     return subprocess.Popen(
         [
             sys.executable,
@@ -82,12 +86,13 @@ def _start(experiment: Path, out: Path) -> subprocess.Popen:
             "sweep",
             str(experiment),
             "--workers",
-            "1",
+            str(workers),
             "--out",
             str(out),
             "--quiet",
         ],
         cwd=ROOT,
+        env=env,
         start_new_session=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -141,6 +146,43 @@ def test_a_sweep_killed_with_sigkill_resumes_to_exactly_the_full_set(tmp_path):
     sessions = json.loads((out / "manifest.json").read_text())["sessions"]
     assert sessions[-1]["skipped"] == before
     assert sessions[-1]["done"] == 16 - before
+
+
+def test_a_killed_driver_takes_its_fork_server_workers_and_socket_folder_along(
+    tmp_path, request
+):
+    experiment = write(tmp_path, SLOW.format(tiny=TINY.format(end=2024)))
+    tmp = Path(tempfile.mkdtemp(prefix="t", dir="/tmp"))  # short: sockets live here
+    request.addfinalizer(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    process = _start(experiment, tmp_path / "out", env, workers=2)
+    _wait_for_runs(tmp_path / "out", 1, process)
+    before = survivors(process.pid)  # driver, resource tracker, server, workers
+    assert len(before) == 5, before
+    assert list(tmp.glob("townsim-*/pymp-*"))
+    os.kill(process.pid, signal.SIGKILL)  # the driver alone, not its group
+    process.wait()
+    deadline = time.monotonic() + 10
+    while survivors(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = survivors(process.pid)
+    if left:
+        os.killpg(process.pid, signal.SIGKILL)
+    assert not left, f"outlived their driver: {left}"
+    while list(tmp.glob("townsim-*/pymp-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not list(tmp.glob("townsim-*/pymp-*"))
+
+
+def test_a_temporary_folder_too_long_for_a_socket_is_passed_over(tmp_path):
+    experiment = write(tmp_path, SLOW.format(tiny=TINY.format(end=2018)))
+    tmp = tmp_path / ("long" * 20)  # with pytest's own, far past a socket's 107 bytes
+    tmp.mkdir()
+    process = _start(
+        experiment, tmp_path / "out", {**os.environ, "TMPDIR": str(tmp)}, 2
+    )
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err.decode()
 
 
 def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(tmp_path):
