@@ -36,3 +36,22 @@ def by_town(x: float, seed: int, scale: float, towns: int) -> object:
         towns=np.arange(towns),
     )
     return rows.frame()
+
+
+def slow_tradeoff(effort: float, spread: float, seed: int, pressure: float) -> dict:
+    """The tradeoff toy taking 50 ms a run, so that a test can kill a search midway."""
+    import time
+
+    from experiments.sweeps.toys import tradeoff
+
+    time.sleep(0.05)
+    return tradeoff(effort, spread, seed, pressure)
+
+
+def fragile_tradeoff(effort: float, spread: float, seed: int, pressure: float) -> dict:
+    """The tradeoff toy failing above effort 0.8 (in every scenario)."""
+    from experiments.sweeps.toys import tradeoff
+
+    if effort > 0.8:
+        raise ValueError(f"effort = {effort} breaks this toy")
+    return tradeoff(effort, spread, seed, pressure)

@@ -18,6 +18,7 @@ from experiments.optimize.search import Archive, SearchSummary
 from experiments.optimize.search_file import Objective
 from experiments.sweeps.outcomes import BY_NAME
 
+ALGORITHMS = {"nsga2": "NSGA-II", "nsga3": "NSGA-III"}
 FRONT_CSV, CANDIDATES_CSV, FRONT_PNG, REPORT_MD = (
     "front.csv",
     "candidates.csv",
@@ -39,13 +40,21 @@ def figures(problem: Problem, archive: Archive) -> pd.DataFrame:
     for n, (name, objective) in enumerate(problem.search.objectives.items()):
         values = archive.matrix(n)
         table[name] = robustness.measure(values, objective)
-        low, high = np.nanmin(values, axis=1), np.nanmax(values, axis=1)
+        low, high = _extremes(values)
         worst, best = (low, high) if objective.direction == "max" else (high, low)
         table[f"{name}:mean"] = values.mean(axis=1)
         table[f"{name}:worst"] = worst
         table[f"{name}:best"] = best
     table["on_front"] = pareto_mask(minimised(problem, table))
     return table
+
+
+def _extremes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the lowest and highest value over scenarios, NaN where all failed."""
+    empty = np.isnan(values).all(axis=1)
+    filled = np.where(empty[:, None], 0.0, values)
+    low, high = np.nanmin(filled, axis=1), np.nanmax(filled, axis=1)
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
 
 
 def minimised(problem: Problem, table: pd.DataFrame) -> np.ndarray:
@@ -172,13 +181,13 @@ def report_text(problem: Problem, table: pd.DataFrame, summary: SearchSummary) -
         "",
         search.description or "",
         "",
-        f"{search.algorithm.kind.upper()} over {len(problem.levers)} levers, "
+        f"{ALGORITHMS[search.algorithm.kind]} over {len(problem.levers)} levers, "
         f"population {search.algorithm.population}, "
         f"{search.algorithm.generations} generations, seed {search.algorithm.seed}. "
         f"{len(table)} distinct candidates were evaluated, each over "
         f"{len(problem.scenarios)} scenarios x {len(problem.seeds)} seeds = "
         f"{problem.runs_per_candidate} runs: {len(table) * problem.runs_per_candidate}"
-        f" runs ({runs.done} run in this session, {runs.skipped} found stored or "
+        f" runs ({runs.done} run now, {runs.skipped} found stored or "
         "shared with an earlier candidate, "
         f"{runs.failed + runs.earlier_failed} failed). "
         f"{int((table['failed_runs'] > 0).sum())} candidates had a failed run and "
@@ -215,9 +224,11 @@ def _front_words(problem: Problem, front: pd.DataFrame) -> list[str]:
     ]
     minimise = minimised(problem, front)
     for n, name in enumerate(objectives):
-        row = front.iloc[int(np.argmin(minimise[:, n]))]
+        best = np.flatnonzero(minimise[:, n] == minimise[:, n].min())
+        row = front.iloc[int(best[0])]
+        tied = f" (one of {len(best)} tied)" if len(best) > 1 else ""
         lines.append(
-            f"- Best on {name}: candidate {row['candidate']} with "
+            f"- Best on {name}{tied}: candidate {row['candidate']} with "
             f"{_levers(problem, row)}: {_figures(problem, row)}."
         )
     pick = front.iloc[compromise(minimise)]
@@ -274,6 +285,9 @@ def _scenario_lines(problem: Problem) -> list[str]:
 
 
 def _number(value: object) -> str:
+    """Four significant digits, whole numbers with thousands separators."""
     if isinstance(value, float | np.floating):
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
         return f"{value:.4g}"
     return str(value)

@@ -155,12 +155,12 @@ class SearchFile(Strict):
             for key, factor in table.items():
                 if factor.steps is not None:
                     raise ValueError(
-                        f"{role}.{key}: steps has no use in a search; "
+                        f"key '{role}.{key}': steps has no use in a search; "
                         "allowed: { range = [low, high] } or a list of levels"
                     )
         if self.scenarios > 1 and not self.uncertainties:
             raise ValueError(
-                f"scenarios = {self.scenarios}: there are no [uncertainties] to "
+                f"key 'scenarios' = {self.scenarios}: there are no [uncertainties] to "
                 "draw them from; allowed: 1, or add [uncertainties]"
             )
         if self.model != TOWNSIM and ":" not in self.model:
@@ -175,7 +175,7 @@ class SearchFile(Strict):
 
 def _check_outcome(name: str, objective: Objective) -> None:
     """The outcome exists in the catalogue and has a year exactly when it needs one."""
-    key = f"objectives.{name}.outcome = {objective.outcome!r}"
+    key = f"key 'objectives.{name}.outcome' = {objective.outcome!r}"
     known = catalogue_names()
     if objective.name not in BY_NAME:
         hint = did_you_mean(objective.name, known)
