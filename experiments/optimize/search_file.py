@@ -167,6 +167,11 @@ class SearchFile(Strict):
             raise ValueError(
                 f"model = {self.model!r}: allowed: 'townsim' or 'module:function'"
             )
+        if self.algorithm.kind == "nsga3" and len(self.objectives) < 2:
+            raise ValueError(
+                "key 'algorithm.kind' = 'nsga3': NSGA-III needs two objectives or "
+                "more; allowed: 'nsga2' for one objective"
+            )
         for name, objective in self.objectives.items():
             if self.model == TOWNSIM:
                 _check_outcome(name, objective)

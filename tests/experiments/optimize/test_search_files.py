@@ -67,6 +67,10 @@ BAD = [
         HEAD + LEVER + GOAL + '[algorithm]\nkind = "nsga4"\n',
         ["'algorithm.kind' = 'nsga4'", "'nsga2'"],
     ),
+    (
+        HEAD + LEVER + GOAL + '[algorithm]\nkind = "nsga3"\n',
+        ["'algorithm.kind' = 'nsga3'", "two objectives or more"],
+    ),
     ("scenarios = 4\n" + HEAD + LEVER + GOAL, ["'scenarios' = 4", "[uncertainties]"]),
     ("seeds = 0\n" + HEAD + LEVER + GOAL, ["'seeds' = 0", ">= 1"]),
     (HEAD + GOAL, ["'levers'", "Field required"]),

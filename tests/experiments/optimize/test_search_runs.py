@@ -70,9 +70,11 @@ def test_a_toy_search_writes_its_front_as_table_chart_and_words(tmp_path, capsys
     candidates = pd.read_csv(out / "candidates.csv")
     assert 2 <= len(front) < len(candidates)
     assert {"effort", "spread", "gain", "gain:mean", "cost:worst"} <= set(front)
-    # Spread only costs: the search keeps none of it on the front.
-    assert (front["spread"] == 0.0).all()
-    assert (candidates["spread"] > 0).any()
+    # Spread only costs: a candidate with spread is on the front only where no
+    # candidate without spread reaches its effort.
+    assert (front["spread"] == 0.0).any() and (candidates["spread"] > 0).any()
+    lean = candidates.loc[candidates["spread"] == 0.0, "effort"].max()
+    assert (front.loc[front["spread"] > 0, "effort"] > lean).all()
     # On a front of two objectives, more gain costs more.
     ordered = front.sort_values("cost")
     assert ordered["gain"].is_monotonic_increasing
@@ -118,6 +120,19 @@ def test_more_generations_continue_where_the_search_stopped(one_worker):
     known = longer[longer["candidate"].isin(table["candidate"])]
     assert len(known) == len(table)
     assert summary.runs.done == 6 * (len(longer) - len(table))
+
+
+def test_nsga3_searches_with_reference_directions_that_fit_the_population(tmp_path):
+    path = toy(tmp_path)
+    path.write_text(path.read_text().replace("seed = 5", 'seed = 5\nkind = "nsga3"'))
+    table, summary = search_table(path, tmp_path / "out", workers=1)
+    assert summary.generations == 4 and len(table) > 8
+    front = table[table["on_front"]]
+    assert (front["spread"] == 0.0).any()
+    # Spread only costs: a candidate with spread is on the front only where no
+    # candidate without spread reaches its effort.
+    lean = table.loc[table["spread"] == 0.0, "effort"].max()
+    assert (front.loc[front["spread"] > 0, "effort"] > lean).all()
 
 
 def test_candidates_with_a_failed_run_stay_off_the_front(tmp_path):
