@@ -115,9 +115,10 @@ def label(objective: Objective, name: str) -> str:
 
 
 def write_report(
-    problem: Problem, archive: Archive, summary: SearchSummary, out: Path
+    problem: Problem, archive: Archive, summary: SearchSummary, out: str | Path
 ) -> Path:
     """Write candidates.csv, front.csv, front.png and report.md; return the report."""
+    out = Path(out)
     table = figures(problem, archive)
     table.to_csv(out / CANDIDATES_CSV, index=False)
     front = table[table["on_front"]].drop(columns="on_front").reset_index(drop=True)

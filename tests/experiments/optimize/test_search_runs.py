@@ -194,3 +194,15 @@ def test_a_search_killed_midway_resumes_to_the_same_front(tmp_path):
     main(["optimize", str(path), "--out", str(tmp_path / "whole"), "--quiet"])
     whole = pd.read_csv(tmp_path / "whole" / "front.csv")
     pd.testing.assert_frame_equal(pd.read_csv(out / "front.csv"), whole)
+
+
+def test_an_outcome_a_function_model_does_not_return_exits_2_naming_it(
+    tmp_path, capsys
+):
+    path = toy(tmp_path, population=4, gens=1)
+    path.write_text(path.read_text().replace('outcome = "gain"', 'outcome = "gian"'))
+    command = ["optimize", str(path), "--out", str(tmp_path / "out"), "--quiet"]
+    assert main([*command, "--workers", "1"]) == 2
+    message = capsys.readouterr().err
+    assert "'objectives.gain.outcome' = 'gian'" in message
+    assert "they have: cost, gain" in message
