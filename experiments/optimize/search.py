@@ -85,6 +85,27 @@ class Archive:
         return list(self.rows)
 
 
+@dataclass(frozen=True)
+class Runner:
+    """Where a search's runs go: the results folder and the executor settings."""
+
+    out: Path
+    workers: int | None = None
+    scheduler: Any = None
+    progress: bool = True
+
+    def run(self, problem: Problem, specs: list[RunSpec]) -> SweepSummary:
+        """Run what is not stored yet of `specs`, on the sweep executors."""
+        return run_specs(
+            problem.task,
+            specs,
+            self.out,
+            workers=self.workers,
+            scheduler=self.scheduler,
+            progress=self.progress,
+        )
+
+
 @dataclass
 class SearchSummary:
     """Counts and times of one search session."""
@@ -125,21 +146,15 @@ def run_search(
         warn_code_change(out)
         note_session(out, "started", summary.runs)
         try:
-            archive = _evolve(problem, out, summary, workers, scheduler, progress)
+            runner = Runner(out, workers, scheduler, progress)
+            archive = _evolve(problem, runner, summary)
         finally:
             summary.runs.wall_seconds = time.perf_counter() - started
             note_session(out, "finished", summary.runs)
     return archive, summary
 
 
-def _evolve(
-    problem: Problem,
-    out: Path,
-    summary: SearchSummary,
-    workers: int | None,
-    scheduler: Any,
-    progress: bool,
-) -> Archive:
+def _evolve(problem: Problem, runner: Runner, summary: SearchSummary) -> Archive:
     """Ask pymoo for candidates and tell it their figures, generation by generation."""
     from pymoo.core.evaluator import Evaluator
     from pymoo.problems.static import StaticProblem
@@ -155,16 +170,7 @@ def _evolve(
     )
     while algorithm.has_next():
         population = algorithm.ask()
-        rows = _evaluate(
-            problem,
-            population.get("X"),
-            out,
-            archive,
-            summary,
-            workers,
-            scheduler,
-            progress,
-        )
+        rows = _evaluate(problem, population.get("X"), runner, archive, summary)
         minimise, violation = search_figures(problem, archive, rows)
         Evaluator().eval(StaticProblem(space, F=minimise, G=violation), population)
         algorithm.tell(infills=population)
@@ -215,29 +221,19 @@ def _partitions(dims: int, population: int) -> int:
 def _evaluate(
     problem: Problem,
     unit: np.ndarray,
-    out: Path,
+    runner: Runner,
     archive: Archive,
     summary: SearchSummary,
-    workers: int | None,
-    scheduler: Any,
-    progress: bool,
 ) -> list[int]:
     """Run one generation's candidates (what is not stored yet); their archive rows."""
     levers = [problem.lever_values(row) for row in unit]
     specs = [problem.specs(values) for values in levers]
-    batch = run_specs(
-        problem.task,
-        [spec for candidate in specs for spec in candidate],
-        out,
-        workers=workers,
-        scheduler=scheduler,
-        progress=progress,
-    )
+    batch = runner.run(problem, [spec for candidate in specs for spec in candidate])
     _add_counts(summary, batch, len(levers))
     generation = summary.generations
     rows = []
     for values, candidate in zip(levers, specs, strict=True):
-        matrix, failed = candidate_values(problem, candidate, out)
+        matrix, failed = candidate_values(problem, candidate, runner.out)
         rows.append(
             archive.add(digest(values)[:12], values, generation, matrix, failed)
         )
