@@ -206,3 +206,18 @@ def test_an_outcome_a_function_model_does_not_return_exits_2_naming_it(
     message = capsys.readouterr().err
     assert "'objectives.gain.outcome' = 'gian'" in message
     assert "they have: cost, gain" in message
+
+
+def test_the_search_driver_does_not_import_the_model():
+    code = (
+        "import sys\n"
+        "from experiments.optimize.problem import load_problem\n"
+        "from experiments.optimize.search import make_algorithm, run_search\n"
+        "problem = load_problem('experiments/optimize_budget.toml')\n"
+        "make_algorithm(problem)\n"
+        "print(sorted(m for m in ('mesa', 'model') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.stdout.strip() == "[]", result.stderr
