@@ -89,6 +89,7 @@ def sweep_fingerprint() -> dict[str, dict]:
         )
         subprocess.run([townsim, "analyze", str(out)], check=True, capture_output=True)
         per_run = pd.read_csv(out / "report" / "per_run.csv")
+        per_run["seed"] = per_run["seed"].map(int)  # written as grouped text
     return {
         "runs": column_hashes(runs),
         "per_run": {

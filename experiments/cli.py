@@ -174,6 +174,12 @@ def add_sweep_parsers(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also write every row of every run to runs.csv (large)",
     )
+    analyze.add_argument(
+        "--discover",
+        metavar='"OUTCOME < X"',
+        help="scenario discovery: where runs with OUTCOME < X (or >, <=, >=) "
+        "gather, by PRIM over the factors (needs the extra townsim[ema])",
+    )
 
 
 def sweep_command(args: argparse.Namespace) -> int:
@@ -238,6 +244,7 @@ def analyze_command(args: argparse.Namespace) -> int:
         by=args.by,
         resamples=args.resamples,
         tidy_csv=args.tidy_csv,
+        discover=args.discover,
     )
     print(f"Report: {report}")
     return 0

@@ -38,6 +38,39 @@ def by_town(x: float, seed: int, scale: float, towns: int) -> object:
     return rows.frame()
 
 
+OPTION_EFFECT = {"a": 0.0, "b": 0.5, "c": 1.0}
+"""The true value of each option of `paired_choice`: c beats b by 0.5."""
+
+
+def paired_choice(option: str, budget: float, seed: int, own: float = 0.1) -> dict:
+    """An option's value, plus a large shock shared by every run of one seed.
+
+    The shared shock (s.d. 1) cancels in a comparison paired by common seeds;
+    the run's own noise (s.d. `own`) does not. The budget adds its value and
+    costs ten times as much; an option 'a' leaves `reached` at 0 in every run.
+    """
+    shared = np.random.default_rng(seed).standard_normal()
+    mine = np.random.default_rng([seed, ord(option), round(budget * 1000)])
+    mine = mine.standard_normal()
+    value = OPTION_EFFECT[option] + budget + shared + own * mine
+    return {
+        "value": value,
+        "total_spent": 10.0 * budget,
+        "reached": 0.0 if option == "a" else 1.0 + budget,
+    }
+
+
+def split_budget(a: float, b: float, growth: float, seed: int) -> dict:
+    """A budget split between `a` and `b` under an uncertain growth rate."""
+    noise = 0.01 * float(np.random.default_rng(seed).standard_normal())
+    return {"y": a * (1 + growth) + 2 * b + noise, "path": {2020: a, 2021: a + b}}
+
+
+def corner(a: float, b: float, seed: int) -> dict:
+    """1 in the corner a > 0.6 and b < 0.4 of the unit square, else 0."""
+    return {"y": float(a > 0.6 and b < 0.4)}
+
+
 def slow_tradeoff(effort: float, spread: float, seed: int, pressure: float) -> dict:
     """The tradeoff toy taking 50 ms a run, so that a test can kill a search midway."""
     import time

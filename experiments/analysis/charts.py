@@ -19,11 +19,12 @@ def fan_chart(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     rows = results.runs[
         (results.runs["outcome"] == outcome) & results.runs["town"].isna()
     ]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(8.5, 4))
     groups = _groups(rows, by) if by else [("all runs", rows)]
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for n, (label, group) in enumerate(groups):
@@ -45,9 +46,10 @@ def fan_chart(
         ax.plot(q.index, q[0.5], color=colour, label=f"median, {label}")
     unit = results.manifest.get("outcomes", {}).get(outcome, {})
     ax.set_title(f"{outcome}: {unit.get('meaning', '')}", fontsize=10)
-    ax.set_xlabel("year")
+    ax.set_xlabel("year (end of)")
     ax.set_ylabel(unit.get("unit", outcome))
-    ax.legend(fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -101,8 +103,10 @@ def indices_chart(indices: pd.DataFrame, main: str, path: Path) -> Path | None:
     return path
 
 
-def distributions(table: pd.DataFrame, outcomes: list[str], path: Path) -> Path:
-    """Histograms of the per-run outcomes (PNG)."""
+def distributions(
+    table: pd.DataFrame, outcomes: list[str], path: Path, units: dict[str, str]
+) -> Path:
+    """Histograms of the per-run outcomes, each in its unit (PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -110,11 +114,13 @@ def distributions(table: pd.DataFrame, outcomes: list[str], path: Path) -> Path:
 
     cols = 4
     rows = max(1, math.ceil(len(outcomes) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows))
     for ax, outcome in zip(np.ravel(axes), outcomes, strict=False):
         values = table[outcome].dropna()
         ax.hist(values, bins=min(30, max(5, values.size // 4)), color="#4c72b0")
         ax.set_title(outcome, fontsize=8)
+        ax.set_xlabel(units.get(outcome.split("@", 1)[0], "value"), fontsize=7)
+        ax.set_ylabel("runs", fontsize=7)
         ax.tick_params(labelsize=7)
     for ax in np.ravel(axes)[len(outcomes) :]:
         ax.axis("off")

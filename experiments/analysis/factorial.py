@@ -1,4 +1,4 @@
-"""Factorial sweeps: design points ranked with intervals, and main effects."""
+"""Factorial sweeps: design points ranked with intervals, and number formats."""
 
 from __future__ import annotations
 
@@ -39,23 +39,13 @@ def fmt(value: float) -> str:
     """A number as a person reads it: thousands separated, four digits otherwise."""
     if value != value:
         return "-"
-    if abs(value) >= 1e4:
+    if abs(value) >= 1e3:
         return f"{value:,.0f}"
     return f"{value:.4g}"
 
 
-def main_effects(results: Results, table: pd.DataFrame, outcome: str) -> pd.DataFrame:
-    """Mean outcome at each level of each factor, averaged over the other factors."""
-    rows = []
-    for factor in results.factors:
-        by_level = table.groupby(factor)[outcome].agg(["mean", "count"])
-        for value, row in by_level.iterrows():
-            rows.append(
-                {
-                    "factor": factor,
-                    "level": value,
-                    "mean": row["mean"],
-                    "runs": int(row["count"]),
-                }
-            )
-    return pd.DataFrame(rows)
+def number(value: float, unit: str) -> str:
+    """A value in a table: a year as a date (no thousands separator), else `fmt`."""
+    if unit == "year" and value == value:
+        return f"{value:.1f}".removesuffix(".0")
+    return fmt(value)

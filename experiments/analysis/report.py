@@ -14,18 +14,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.analysis.answer import (
+    answer_outcomes,
+    answer_section,
+    factor_effects,
+    interactions,
+    point_summary,
+    replication_noise,
+)
 from experiments.analysis.charts import distributions, fan_chart, indices_chart
+from experiments.analysis.discover import discovery_section
 from experiments.analysis.ema import save_ema
-from experiments.analysis.factorial import better, fmt, main_effects, point_table
+from experiments.analysis.factorial import better, fmt, number, point_table
 from experiments.analysis.morris import morris_indices
 from experiments.analysis.pawn import DUMMY, pawn_indices
 from experiments.analysis.results import (
     Results,
+    analysis_years,
     load_results,
     noise_share,
     outcome_columns,
     per_run,
     replicate_matrix,
+    with_text_seeds,
 )
 from experiments.analysis.sobol import sobol_indices
 from experiments.sweeps.experiment_file import ExperimentError
@@ -40,6 +51,7 @@ def analyze(
     by: str | None = None,
     resamples: int | None = None,
     tidy_csv: bool = False,
+    discover: str | None = None,
 ) -> Path:
     """Write indices, charts, exports and a Markdown report of a sweep.
 
@@ -49,6 +61,8 @@ def analyze(
         by: A factor to split the fan charts by.
         resamples: Bootstrap draws (default: the experiment's `analysis`).
         tidy_csv: Also write every row of every run to `runs.csv`.
+        discover: A condition such as `gdp@2035 < 5000`: find where its runs
+            gather with PRIM (needs the EMA Workbench).
 
     Returns:
         The path of `report.md`.
@@ -64,14 +78,17 @@ def analyze(
             f"--by {by!r}: not a factor of this sweep; allowed: "
             f"{', '.join(results.factors)}"
         )
-    table = per_run(results)
+    discovery = discovery_section(results, discover, out)
+    table = per_run(results, report_years(results))
     indices = sensitivity(results, table, resamples) if len(table) else pd.DataFrame()
     if not indices.empty:
         indices.to_csv(out / "indices.csv", index=False)
         indices_chart(indices, MAIN_INDEX[results.kind], out / "indices.png")
-    table.to_csv(out / "per_run.csv", index=False)
+    with_text_seeds(table).to_csv(out / "per_run.csv", index=False)
+    if results.kind == "factorial" and len(table):
+        save_factorial_tables(results, table, out)
     if tidy_csv and len(results.runs):
-        results.runs.to_csv(out / "runs.csv", index=False)
+        with_text_seeds(results.runs).to_csv(out / "runs.csv", index=False)
     charts = []
     yearly = (
         sorted(results.runs.loc[results.runs["year"].notna(), "outcome"].unique())
@@ -82,12 +99,34 @@ def analyze(
         charts.append(fan_chart(results, outcome, out / f"fan_{outcome}.png", by))
     outcomes = outcome_columns(table, results)
     if outcomes and len(table):
-        distributions(table, outcomes, out / "distributions.png")
+        catalogue = results.manifest.get("outcomes", {})
+        units = {k: v.get("unit", "") for k, v in catalogue.items()}
+        distributions(table, outcomes, out / "distributions.png", units)
     if len(results.runs):
         save_ema(results, out / "ema_results.tar.gz")
-    text = report_text(results, table, indices, charts, out)
+    text = report_text(results, table, indices, charts, out, discovery)
     (out / "report.md").write_text(text)
     return out / "report.md"
+
+
+def save_factorial_tables(results: Results, table: pd.DataFrame, out: Path) -> None:
+    """Write points.csv, effects.csv and interactions.csv of a factorial sweep."""
+    level = results.manifest["experiment"]["analysis"]["conf_level"]
+    point_summary(results, table).to_csv(out / "points.csv", index=False)
+    varying = [o for o in outcome_columns(table, results) if table[o].nunique() > 1]
+    effects = [factor_effects(results, table, o, level) for o in varying]
+    pairs = [interactions(results, table, o, level) for o in varying]
+    if effects:
+        pd.concat(effects).to_csv(out / "effects.csv", index=False)
+    if any(len(p) for p in pairs):
+        pd.concat(pairs).to_csv(out / "interactions.csv", index=False)
+
+
+def report_years(results: Results) -> list[int]:
+    """The analysis years and the years of the outcomes that answer the question."""
+    answers = results.manifest["experiment"].get("answers") or {}
+    stated = {int(name.split("@")[1]) for name in answers if "@" in name}
+    return sorted(set(analysis_years(results)) | stated)
 
 
 def report_text(
@@ -96,8 +135,9 @@ def report_text(
     indices: pd.DataFrame,
     charts: list[Path],
     out: Path,
+    discovery: list[str] | None = None,
 ) -> str:
-    """The Markdown report: what was run, what matters most, charts, failures."""
+    """The Markdown report: the answer, what matters most, charts, failures."""
     m = results.manifest
     exp, design = m["experiment"], m["design"]
     finished = table["run_id"].nunique() if len(table) else 0
@@ -119,6 +159,11 @@ def report_text(
         "- Factors: " + "; ".join(_factor_text(f) for f in design["factors"]),
         "",
     ]
+    level = exp["analysis"]["conf_level"]
+    if results.kind == "factorial" and len(table):
+        lines += answer_section(results, table, level)
+    elif not indices.empty:
+        lines += _indices_answer(results, table, indices)
     if not indices.empty:
         lines += _indices_section(results, indices)
     if results.kind == "factorial" and len(table):
@@ -138,15 +183,29 @@ def report_text(
                 f"replication {row['replication']}): {last}"
             )
         lines.append("")
-    lines += [
-        "## Files",
-        "",
-        "- `indices.csv`: every index with its interval (tidy)",
-        "- `per_run.csv`: one row per finished run, factors and outcomes",
-        "- `ema_results.tar.gz`: `ema_workbench.load_results()` reads it (PRIM, CART)",
-        "",
-    ]
+    lines += discovery or []
+    files = [(name, what) for name, what in FILES if (out / name).exists()]
+    lines += ["## Files", ""]
+    lines += [f"- `{name}`: {what}" for name, what in files] or ["- none"]
+    lines.append("")
     return "\n".join(lines)
+
+
+FILES = (
+    ("indices.csv", "every index with its interval (tidy)"),
+    ("per_run.csv", "one row per finished run, factors and outcomes"),
+    ("points.csv", "one row per design point: each outcome's mean, s.d. and runs"),
+    (
+        "effects.csv",
+        "each factor level's effect against its first level, with intervals",
+    ),
+    ("interactions.csv", "two-way interactions with intervals"),
+    ("runs.csv", "every row of every run (tidy)"),
+    ("ema_results.tar.gz", "`ema_workbench.load_results()` reads it (PRIM, CART)"),
+    ("discovery.csv", "the boxes of scenario discovery (PRIM)"),
+    ("discovery_trajectory.csv", "PRIM's peeling trajectory"),
+)
+"""The files a report may write, with what each holds: only those written are listed."""
 
 
 def _factor_text(factor: dict[str, Any]) -> str:
@@ -204,16 +263,33 @@ def _indices_section(results: Results, indices: pd.DataFrame) -> list[str]:
         lines += [
             "### All indices",
             "",
-            "| outcome | factor | index | estimate | low | high |",
-            "| --- | --- | --- | --- | --- | --- |",
         ]
+        lines += _morris_note() if results.kind == "morris" else []
+        morris = results.kind == "morris" and "mu" in valid
+        extra = " mu | sigma |" if morris else ""
         lines += [
-            f"| {row.outcome} | {row.factor} | {row.index} | {row.estimate:.3g} | "
-            f"{row.low:.3g} | {row.high:.3g} |"
-            for row in valid.itertuples()
+            "| outcome | factor | index | estimate | low | high |" + extra,
+            "| --- | --- | --- | --- | --- | --- |" + " --- |" * (2 if morris else 0),
         ]
+        for row in valid.itertuples():
+            cells = f"| {row.outcome} | {row.factor} | {row.index} | "
+            cells += f"{row.estimate:.3g} | {row.low:.3g} | {row.high:.3g} |"
+            if morris:
+                cells += f" {row.mu:.3g} | {row.sigma:.3g} |"
+            lines.append(cells)
         lines.append("")
     return lines
+
+
+def _morris_note() -> list[str]:
+    return [
+        "mu* ranks a factor by the size of its elementary effects; mu, their "
+        "mean with sign, says which way the outcome moves when the factor rises "
+        "(near 0 while mu* is large: effects of both signs); sigma, their spread, "
+        "is large against mu* when the factor acts through interactions or a "
+        "curve.",
+        "",
+    ]
 
 
 def _headline(outcome: str, ranked: pd.DataFrame) -> str:
@@ -249,41 +325,144 @@ def _width_note(ranked: pd.DataFrame, kind: str) -> list[str]:
 
 def _factorial_section(results: Results, table: pd.DataFrame) -> list[str]:
     level = results.manifest["experiment"]["analysis"]["conf_level"]
+    percent = f"{int(level * 100)}%"
     lines = [
         "## Design points",
         "",
-        "Best first for outcomes with a better direction (lower for the years "
-        "towns take, higher for the others), highest first for spending. `cost` "
-        "is the mean money spent over the run (`total_spent`, M yuan).",
+        "Best first for outcomes with a better direction, highest first for the "
+        "others. `cost` is the mean money spent over the run (`total_spent`, "
+        f"M yuan). The {percent} interval of a point's mean is a t-interval over "
+        "its replications; effects and interactions are differences between "
+        "points, with intervals from the replication noise left after removing "
+        "each point and, under common random numbers, each replication's seed.",
         "",
     ]
+    flat = []
     for outcome in outcome_columns(table, results):
         ranked = point_table(results, table, outcome, level)
         if ranked["mean"].nunique() <= 1:
+            flat.append(f"{outcome} (always {fmt(ranked['mean'].iloc[0])})")
             continue
-        direction = {"higher": "higher is better", "lower": "lower is better"}
-        lines += [f"### {outcome} ({direction.get(better(results, outcome), 'cost')})"]
-        lines.append("")
-        header = [*results.factors, "mean", f"{int(level * 100)}% interval", "runs"]
-        header += ["cost"] if "cost" in ranked else []
-        lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-        for _, row in ranked.head(10).iterrows():
-            cells = [str(row[f]) for f in results.factors]
-            cells += [
-                fmt(row["mean"]),
-                f"[{fmt(row['low'])}, {fmt(row['high'])}]",
-                str(int(row["count"])),
-            ]
-            cells += [fmt(row["cost"])] if "cost" in ranked else []
-            lines.append("| " + " | ".join(cells) + " |")
-        if len(ranked) > 10:
-            lines.append(f"\n({len(ranked) - 10} more points in `per_run.csv`.)")
-        effects = main_effects(results, table, outcome)
-        lines += ["", "Main effects (mean over the other factors):", ""]
-        for factor, group in effects.groupby("factor", sort=False):
-            parts = ", ".join(f"{r.level}: {fmt(r.mean)}" for r in group.itertuples())
-            lines.append(f"- {factor}: {parts}")
-        lines.append("")
+        lines += _point_lines(results, ranked, outcome, percent)
+        lines += _effect_lines(results, table, outcome, level)
+    if flat:
+        lines += ["Did not vary across the design points: " + ", ".join(flat), ""]
+    return lines
+
+
+DIRECTION_WORDS = {
+    "higher": "higher is better",
+    "lower": "lower is better",
+    "neither": "no better direction, highest first",
+}
+
+
+def _point_lines(
+    results: Results, ranked: pd.DataFrame, outcome: str, percent: str
+) -> list[str]:
+    unit = results.manifest.get("outcomes", {}).get(outcome.split("@")[0], {})
+    unit_text = f", {unit['unit']}" if unit.get("unit") else ""
+    lines = [
+        f"### {outcome} ({DIRECTION_WORDS[better(results, outcome)]}{unit_text})",
+        "",
+    ]
+    header = [*results.factors, "mean", f"{percent} interval", "runs"]
+    header += ["cost"] if "cost" in ranked else []
+    lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for _, row in ranked.head(10).iterrows():
+        cells = [str(row[f]) for f in results.factors]
+        cells += [
+            number(row["mean"], unit.get("unit", "")),
+            f"[{number(row['low'], unit.get('unit', ''))}, "
+            f"{number(row['high'], unit.get('unit', ''))}]",
+            str(int(row["count"])),
+        ]
+        cells += [fmt(row["cost"])] if "cost" in ranked else []
+        lines.append("| " + " | ".join(cells) + " |")
+    if len(ranked) > 10:
+        lines.append(f"\n({len(ranked) - 10} more points in `points.csv`.)")
+    return [*lines, ""]
+
+
+def _effect_lines(
+    results: Results, table: pd.DataFrame, outcome: str, level: float
+) -> list[str]:
+    """Main effects and two-way interactions of one outcome, with paired intervals."""
+    catalogue = results.manifest.get("outcomes", {})
+    unit = catalogue.get(outcome.split("@")[0], {}).get("unit", "")
+    matrix = replicate_matrix(
+        table, outcome, len(results.design), results.manifest["design"]["replications"]
+    )
+    noise = replication_noise(matrix, results.manifest["design"]["seeding"] == "common")
+    if noise is None:
+        lines = ["With one replication per point, effects have no intervals.", ""]
+    else:
+        lines = [
+            f"Replication noise: {noise.share:.0%} of the variance "
+            f"({noise.df} degrees of freedom).",
+            "",
+        ]
+    lines += [
+        "| factor | level | mean over the other factors | effect against the first "
+        "level [interval] |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in factor_effects(results, table, outcome, level).itertuples():
+        effect = "-" if row.effect == 0 and row.low != row.low else fmt(row.effect)
+        if row.low == row.low:
+            effect += f" [{fmt(row.low)}, {fmt(row.high)}]"
+        mean = number(row.mean, unit)
+        lines.append(f"| {row.factor} | {row.level} | {mean} | {effect} |")
+    pairs = interactions(results, table, outcome, level)
+    if len(pairs) and "low" in pairs:
+        lines += [
+            "",
+            "Interactions (the first factor's effect, last level against first, "
+            "at the second factor's last level minus at its first):",
+            "",
+        ]
+        for row in pairs.itertuples():
+            clear = "clear" if row.low > 0 or row.high < 0 else "not clear"
+            lines.append(
+                f"- {row.a} x {row.b}: {fmt(row.interaction)} "
+                f"[{fmt(row.low)}, {fmt(row.high)}], {clear}"
+            )
+    return [*lines, ""]
+
+
+def _indices_answer(
+    results: Results, table: pd.DataFrame, indices: pd.DataFrame
+) -> list[str]:
+    """The opening of a sampled design's report: which factor drives each answer."""
+    exp = results.manifest["experiment"]
+    main = MAIN_INDEX[results.kind]
+    lines = ["## Answer", ""]
+    if exp.get("question"):
+        lines += [f"> {exp['question']}", ""]
+    wanted = answer_outcomes(results, outcome_columns(table, results))
+    ranked = indices[(indices["index"] == main) & indices["factor"].notna()]
+    for outcome in wanted or ranked["outcome"].unique():
+        part = ranked[ranked["outcome"] == outcome]
+        part = part[part["factor"] != DUMMY].sort_values("estimate", ascending=False)
+        if part.empty:
+            continue
+        top = part.iloc[0]
+        words = (
+            f"**{outcome}**: {top['factor']} matters most ({main} "
+            f"{top['estimate']:.3g} [{top['low']:.3g}, {top['high']:.3g}])"
+        )
+        if len(part) > 1:
+            nxt = part.iloc[1]
+            clear = top["low"] > nxt["high"]
+            words += (
+                f", {'clearly' if clear else 'but not clearly'} ahead of "
+                f"{nxt['factor']} ({nxt['estimate']:.3g} [{nxt['low']:.3g}, "
+                f"{nxt['high']:.3g}])"
+            )
+        lines += [
+            words + f". Replication noise is {top['noise_share']:.0%} of the variance.",
+            "",
+        ]
     return lines
 
 

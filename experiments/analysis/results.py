@@ -117,6 +117,24 @@ def per_run(results: Results, years: list[int] | None = None) -> pd.DataFrame:
     return table.sort_values(["point", "replication"]).reset_index(drop=True)
 
 
+def seed_text(seeds: pd.Series) -> pd.Series:
+    """Seeds as digit-grouped text (`3_993_368_745_454_784_503`).
+
+    Run seeds have up to 19 digits and spreadsheets keep 15, so a seed written as
+    a number comes back rounded. Grouped with underscores it stays text in a
+    spreadsheet, and Python's `int()` (so `townsim run --seed`) reads it as is.
+    """
+    unique = pd.unique(seeds)
+    return seeds.map({seed: f"{int(seed):_d}" for seed in unique}).astype(str)
+
+
+def with_text_seeds(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a table for CSV, its `seed` column as text that spreadsheets keep."""
+    if "seed" not in table:
+        return table
+    return table.assign(seed=seed_text(table["seed"]))
+
+
 def outcome_columns(table: pd.DataFrame, results: Results) -> list[str]:
     """The outcome columns of a per-run table."""
     return [c for c in table.columns if c not in (*KEYS, *results.factors)]

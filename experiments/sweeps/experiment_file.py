@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from experiments.sweeps.outcomes import catalogue_names
+from experiments.sweeps.outcomes import catalogue_kinds, catalogue_names
 from scenarios import ScenarioError
 from scenarios.loading import did_you_mean, explain, read_toml
 
@@ -61,6 +61,8 @@ class Factor(Strict):
             raise ValueError(f"range {list(self.range)}: low must be below high")
         if self.steps is not None and self.range is None:
             raise ValueError("steps goes with a range, not with levels")
+        if self.levels is not None and len(set(self.levels)) < len(self.levels):
+            raise ValueError(f"levels {self.levels}: give each level once")
         return self
 
 
@@ -126,6 +128,12 @@ class Experiment(Strict):
         description="letters, digits, '_', '.' and '-': it names the results folder",
     )
     description: str = ""
+    question: str = Field("", description="the question the sweep answers, in words")
+    answers: dict[str, Literal["more", "less", "neither"]] = Field(
+        default_factory=dict,
+        description="the outcomes that answer the question (name, or name@year for "
+        "a yearly outcome), each with the better direction",
+    )
     model: str = Field(
         TOWNSIM, description="'townsim', or 'module:function' for a plain function"
     )
@@ -177,6 +185,17 @@ class Experiment(Strict):
             raise ValueError(
                 "vary something: add [levers], [uncertainties] or [splits]"
             )
+        for table, factors in (
+            ("levers", self.levers),
+            ("uncertainties", self.uncertainties),
+        ):
+            for name, factor in factors.items():
+                if factor.steps is not None and self.design.kind != "factorial":
+                    raise ValueError(
+                        f"{table}.{name}: steps = {factor.steps} goes with a factorial "
+                        f"design; a {self.design.kind} design samples the range "
+                        "(design.levels sets the Morris grid)"
+                    )
         if self.splits and self.design.kind != "factorial":
             raise ValueError(
                 f"splits need design.kind = 'factorial', not {self.design.kind!r}"
@@ -189,11 +208,38 @@ class Experiment(Strict):
                     f"outcomes: unknown outcome {unknown[0]!r}{hint}; "
                     f"allowed: {', '.join(catalogue_names())}"
                 )
+            self._check_answers()
         elif ":" not in self.model:
             raise ValueError(
                 f"model = {self.model!r}: allowed: 'townsim' or 'module:function'"
             )
         return self
+
+    def _check_answers(self) -> None:
+        kinds = catalogue_kinds()
+        recorded = set(self.outcomes or kinds)
+        for name in self.answers:
+            outcome, _, year = name.partition("@")
+            where = f"answers: outcome {name!r}"
+            if outcome not in recorded:
+                hint = did_you_mean(outcome, sorted(recorded))
+                raise ValueError(
+                    f"{where}: not recorded by this sweep{hint}; "
+                    f"allowed: {', '.join(sorted(recorded))}"
+                )
+            yearly = kinds[outcome] == "yearly"
+            if yearly and not year.isdigit():
+                raise ValueError(
+                    f"{where}: a yearly outcome needs its year, {outcome}@YEAR"
+                )
+            if not yearly and year:
+                raise ValueError(
+                    f"{where}: {outcome} has one value per run; drop @{year}"
+                )
+            if yearly and self.years and int(year) not in self.years:
+                raise ValueError(
+                    f"{where}: year {year} is not recorded; allowed: {self.years}"
+                )
 
 
 def read_experiment(path: str | Path) -> Experiment:

@@ -163,6 +163,11 @@ CATALOGUE: tuple[Outcome, ...] = (
 BY_NAME = {outcome.name: outcome for outcome in CATALOGUE}
 
 
+def catalogue_kinds() -> dict[str, str]:
+    """Each outcome's kind: 'yearly', 'town' or 'run'."""
+    return {o.name: o.kind for o in CATALOGUE}
+
+
 def catalogue_names() -> list[str]:
     """Names of the outcomes a townsim sweep can record."""
     return [outcome.name for outcome in CATALOGUE]

@@ -10,6 +10,8 @@ experiment's root seed.
 from __future__ import annotations
 
 import hashlib
+import importlib
+import inspect
 import itertools
 import json
 from collections.abc import Iterator
@@ -35,7 +37,7 @@ from scenarios import (
     build_scenario,
     load_scenario,
 )
-from scenarios.loading import resolve_key
+from scenarios.loading import did_you_mean, resolve_key
 
 TABLES = {"lever": "levers", "uncertainty": "uncertainties"}
 """The experiment file's table of each role of factor, for error messages."""
@@ -123,7 +125,7 @@ class Plan:
         """A hash of everything that shapes the results: a folder holds one plan."""
         data = {
             "experiment": self.experiment.model_dump(
-                mode="json", exclude={"description", "analysis"}
+                mode="json", exclude={"description", "question", "answers", "analysis"}
             ),
             "base": self.base,
         }
@@ -136,20 +138,19 @@ class Plan:
             shared["arguments"] = self.arguments
         base_hash = _hash(shared)
         reps = self.experiment.replications
+        factorial = self.experiment.design.kind == "factorial"
         for point, params in enumerate(self.values):
+            # A factorial point is known by its values, so that adding levels
+            # keeps every finished run; a sampled point by its place in the
+            # design, which also keeps two coinciding points two runs.
+            where: Any = params if factorial else point
             for rep in range(reps):
                 seed = run_seed(
-                    self.experiment.root_seed, point, rep, self.experiment.seeding
+                    self.experiment.root_seed, where, rep, self.experiment.seeding
                 )
-                # The point and replication keep ids unique when two design points
-                # coincide (levels drawn from a sampled design) under common seeds.
+                at = [rep] if factorial else [point, rep]
                 run_id = _hash(
-                    {
-                        "base": base_hash,
-                        "params": params,
-                        "seed": seed,
-                        "at": [point, rep],
-                    }
+                    {"base": base_hash, "params": params, "seed": seed, "at": at}
                 )
                 yield RunSpec(run_id[:20], point, rep, seed, params)
 
@@ -179,14 +180,23 @@ def describe(plan_: Plan, shown: int = 5) -> str:
     return "\n".join(lines)
 
 
-def run_seed(root: int, point: int, replication: int, seeding: str) -> int:
+def run_seed(
+    root: int, point: int | dict[str, Level], replication: int, seeding: str
+) -> int:
     """The seed of one run, derived from the root seed with numpy's SeedSequence.
 
     Independent seeding gives every run its own stream; common seeding gives
     replication r the same stream at every design point (common random numbers),
-    which sharpens comparisons between points.
+    which sharpens comparisons between points. `point` is the design point's
+    number, or its factor values (factorial designs), whose hash then keys it.
     """
-    key = (1, replication) if seeding == "common" else (1, point, replication)
+    if seeding == "common":
+        key: tuple[int, ...] = (1, replication)
+    elif isinstance(point, dict):
+        digest = int(_hash(point)[:16], 16)
+        key = (2, digest >> 32, digest & 0xFFFFFFFF, replication)
+    else:
+        key = (1, point, replication)
     state = np.random.SeedSequence(root, spawn_key=key).generate_state(1, np.uint64)
     return int(state[0] >> np.uint64(1))
 
@@ -315,7 +325,52 @@ def _arguments(
                 f"{source}: key 'set.{variable.name}': also varied; a function's "
                 "argument is set or varied, not both"
             )
+    _check_signature(experiment, variables, source)
     return dict(experiment.set)
+
+
+def _check_signature(
+    experiment: Experiment, variables: list[Variable], source: str
+) -> None:
+    """Refuse arguments the function does not take, or lacks, before any run."""
+    function = _model_function(experiment.model, source)
+    parameters = inspect.signature(function).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return
+    keys = {name: "set" for name in experiment.set}
+    keys |= {v.name: TABLES[v.role] for v in variables}
+    keys |= {
+        k: f"splits.{n}" for n, split in experiment.splits.items() for k in split.keys
+    }
+    allowed = [name for name in parameters if name != "seed"]
+    for name, table in keys.items():
+        if name not in parameters or name == "seed":
+            raise ExperimentError(
+                f"{source}: key '{table}.{name}': {experiment.model} takes no "
+                f"argument {name!r}{did_you_mean(name, allowed)}; allowed: "
+                f"{', '.join(allowed)}"
+            )
+    for name, parameter in parameters.items():
+        required = parameter.default is parameter.empty and parameter.kind in (
+            parameter.POSITIONAL_OR_KEYWORD,
+            parameter.KEYWORD_ONLY,
+        )
+        if required and name != "seed" and name not in keys:
+            raise ExperimentError(
+                f"{source}: {experiment.model} needs the argument {name!r}: "
+                "give it in [set], or vary it"
+            )
+
+
+def _model_function(reference: str, source: str) -> Any:
+    module, _, name = reference.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise ExperimentError(
+            f"{source}: key 'model' = {reference!r}: cannot be imported ({error}); "
+            "allowed: 'townsim' or 'module:function' importable from here"
+        ) from None
 
 
 def _base_scenario(experiment: Experiment, source: str, folder: Path) -> Scenario:
@@ -323,11 +378,16 @@ def _base_scenario(experiment: Experiment, source: str, folder: Path) -> Scenari
     if name.endswith(".toml") and not Path(name).is_absolute():
         name = str(folder / name)
     try:
-        return load_scenario(name, _resolved(experiment.set, f"{source}, set"))
-    except ExperimentError:
-        raise
+        base = load_scenario(name)
     except ScenarioError as error:
         raise ExperimentError(f"{source}: scenario: {error}") from None
+    if not experiment.set:
+        return base
+    try:  # a bad [set] is the experiment file's fault, not the base scenario's
+        overrides = _resolved(experiment.set, f"{source}, set")
+        return build_scenario(base.model_dump(), overrides, origin=f"{source}, set")
+    except ScenarioError as error:
+        raise ExperimentError(str(error)) from None
 
 
 def _resolved(overrides: dict[str, Any], origin: str) -> dict[str, Any]:
@@ -391,9 +451,11 @@ def _is_integer(path: str) -> bool:
 
 def _check_years(experiment: Experiment, scenario: Scenario, source: str) -> None:
     first, last = scenario.run.start_year, scenario.run.end_year
+    stated = [int(name.split("@")[1]) for name in experiment.answers if "@" in name]
     for key, years in (
         ("years", experiment.years),
         ("analysis.years", experiment.analysis.years),
+        ("answers", stated),
     ):
         for year in years or ():
             if not first <= year <= last:

@@ -69,11 +69,12 @@ def prepare(plan: Plan, out: Path, command: list[str] | None = None) -> None:
     if manifest_path.exists():
         held = json.loads(manifest_path.read_text())
         if held.get("fingerprint") != plan.fingerprint():
-            raise SweepError(
-                f"{out}: holds results of another experiment "
-                f"({held.get('experiment', {}).get('name', '?')}, "
-                f"{held.get('source', '?')}); choose another --out"
-            )
+            _grow(plan, out, held)
+        else:
+            _align(plan, out)
+        wording = plan.experiment.model_dump(mode="json")
+        if held.get("experiment") != wording:  # a new question, answers or analysis
+            write_atomic(manifest_path, _json(held | {"experiment": wording}))
     else:
         foreign = sorted(p.name for p in out.iterdir() if p.name != ".lock")
         if foreign:
@@ -87,6 +88,59 @@ def prepare(plan: Plan, out: Path, command: list[str] | None = None) -> None:
         (out / name).mkdir(exist_ok=True)
         for stale in (out / name).glob(".*.tmp"):
             stale.unlink(missing_ok=True)
+
+
+def _align(plan: Plan, out: Path) -> None:
+    """Number a factorial plan's points as the folder does, new points last.
+
+    Raises:
+        SweepError: If a finished point is no longer in the design.
+    """
+    from experiments.sweeps.growth import GrowthError, aligned
+
+    if plan.experiment.design.kind != "factorial" or not (out / DESIGN).exists():
+        return
+    design = pq.read_table(out / DESIGN).to_pandas()
+    names = [v.name for v in plan.columns]
+    if set(names) - set(design.columns):
+        return  # other factors: refused as another experiment
+    held = design[names].to_dict("records")
+    try:
+        plan.values = aligned(plan.values, held)
+    except GrowthError as error:
+        raise SweepError(f"{out}: {error}") from None
+
+
+def _grow(plan: Plan, out: Path, held: dict[str, Any]) -> None:
+    """Grow the folder's design to `plan`'s, or refuse naming what changed.
+
+    Raises:
+        SweepError: If the change would invalidate finished runs.
+    """
+    from experiments.sweeps.growth import GrowthError, growth
+
+    name = held.get("experiment", {}).get("name", "?")
+    if "experiment" not in held or not (out / DESIGN).exists():
+        raise SweepError(
+            f"{out}: holds results of another experiment ({name}, "
+            f"{held.get('source', '?')}); choose another --out"
+        )
+    design = pq.read_table(out / DESIGN).to_pandas()
+    unit = design[[f"unit:{v.name}" for v in plan.variables]].to_numpy(float)
+    try:
+        grown = growth(
+            held, plan, unit if plan.experiment.design.kind != "factorial" else unit[:0]
+        )
+    except GrowthError as error:
+        raise SweepError(
+            f"{out} ({name}, {held.get('source', '?')}): {error}"
+        ) from None
+    _align(plan, out)
+    print(f"townsim: growing {out}: {', '.join(grown)}; finished runs are kept")
+    write_design(plan, out)
+    sessions = held.get("sessions", [])
+    write_atomic(out / MANIFEST, _json(manifest(plan) | {"sessions": sessions}))
+    held.update(json.loads((out / MANIFEST).read_text()))
 
 
 def recorded(folder: Path) -> set[str]:

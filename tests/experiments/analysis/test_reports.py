@@ -1,5 +1,6 @@
 """townsim analyze: reports, charts and exports of finished and partial sweeps."""
 
+import json
 import tarfile
 from pathlib import Path
 
@@ -60,16 +61,16 @@ def test_analyze_writes_indices_report_and_exports_for_a_sobol_sweep(
 
 
 def read_ema(path: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Read EMA's save_results layout the way ema_workbench.load_results does."""
+    """Read EMA 3.0's save_results layout the way ema_workbench.load_results does."""
     with tarfile.open(path, "r:gz") as archive:
         experiments = pd.read_csv(archive.extractfile("experiments.csv"))
-        meta = archive.extractfile("outcomes metadata.csv").read().decode()
+        metadata = json.loads(archive.extractfile("metadata.json").read())
         outcomes = {}
-        for line in meta.strip().splitlines():
-            name, _, shape = line.partition(",")
-            dims = tuple(int(d) for d in shape.strip("()").split(",") if d.strip())
-            values = pd.read_csv(archive.extractfile(f"{name}.csv"), header=None)
-            outcomes[name] = values.to_numpy().reshape(dims)
+        for kind, name, filename in metadata["outcomes"]:
+            values = pd.read_csv(archive.extractfile(filename), header=None)
+            outcomes[name] = values.to_numpy().reshape(
+                -1 if kind == "ScalarOutcome" else values.shape
+            )
     return experiments, outcomes
 
 
@@ -101,7 +102,7 @@ def test_a_factorial_sweep_gets_ranked_points_fan_charts_and_an_ema_export(tmp_p
     report = tmp_path / "r"
     text = (report / "report.md").read_text()
     assert "## Design points" in text
-    assert "Main effects" in text
+    assert "| factor | level | mean over the other factors | effect against" in text
     assert "![fan_path](fan_path.png)" in text
     assert (report / "fan_path.png").read_bytes()[:4] == b"\x89PNG"
 

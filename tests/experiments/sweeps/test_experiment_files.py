@@ -128,6 +128,42 @@ BAD = [
         ["'province.towns'", "-1", ">= 1"],
     ),
     (NAME + "[levers\n", ["not valid TOML"]),
+    (
+        NAME + LEVER + '[answers]\n"gpd@2035" = "more"\n',
+        ["answers: outcome 'gpd@2035'", "did you mean 'gdp'"],
+    ),
+    (NAME + LEVER + '[answers]\ngdp = "more"\n', ["'gdp'", "gdp@YEAR"]),
+    (
+        NAME + LEVER + '[answers]\n"gdp@2030" = "better"\n',
+        ["'answers.gdp@2030'", "'better'", "'more', 'less' or 'neither'"],
+    ),
+    (
+        NAME + LEVER + '[answers]\n"gdp@2050" = "more"\n',
+        ["'answers'", "2050", "allowed: 2016 to 2035"],
+    ),
+    (
+        NAME
+        + '[design]\nkind = "morris"\nsamples = 4\n'
+        + RANGE.replace("] }", "], steps = 3 }"),
+        ["steps = 3 goes with a factorial design"],
+    ),
+    (
+        NAME + 'model = "experiments.sweeps.toys:ishigami"\n[set]\nnosie = 1\n'
+        "[levers]\nx1 = [0.0]\nx2 = [0.0]\nx3 = [0.0]\n",
+        ["'set.nosie'", "takes no argument 'nosie'", "did you mean 'noise'"],
+    ),
+    (
+        NAME + 'model = "experiments.sweeps.toys:ishigami"\n[levers]\nx1 = [0.0]\n',
+        ["needs the argument 'x2'", "give it in [set], or vary it"],
+    ),
+    (
+        NAME + 'model = "experiments.sweeps.toys:nothing"\n[levers]\nx1 = [0.0]\n',
+        ["key 'model' = 'experiments.sweeps.toys:nothing'", "cannot be imported"],
+    ),
+    (
+        NAME + '[set]\n"province.townz" = 3\n' + LEVER,
+        [", set: key 'province.townz'", "did you mean 'towns'"],
+    ),
 ]
 
 
