@@ -16,7 +16,7 @@ from typing import Any
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: `townsim run|sweep|analyze|scenarios|app`."""
+    """The command line: `townsim run|sweep|analyze|optimize|scenarios|app`."""
     from scenarios import DEFAULT_SCENARIO, DEFAULT_SEED
 
     parser = argparse.ArgumentParser(
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     add_sweep_parsers(commands)
+    add_optimize_parser(commands)
 
     commands.add_parser("scenarios", help="list the shipped scenarios")
 
@@ -84,6 +85,8 @@ def _command(argv: list[str] | None) -> int:
             return sweep_command(args)
         if args.command == "analyze":
             return analyze_command(args)
+        if args.command == "optimize":
+            return optimize_command(args)
         if args.command == "scenarios":
             return scenarios_command()
         return app_command(args)
@@ -329,6 +332,69 @@ def analyze_command(args: argparse.Namespace) -> int:
         discover=args.discover,
     )
     print(f"Report: {report}")
+    return 0
+
+
+def add_optimize_parser(commands: argparse._SubParsersAction) -> None:
+    """`townsim optimize`: a robust many-objective search over the levers."""
+    optimize = commands.add_parser(
+        "optimize",
+        help="search the levers for a robust Pareto front; rerun to resume",
+    )
+    optimize.add_argument("search", type=Path, help="search TOML file")
+    optimize.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local worker processes (default: cores)",
+    )
+    optimize.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786",
+    )
+    optimize.add_argument(
+        "--out", type=Path, help="results folder (default: results/optimize/NAME)"
+    )
+    optimize.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def optimize_command(args: argparse.Namespace) -> int:
+    """Validate the search file, run the search (resuming), write its front."""
+    from experiments.optimize.front import write_report
+    from experiments.optimize.problem import load_problem
+    from experiments.optimize.search import run_search
+    from scenarios import ScenarioError
+
+    if args.workers is not None and args.workers < 1:
+        raise ScenarioError(f"--workers {args.workers}: allowed: 1 or more")
+    problem = load_problem(args.search)
+    out = args.out or Path("results") / "optimize" / problem.search.name
+    try:
+        archive, summary = run_search(
+            problem,
+            out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=not args.quiet,
+            command=["townsim", *sys.argv[1:]],
+        )
+    except KeyboardInterrupt:
+        print(
+            f"townsim: interrupted: finished runs are kept in {out}/; run the same "
+            "command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    report = write_report(problem, archive, summary, out)
+    runs = summary.runs
+    print(
+        f"{problem.search.name}: {summary.generations} generations, "
+        f"{len(archive.ids)} candidates, {runs.done} runs done now, "
+        f"{runs.skipped} found stored, {runs.failed + runs.earlier_failed} failed "
+        f"({runs.wall_seconds:.1f} s)"
+    )
+    print(f"Front: {out}/front.csv, front.png; report: {report}")
     return 0
 
 

@@ -69,3 +69,22 @@ def split_budget(a: float, b: float, growth: float, seed: int) -> dict:
 def corner(a: float, b: float, seed: int) -> dict:
     """1 in the corner a > 0.6 and b < 0.4 of the unit square, else 0."""
     return {"y": float(a > 0.6 and b < 0.4)}
+
+
+def slow_tradeoff(effort: float, spread: float, seed: int, pressure: float) -> dict:
+    """The tradeoff toy taking 50 ms a run, so that a test can kill a search midway."""
+    import time
+
+    from experiments.sweeps.toys import tradeoff
+
+    time.sleep(0.05)
+    return tradeoff(effort, spread, seed, pressure)
+
+
+def fragile_tradeoff(effort: float, spread: float, seed: int, pressure: float) -> dict:
+    """The tradeoff toy failing above effort 0.8 (in every scenario)."""
+    from experiments.sweeps.toys import tradeoff
+
+    if effort > 0.8:
+        raise ValueError(f"effort = {effort} breaks this toy")
+    return tradeoff(effort, spread, seed, pressure)

@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +105,46 @@ def run_sweep(
         finally:
             summary.wall_seconds = time.perf_counter() - started
             note_session(out, "finished", summary)
+    return summary
+
+
+def run_specs(
+    task: Task,
+    specs: Iterable[RunSpec],
+    out: Path,
+    *,
+    workers: int | None = None,
+    scheduler: Any = None,
+    progress: bool = True,
+) -> SweepSummary:
+    """Run those of `specs` not yet recorded in `out`, finished or failed.
+
+    For callers that ask for runs batch by batch, such as a search that needs one
+    generation's results before it can propose the next. The caller has prepared
+    `out` and holds its lock (`locked`); runs found there are reused, so a batch
+    asked for again after a kill runs only what is missing.
+    """
+    out = Path(out)
+    started = time.perf_counter()
+    unique = list({spec.run_id: spec for spec in specs}.values())
+    done = {s.run_id for s in unique if (out / RUNS / f"{s.run_id}.parquet").exists()}
+    failed = {
+        s.run_id
+        for s in unique
+        if s.run_id not in done and (out / FAILURES / f"{s.run_id}.parquet").exists()
+    }
+    summary = SweepSummary(
+        total=len(unique), skipped=len(done), earlier_failed=len(failed)
+    )
+    pending = [s for s in unique if s.run_id not in done and s.run_id not in failed]
+    try:
+        if pending:
+            with Store(out) as store:
+                _drive(
+                    workers, scheduler, task, iter(pending), store, summary, progress
+                )
+    finally:
+        summary.wall_seconds = time.perf_counter() - started
     return summary
 
 

@@ -36,3 +36,19 @@ def ishigami(x1: float, x2: float, x3: float, seed: int, noise: float = 0.0) -> 
     if noise:
         value += noise * float(np.random.default_rng(seed).standard_normal())
     return {"y": value}
+
+
+def tradeoff(
+    effort: float, spread: float, seed: int, pressure: float = 1.0, noise: float = 0.0
+) -> dict:
+    """Two goals in conflict, for checking a search: gain costs effort.
+
+    `gain` = pressure * effort and `cost` = effort**2 + spread: more effort buys
+    gain at a rising cost, and spread only costs. Every candidate with the least
+    spread is on the Pareto front (maximise gain, minimise cost) and none with
+    more is. `pressure` plays an uncertainty; `noise` a stochastic model's noise.
+    """
+    gain = pressure * effort
+    if noise:
+        gain += noise * float(np.random.default_rng(seed).standard_normal())
+    return {"gain": gain, "cost": effort**2 + spread}
