@@ -16,7 +16,18 @@ from agents.enterprise import consider_upgrade, hire_talent, learn
 from agents.ties import revise_ties
 from viz import charts
 from viz.charts import PREVIOUS
-from viz.controls import PRESETS, AppModel, build, check_controls, default_controls
+from viz.controls import (
+    PRESETS,
+    AppModel,
+    advance,
+    build,
+    check_controls,
+    default_controls,
+    describe_controls,
+    pick_scenario,
+    settings_tag,
+    with_settings,
+)
 from viz.inspector import firm_upgrade_terms, inspect_firm
 from viz.networks import firm_network, firm_positions, town_network
 from viz.page import TownsimApp, clock_label, selected_agent
@@ -102,13 +113,20 @@ def test_seed_and_scenario_reach_the_model(app):
     assert model.value.n_towns == 4  # picking a scenario keeps the province size
 
 
-def test_levers_that_cannot_make_a_model_are_refused_with_a_reason(app):
+def test_levers_that_cannot_make_a_model_are_refused_in_a_users_words(app):
     model, rc = app
     for lever in ("talent", "funding", "IP protection", "platforms"):
         slider(rc, f"Lever weight: {lever}").v_model = 0.0
-    assert "positive" in rc.find(v.Alert, type="error").widget.children[0]
-    click(rc, "Reset")  # still the last valid settings
-    assert model.value.settings.government.platform == pytest.approx(0.2)
+    reason = rc.find(v.Alert, type="error").widget.children[0]
+    assert "lever weights are 0" in reason
+    assert "GovernmentSettings" not in reason and "allowed" not in reason
+    platforms = slider(rc, "Lever weight: platforms")
+    assert platforms.v_model == 0.0 and platforms.label.endswith(": 0")  # they agree
+    assert rc.find(v.Btn, children=["Reset"]).widget.disabled
+    slider(rc, "Lever weight: platforms").v_model = 0.5
+    assert rc.find(v.Alert, type="error").widgets == []
+    click(rc, "Reset")
+    assert model.value.settings.government.platform == pytest.approx(0.5)
 
 
 def test_a_preset_starts_its_run_and_says_what_to_look_for(app):
@@ -141,7 +159,7 @@ def test_clicking_a_town_and_a_firm_fills_the_inspector(app):
 
 def test_the_about_panel_follows_the_netlogo_info_tab(app):
     _, rc = app
-    rc.find(v.Tabs).widget.v_model = 2
+    rc.find(v.Tabs).widget.v_model = 3
     text = " ".join(markdown(rc))
     for heading in (
         "What is it?",
@@ -291,3 +309,86 @@ def test_the_selected_firm_is_followed_as_blocks_widen_and_dropped_when_it_leave
     retire_firms(model, np.array([agent.slot]))
     assert not selected_agent(model, agent)
     assert not selected_agent(build(SMALL), agent)  # another run: another firm
+
+
+def test_steps_per_click_stop_exactly_at_the_end_and_say_so(app):
+    model, rc = app
+    slider(rc, "Steps per Step click").v_model = 20
+    end = model.value.settings.steps
+    for _ in range(end // 20 + 2):
+        if rc.find(v.Btn, children=["Step"]).widget.disabled:
+            break
+        click(rc, "Step")
+    assert model.value.steps == end
+    assert model.value.year == model.value.settings.run.end_year
+    assert len(model.value.model_frame()) == end + 1  # nothing past the end
+    assert rc.find(v.Btn, children=["Step"]).widget.disabled
+    assert rc.find(v.Btn, children=["▶"]).widget.disabled
+    message = rc.find(v.Alert, class_="townsim-end").widget.children[0]
+    assert "reached its end" in message and "2035" in message
+
+
+def test_advance_asks_before_every_step_so_a_pause_lands_no_step():
+    model = build(SMALL)
+    asked = []
+
+    def keep_going():
+        asked.append(model.steps)
+        return len(asked) <= 2  # paused after two steps of a five-step click
+
+    assert advance(model, 5, keep_going) == 2
+    assert model.steps == 2
+    assert advance(model, 5, lambda: False) == 0 and model.steps == 2
+
+
+def test_the_inspector_forgets_a_firm_of_another_town(app):
+    model, rc = app
+    click(rc, "Step")
+    rc.find(v.Tabs).widget.v_model = 1
+    (firm_view,) = vue_views(rc)
+    firm_view.vue_select(firm_view.nodes[0]["id"])
+    assert any("Upgrade decision" in text for text in markdown(rc))
+    slider(rc, "Town 0").v_model = 2
+    assert not any("Upgrade decision" in text for text in markdown(rc))
+    (firm_view,) = vue_views(rc)
+    assert all(model.value.firms.town[n["id"]] == 2 for n in firm_view.nodes)
+
+
+def test_the_description_says_what_a_preset_changed(app):
+    _, rc = app
+    click(rc, PRESETS[0].title)  # the baseline with no budget
+    (text,) = [
+        w.children[0]
+        for w in rc.find(v.Html, tag="span").widgets
+        if "townsim-description" in (w.class_ or "")
+    ]
+    assert "budget 0 (scenario: 0.003)" in text
+
+
+def test_the_guangdong_scenario_brings_its_own_towns_and_plan():
+    controls = pick_scenario(SMALL, "guangdong")
+    assert controls["towns"] == 399 and controls["firms_per_town"] == 250
+    assert pick_scenario(SMALL, "platform")["towns"] == SMALL["towns"]
+
+
+def test_downloads_name_and_record_their_settings():
+    first, second = (p.controls() for p in PRESETS[2:4])
+    assert settings_tag(first) != settings_tag(second)
+    model = build(SMALL)
+    model.step()
+    frame = with_settings(model.model_frame(), model.controls)
+    assert len(frame) == 2
+    assert (frame["scenario_name"] == "baseline").all()
+    assert (frame["towns"] == 4).all() and (frame["seed"] == model.seed).all()
+    assert list(frame.columns[-2:]) == list(model.model_frame().columns[-2:])
+
+
+def test_the_agents_schedule_warns_before_a_slow_step(app):
+    _, rc = app
+    rc.find(v.Select, label="Schedule").widget.v_model = "agents"
+    assert rc.find(v.Alert, class_="townsim-slow").widgets == []  # 4 x 30 firms
+    slider(rc, "Towns").v_model = 60
+    slider(rc, "Firms per town").v_model = 300
+    warning = rc.find(v.Alert, class_="townsim-slow").widget.children[0]
+    assert "16.2 s per step" in warning
+    assert "Changed" not in describe_controls(SMALL)  # the scenario's own policy
