@@ -5,6 +5,8 @@ check the app's wiring (Step, Reset, presets, selection, inspector) quickly; the
 browser test checks that the front end draws it.
 """
 
+import re
+
 import ipyvue
 import ipyvuetify as v
 import numpy as np
@@ -392,3 +394,58 @@ def test_the_agents_schedule_warns_before_a_slow_step(app):
     warning = rc.find(v.Alert, class_="townsim-slow").widget.children[0]
     assert "16.2 s per step" in warning
     assert "Changed" not in describe_controls(SMALL)  # the scenario's own policy
+
+
+def test_the_inspector_speaks_in_words_and_says_when_figures_are_from():
+    model = build({**SMALL, "firms_per_town": 60})
+    for _ in range(30):
+        model.step()
+    f, alive = model.firms, np.flatnonzero(model.firms.alive)
+    top = next(s for s in alive if f.level[s] == 4)
+    outsider = next(
+        s for s in alive if f.industry[s] != model.towns.industry[f.town[s]]
+    )
+    texts = {}
+    for slot in alive:
+        sections = inspect_firm(model, int(slot))
+        text = " ".join(
+            f"{x.summary} " + " ".join(" ".join(row) for row in x.rows)
+            for x in sections
+        )
+        assert not re.search(r"\de[-+]\d", text), text  # no powers of ten
+        assert not re.search(r"\bA [aeiou]", text)  # "an upstream", not "a"
+        state = dict((row[0], row[1]) for row in sections[-1].rows)
+        assert state["member"] == "none" or not state["member"].isdigit()
+        assert not state["university"].lstrip("-").isdigit()
+        assert not state["blocked"].isdigit()
+        texts[int(slot)] = text
+    assert "next level" not in texts[int(top)]
+    assert "leading industry is" in texts[int(outsider)]
+    upgrade = inspect_firm(model, int(alive[0]))[2]
+    assert "At its last decision" in upgrade.summary and "now" in upgrade.summary
+    names = [row[0] for row in upgrade.rows]
+    assert "chance to climb now" in names and "at its last decision" in names
+
+
+def test_previous_runs_are_drawn_dashed_off_the_frame_and_named_per_series():
+    before, now = build(PRESETS[0].controls()), build(PRESETS[1].controls())
+    one_point = charts.levels_chart(now, before)["legend"]
+    assert not [item for item in one_point if len(item) > 2]  # nothing to draw yet
+    for _ in range(12):
+        before.step()
+        now.step()
+    coverage = charts.coverage_chart(now, before)
+    dashed = [item[0] for item in coverage["legend"] if len(item) > 2]
+    assert dashed == [
+        f"{PREVIOUS}: towns with a platform",
+        f"{PREVIOUS}: firms in a platform",
+    ]
+    towns = charts.towns_chart(now, before)  # one town, always at dimension 1
+    assert not [item for item in towns["legend"] if len(item) > 2]
+    levels = charts.levels_chart(now, before)
+    assert [item for item in levels["legend"] if len(item) > 2]
+    frame = (levels["height"] - 26, 26)  # bottom and top of the plot, in pixels
+    for shape in levels["shapes"]:
+        if shape[4] == charts.PREVIOUS_DASH:
+            rows = {float(p.split(",")[1]) for p in shape[0][1:].split(" L")}
+            assert not rows <= set(frame)  # not lying on the frame all along

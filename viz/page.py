@@ -135,7 +135,6 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
     town = solara.use_reactive(0)
     firm = solara.use_reactive(None)  # the selected firm's agent, which follows it
     lesson = solara.use_reactive(({}, ""))  # a preset's controls and its lesson
-    generation = solara.use_reactive(0)
     tab = solara.use_reactive(0)
     rule = solara.use_reactive(RULE_TOPICS[0])
 
@@ -146,7 +145,6 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
         model.set(build(new_controls))
         choose_town(0)
         lesson.set((new_controls, text))
-        generation.set(generation.value + 1)  # a fresh controller: not playing
 
     def choose_town(number: int) -> None:
         """Select a town; the inspector's firm belonged to the old one."""
@@ -163,7 +161,7 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
     with solara.AppBar():
         solara.AppBarTitle(TITLE)
     with solara.Sidebar():
-        RunCard(model, controls, generation.value)
+        RunCard(model, controls)
         PresetCard(start)
         SettingsCard(model.value, controls)
     current = model.value
@@ -188,7 +186,6 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
 def RunCard(
     model: solara.Reactive[AppModel],
     controls: solara.Reactive[dict[str, Any]],
-    generation: int,
 ) -> None:
     """The clock, Step / Play / Reset, and what the run so far can be saved as."""
     update_counter.get()  # the model changed in place: redraw
@@ -204,13 +201,7 @@ def RunCard(
                 f"step {current.steps} of {current.settings.steps}",
                 classes=["townsim-step"],
             )
-        RunButtons(
-            model,
-            controls,
-            play_interval,
-            steps_per_click,
-            generation,  # reacton keeps an element whose arguments are unchanged
-        ).key(f"controller-{generation}")
+        RunButtons(model, controls, play_interval, steps_per_click)
         if current.finished and not current.retired:
             solara.Success(end_message(current), dense=True, classes=["townsim-end"])
         solara.SliderInt(
@@ -239,38 +230,38 @@ def RunButtons(
     controls: solara.Reactive[dict[str, Any]],
     play_interval: solara.Reactive[int],
     steps_per_click: solara.Reactive[int],
-    generation: int,
 ) -> None:
     """Reset, Play/Pause and Step, which never run past the end or after a pause.
 
     Play steps in a background thread, as Mesa's ModelController does, and asks
     before every step whether it is still playing this run: a Pause, a Reset or
-    a preset stops it at once. A preset starts a new controller (a new
-    `generation`), so nothing carries over from the old run's buttons.
+    a preset stops it at once. What is playing is a run, not a flag, so a new
+    run (Reset, preset) always starts paused.
     """
     update_counter.get()  # the run moved in place: its end may have come
-    playing = solara.use_reactive(False)
     run = model.value
+    played = solara.use_reactive(None)  # the run Play is playing, None when paused
+    playing = played.value is run  # a new run (Reset, preset) is never playing
 
     def still_playing() -> bool:
-        return playing.value and model.value is run
+        return played.value is run and model.value is run
 
     def play() -> None:
         while still_playing() and not run.finished:
             time.sleep(play_interval.value / 1000)
             advance(run, steps_per_click.value, still_playing)
             force_update()
-        if model.value is run:
-            playing.set(False)
+        if played.value is run:
+            played.set(None)
 
-    solara.lab.use_task(play, dependencies=[playing.value, run], prefer_threaded=True)
+    solara.lab.use_task(play, dependencies=[played.value, run], prefer_threaded=True)
 
     def step() -> None:
         advance(run, steps_per_click.value, lambda: model.value is run)
         force_update()
 
     def reset() -> None:
-        playing.set(False)
+        played.set(None)
         run.retire()
         model.set(build(controls.value))
 
@@ -280,16 +271,16 @@ def RunButtons(
             label="Reset", color="primary", on_click=reset, disabled=problem is not None
         )
         solara.Button(
-            label="❚❚" if playing.value else "▶",
+            label="❚❚" if playing else "▶",
             color="primary",
-            on_click=lambda: playing.set(not playing.value),
+            on_click=lambda: played.set(None if playing else run),
             disabled=run.finished,
         )
         solara.Button(
             label="Step",
             color="primary",
             on_click=step,
-            disabled=playing.value or run.finished,
+            disabled=playing or run.finished,
         )
 
 

@@ -82,12 +82,17 @@ class Chart:
         label: str = "",
         width: float = 2.0,
         dash: str = "",
-    ) -> None:
-        """A polyline through the points; NaN values are skipped."""
+    ) -> bool:
+        """A polyline through the points; returns whether anything was drawn.
+
+        NaN values and points off the x axis are skipped, so that nothing is
+        drawn outside the frame.
+        """
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        keep = np.isfinite(x) & np.isfinite(y)
-        if keep.sum() == 0:
-            return
+        low, high = self.x_range
+        keep = np.isfinite(x) & np.isfinite(y) & (x >= low - 1e-9) & (x <= high + 1e-9)
+        if keep.sum() < 1:
+            return False
         self.path(
             _polyline(self.px(x[keep]), self.py(y[keep])),
             "none",
@@ -98,6 +103,7 @@ class Chart:
         )
         if label:
             self.legend.append([label, colour])
+        return True
 
     def dots(
         self, x: ArrayLike, y: ArrayLike, colour: str, radius: float = 2.5
