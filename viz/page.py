@@ -60,9 +60,15 @@ CSS = """
 .townsim-note { font-size: 13px; color: #616161; }
 /* The "runs on Solara" banner sits over the page's bottom right corner. */
 div:has(> b > a[href="https://solara.dev"]) { display: none !important; }
+/* A phone's drawer opens below the app bar, so its menu button can close it. */
+.v-navigation-drawer--is-mobile {
+  top: 56px !important; max-height: calc(100% - 56px) !important;
+  box-shadow: 0 0 0 100vmax rgba(0, 0, 0, 0.3) !important;
+}
 @media (max-width: 600px) {
   .v-navigation-drawer { min-width: 0 !important; width: 88vw !important; }
   .townsim-text table { font-size: 12px; }
+  .v-toolbar__title { font-size: 16px; }
 }
 """
 ABOUT = (Path(__file__).parent / "about.md").read_text(encoding="utf-8")
@@ -102,6 +108,11 @@ def NetworkView(
     event_select: Callable[[int], None],
 ) -> None:
     """A clickable SVG network: clicking a node calls `event_select(node id)`."""
+
+
+@solara.component_vue("drawer.vue")
+def DrawerKeeper() -> None:
+    """Closes the phone's drawer with Escape or a tap outside it (see drawer.vue)."""
 
 
 @solara.component_vue("chart.vue")
@@ -158,6 +169,7 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
 
     solara.Title(TITLE)
     solara.Style(CSS)
+    DrawerKeeper()
     with solara.AppBar():
         solara.AppBarTitle(TITLE)
     with solara.Sidebar():
@@ -288,7 +300,7 @@ def RunButtons(
 def DataDownloads(model: AppModel) -> None:
     """The run so far as tables that name its settings, in the file and its name."""
     stem = settings_tag(model.controls)
-    with solara.Row(gap="4px"):
+    with solara.Row(gap="4px", style="flex-wrap: wrap"):
         solara.FileDownload(
             lambda: with_settings(model.town_frame(), model.controls).to_csv(
                 index=False
@@ -533,7 +545,8 @@ def html_of(text: str) -> str:
     Solara's Markdown component would load KaTeX from a CDN in the browser, and
     the app must work with no internet.
     """
-    return markdown.markdown(text, extensions=["tables"])
+    page = markdown.markdown(text, extensions=["tables"])
+    return page.replace('<a href="http', '<a target="_blank" rel="noopener" href="http')
 
 
 @solara.component

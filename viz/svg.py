@@ -17,6 +17,8 @@ from numpy.typing import ArrayLike
 
 AXIS_COLOUR = "#9e9e9e"
 TEXT_COLOUR = "#424242"
+TICK_SIZE = 12
+"""Tick labels in drawing pixels: still 10 px on a phone, where a chart shrinks."""
 
 
 @dataclass
@@ -207,7 +209,7 @@ class Chart:
         bottom, top = self.height - self.bottom, self.top
         for value in x_ticks:
             px = float(self.px(value))
-            self.text(px, bottom + 14, x_format.format(value), size=10)
+            self.text(px, bottom + 15, x_format.format(value), size=TICK_SIZE)
         for i, value in enumerate(y_ticks):
             py = float(self.py(value))
             self.path(
@@ -217,7 +219,7 @@ class Chart:
                 1,
             )
             label = y_labels[i] if y_labels is not None else y_format.format(value)
-            self.text(self.left - 4, py + 4, label, anchor="end", size=10)
+            self.text(self.left - 4, py + 4, label, anchor="end", size=TICK_SIZE)
         self.path(
             f"M{self.left},{top} V{bottom} H{self.width - self.right}",
             "none",
