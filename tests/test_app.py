@@ -161,7 +161,7 @@ def test_clicking_a_town_and_a_firm_fills_the_inspector(app):
 
 def test_the_about_panel_follows_the_netlogo_info_tab(app):
     _, rc = app
-    rc.find(v.Tabs).widget.v_model = 3
+    rc.find(v.Tabs).widget.v_model = 4
     text = " ".join(markdown(rc))
     for heading in (
         "What is it?",
@@ -449,3 +449,32 @@ def test_previous_runs_are_drawn_dashed_off_the_frame_and_named_per_series():
         if shape[4] == charts.PREVIOUS_DASH:
             rows = {float(p.split(",")[1]) for p in shape[0][1:].split(" L")}
             assert not rows <= set(frame)  # not lying on the frame all along
+
+
+TINY = {**SMALL, "towns": 2, "firms_per_town": 20}
+
+
+def test_compare_runs_through_the_sweep_worker_as_the_app_would():
+    from experiments.sweeps.outcomes import measure
+    from viz.compare import run_outcome
+
+    app_run = build({**TINY, "seed": 11}).run()
+    rows = measure(app_run.town_frame(), ["platform_coverage"], [2035])
+    assert run_outcome(TINY, 11, "platform_coverage") == rows["value"].iloc[0]
+
+
+def test_compare_pairs_seeds_and_says_what_the_interval_means():
+    from viz.compare import compare
+
+    same = compare(TINY, TINY, 2, "mean_firm_level")
+    assert np.array_equal(same.a, same.b)  # common seeds: no luck between them
+    assert "includes 0" in same.meaning()
+    none = {**TINY, "budget_share": 0.0}
+    push = {**pick_scenario(TINY, "platform"), "budget_share": 0.03}
+    apart = compare(none, push, 2, "platform_coverage")
+    assert (apart.a == 0).all() and (apart.b > 0).all()
+    mean, low, high = apart.difference()
+    assert low <= mean <= high
+    counted = []
+    assert compare(none, push, 3, "gdp_growth", counted.append, lambda: True) is None
+    assert counted == []

@@ -21,6 +21,7 @@ from mesa.visualization.utils import force_update, update_counter
 from agents import Enterprise
 from scenarios import INDUSTRIES, PLATFORM_KINDS, REGIONS
 from viz import charts
+from viz.compare import CompareTab
 from viz.controls import (
     ONE_TOWN_CEILING,
     PRESETS,
@@ -41,6 +42,7 @@ from viz.controls import (
 from viz.inspector import Section, inspect_firm
 from viz.networks import LEVEL_LABELS, firm_network, town_network
 from viz.rules import RULE_TOPICS, RULES_OF_SECTION, RulesTab
+from viz.widgets import ChartView, DrawerKeeper, NetworkView
 
 TITLE = "Professional towns climbing to Internet+"
 CSS = """
@@ -95,31 +97,6 @@ SLOW_STEP_S = 1.0
 """A step longer than this on the agents schedule is announced before Reset."""
 
 
-@solara.component_vue("network.vue")
-def NetworkView(
-    width: int,
-    height: int,
-    nodes: list,
-    edges: list,
-    labels: list,
-    legend: list,
-    guides: list,
-    selected: int,
-    event_select: Callable[[int], None],
-) -> None:
-    """A clickable SVG network: clicking a node calls `event_select(node id)`."""
-
-
-@solara.component_vue("drawer.vue")
-def DrawerKeeper() -> None:
-    """Closes the phone's drawer with Escape or a tap outside it (see drawer.vue)."""
-
-
-@solara.component_vue("chart.vue")
-def ChartView(width: int, height: int, shapes: list, texts: list, legend: list) -> None:
-    """An SVG chart described by `viz.svg.Chart.spec()`."""
-
-
 def clock_label(model: AppModel) -> str:
     """The simulated date on screen: the end of the start year, then quarters."""
     if model.steps == 0:
@@ -131,7 +108,7 @@ def clock_label(model: AppModel) -> str:
     return f"{model.calendar_year}, step {part} of {per_year}"
 
 
-TABS = ("Province", "Town and firms", "Rules", "About")
+TABS = ("Province", "Town and firms", "Rules", "Compare", "About")
 
 
 @solara.component
@@ -191,6 +168,8 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
         with solara.lab.Tab(TABS[2]):
             RulesTab(rule)
         with solara.lab.Tab(TABS[3]):
+            CompareTab(controls.value)
+        with solara.lab.Tab(TABS[4]):
             Prose(ABOUT, classes=["townsim-about"])
 
 
