@@ -103,8 +103,12 @@ def _previous_line(
     years = series(previous, "year")
     if years.size < 2:
         return
-    if chart.line(years, values, colour, "", width=1.6, dash=PREVIOUS_DASH):
-        chart.legend.append([f"{PREVIOUS}: {name}", colour, "dash"])
+    if not chart.line(years, values, colour, "", width=1.6, dash=PREVIOUS_DASH):
+        return
+    low, high = chart.y_range
+    on_axis = np.all(np.isclose(values, low)) or np.all(np.isclose(values, high))
+    where = f" ({low:g} throughout, on the axis)" if on_axis else ""
+    chart.legend.append([f"{PREVIOUS}: {name}{where}", colour, "dash"])
 
 
 def plan_path(start_year: int, plan_year: int) -> tuple[np.ndarray, np.ndarray]:
@@ -215,7 +219,7 @@ def coordination_chart(model: TownModel, town: int) -> dict[str, Any]:
     chart = _time_chart(model, "Coordination D over the years", (0, 1))
     for low, band in ((0.3, "moderate"), (0.5, "high"), (0.8, "excellent")):
         chart.text(
-            chart.left + 4, float(chart.py(low)) - 3, band, anchor="start", size=9
+            chart.left + 4, float(chart.py(low)) - 3, band, anchor="start", size=11
         )
     frame = model.town_frame()
     here = frame[frame["town"] == town]

@@ -163,7 +163,7 @@ class Chart:
             "3,3",
         )
         if label:
-            self.text(px + 3, self.top + 10, label, anchor="start", size=10)
+            self.text(px + 3, self.top + 10, label, anchor="start", size=11)
 
     def bar(
         self, x0: float, x1: float, y0: float, y1: float, colour: str, title: str
