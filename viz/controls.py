@@ -7,6 +7,7 @@ those names and turns them into a scenario, a seed and overrides.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +77,15 @@ def check_controls(controls: dict[str, Any]) -> str | None:
 
     The scenario loader speaks of keys and types for people editing files; the
     app's users moved a slider, so the reason names the slider and what to do.
+    The answer is remembered: every redraw of the buttons asks again, and a
+    class asks about the same few settings.
     """
+    return _reason(tuple(sorted(controls.items())))
+
+
+@functools.lru_cache(maxsize=1024)
+def _reason(items: tuple[tuple[str, Any], ...]) -> str | None:
+    controls = dict(items)
     try:
         load_scenario(controls["scenario_name"], overrides_of(controls))
     except ScenarioError as error:

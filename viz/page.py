@@ -178,23 +178,17 @@ def RunCard(
     model: solara.Reactive[AppModel],
     controls: solara.Reactive[dict[str, Any]],
 ) -> None:
-    """The clock, Step / Play / Reset, and what the run so far can be saved as."""
-    update_counter.get()  # the model changed in place: redraw
+    """The clock, Step / Play / Reset, and what the run so far can be saved as.
+
+    Only the clock and the buttons follow each step; the rest of the card stays
+    as it is, which keeps a step's redraw small when a class shares a server.
+    """
     play_interval = solara.use_reactive(200)
     steps_per_click = solara.use_reactive(1)
     current = model.value
     with solara.Card("Run"):
-        with solara.Column(gap="0px"):
-            solara.Text(
-                clock_label(current), classes=["townsim-year"], style="font-size: 24px"
-            )
-            solara.Text(
-                f"step {current.steps} of {current.settings.steps}",
-                classes=["townsim-step"],
-            )
+        Clock(current)
         RunButtons(model, controls, play_interval, steps_per_click)
-        if current.finished and not current.retired:
-            solara.Success(end_message(current), dense=True, classes=["townsim-end"])
         solara.SliderInt(
             f"Steps per Step click: {steps_per_click.value}",
             value=steps_per_click,
@@ -213,6 +207,19 @@ def RunCard(
             solara.Warning(
                 "Settings changed: press Reset to start a run with them.", dense=True
             )
+
+
+@solara.component
+def Clock(run: AppModel) -> None:
+    """The simulated date, the step count, and a message once the run is over."""
+    update_counter.get()  # the run moved in place: redraw
+    with solara.Column(gap="0px"):
+        solara.Text(clock_label(run), classes=["townsim-year"], style="font-size: 24px")
+        solara.Text(
+            f"step {run.steps} of {run.settings.steps}", classes=["townsim-step"]
+        )
+        if run.finished and not run.retired:
+            solara.Success(end_message(run), dense=True, classes=["townsim-end"])
 
 
 @solara.component
