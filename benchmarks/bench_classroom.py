@@ -63,6 +63,7 @@ TIMED_STEP = """() => new Promise((resolve, reject) => {
 
 
 def free_port() -> int:
+    """A port nothing listens on."""
     with socket.socket() as s:
         s.bind(("localhost", 0))
         return s.getsockname()[1]
@@ -99,6 +100,7 @@ def start_server(port: int) -> subprocess.Popen:
 
 
 async def open_session(browser, url: str):
+    """A new browser context on the app (its own Solara session), once drawn."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
     await page.goto(url)
@@ -107,6 +109,7 @@ async def open_session(browser, url: str):
 
 
 def percentile(values: list[float], q: float) -> float:
+    """The q-quantile of values, interpolated between neighbours."""
     ordered = sorted(values)
     k = (len(ordered) - 1) * q
     low, high = int(k), min(int(k) + 1, len(ordered) - 1)
@@ -114,6 +117,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def measure(sessions: int, rounds: int) -> dict:
+    """Open the sessions, step them together for some rounds, close them."""
     port = free_port()
     url = f"http://localhost:{port}/"
     server = start_server(port)
@@ -166,6 +170,7 @@ async def measure(sessions: int, rounds: int) -> dict:
 
 
 def main() -> None:
+    """Run the load test and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=6)
