@@ -145,10 +145,12 @@ def gdp_chart(model: TownModel, previous: TownModel | None = None) -> dict[str, 
             _previous_line(chart, previous, before[1], PREVIOUS_COLOUR, "model towns")
     else:
         values = gdp / 1e3
-        top = max(float(values.max()), plan.gdp_target / 1e3) * 1.1
+        target = plan.gdp_target / 1e3
+        label = f"plan target {target:,.0f} bn"
+        top = max(float(values.max()), target) * 1.1
         chart = _time_chart(model, "Output, bn yuan a year, against the plan", (0, top))
         chart.line(years, values, TOWN_COLOUR, "model towns")
-        chart.hline(plan.gdp_target / 1e3, PLAN_COLOUR, "plan target")
+        chart.hline(target, PLAN_COLOUR, label)
     chart.vline(plan.year, label=f"plan {plan.year}")
     return chart.spec()
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import markdown
+import reacton.core
 import solara
 import solara.lab
 from mesa.visualization.utils import force_update, update_counter
@@ -239,6 +240,13 @@ def RunButtons(
     update_counter.get()  # the run moved in place: its end may have come
     run = model.value
     played = solara.use_reactive(None)  # the run Play is playing, None when paused
+    render_context = reacton.core.get_render_context()
+
+    def redraw() -> None:
+        """Every view that follows the run, redrawn in one pass, not one each."""
+        with render_context:
+            force_update()
+
     playing = played.value is run  # a new run (Reset, preset) is never playing
 
     def still_playing() -> bool:
@@ -248,7 +256,7 @@ def RunButtons(
         while still_playing() and not run.finished:
             time.sleep(play_interval.value / 1000)
             advance(run, steps_per_click.value, still_playing)
-            force_update()
+            redraw()
         if played.value is run:
             played.set(None)
 
@@ -256,7 +264,7 @@ def RunButtons(
 
     def step() -> None:
         advance(run, steps_per_click.value, lambda: model.value is run)
-        force_update()
+        redraw()
 
     def reset() -> None:
         played.set(None)
