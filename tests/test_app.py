@@ -5,6 +5,7 @@ check the app's wiring (Step, Reset, presets, selection, inspector) quickly; the
 browser test checks that the front end draws it.
 """
 
+import json
 import re
 
 import ipyvue
@@ -61,9 +62,18 @@ def slider(rc, label_start):
     return found[0]
 
 
+def drawn(widget):
+    """What a chart or network view was given to draw."""
+    return json.loads(widget.spec)
+
+
 def vue_views(rc):
     """The network views on screen (Vue templates with nodes)."""
-    return [w for w in rc.find(ipyvue.VueTemplate).widgets if hasattr(w, "nodes")]
+    return [
+        w
+        for w in rc.find(ipyvue.VueTemplate).widgets
+        if hasattr(w, "spec") and "nodes" in drawn(w)
+    ]
 
 
 def markdown(rc):
@@ -97,9 +107,9 @@ def test_slider_change_then_reset_rebuilds_the_model_with_the_new_value(app):
     assert new.controls["towns"] == 6
     assert year_shown(rc) == "End of 2016"
     legends = [
-        str(w.legend)
+        str(drawn(w)["legend"])
         for w in rc.find(ipyvue.VueTemplate).widgets
-        if hasattr(w, "shapes")
+        if hasattr(w, "spec") and "shapes" in drawn(w)
     ]
     assert sum(PREVIOUS in legend for legend in legends) >= 3  # the run before, dashed
 
@@ -151,7 +161,7 @@ def test_clicking_a_town_and_a_firm_fills_the_inspector(app):
     town_view.vue_select(2)
     rc.find(v.Tabs).widget.v_model = 1  # the "Town and firms" tab
     (firm_view,) = vue_views(rc)
-    slot = firm_view.nodes[0]["id"]
+    slot = drawn(firm_view)["nodes"][0]["id"]
     assert model.value.firms.town[slot] == 2
     assert not any("Upgrade decision" in text for text in markdown(rc))
     firm_view.vue_select(slot)
@@ -348,12 +358,12 @@ def test_the_inspector_forgets_a_firm_of_another_town(app):
     click(rc, "Step")
     rc.find(v.Tabs).widget.v_model = 1
     (firm_view,) = vue_views(rc)
-    firm_view.vue_select(firm_view.nodes[0]["id"])
+    firm_view.vue_select(drawn(firm_view)["nodes"][0]["id"])
     assert any("Upgrade decision" in text for text in markdown(rc))
     slider(rc, "Town 0").v_model = 2
     assert not any("Upgrade decision" in text for text in markdown(rc))
     (firm_view,) = vue_views(rc)
-    assert all(model.value.firms.town[n["id"]] == 2 for n in firm_view.nodes)
+    assert all(model.value.firms.town[n["id"]] == 2 for n in drawn(firm_view)["nodes"])
 
 
 def test_the_description_says_what_a_preset_changed(app):

@@ -31,7 +31,7 @@ from viz.controls import (
     pick_scenario,
 )
 from viz.svg import Chart
-from viz.widgets import ChartView
+from viz.widgets import ChartView, drawing
 
 OUTCOMES = (
     "mean_firm_level",
@@ -277,6 +277,6 @@ def CompareTab(controls: dict[str, Any]) -> None:
             solara.Info("Cancelled: no result.", dense=True)
         return
     with solara.Div(classes=["townsim-grid"]):
-        ChartView(**comparison_chart(found))
-        ChartView(**difference_chart(found))
+        ChartView(**drawing(comparison_chart(found)))
+        ChartView(**drawing(difference_chart(found)))
     solara.Info(found.meaning(), classes=["townsim-meaning"])

@@ -43,7 +43,7 @@ from viz.controls import (
 from viz.inspector import Section, inspect_firm
 from viz.networks import LEVEL_LABELS, firm_network, town_network
 from viz.rules import RULE_TOPICS, RULES_OF_SECTION, RulesTab
-from viz.widgets import ChartView, DrawerKeeper, NetworkView
+from viz.widgets import ChartView, DrawerKeeper, NetworkView, drawing
 
 TITLE = "Professional towns climbing to Internet+"
 CSS = """
@@ -413,7 +413,7 @@ def ProvinceTab(
     with solara.Div(classes=["townsim-grid"]):
         with solara.Card("Towns of the province"):
             NetworkView(
-                **town_network(model) | {"width": 480, "height": 360},
+                **drawing(town_network(model), width=480, height=360),
                 selected=town,
                 event_select=select_town,
             )
@@ -422,10 +422,10 @@ def ProvinceTab(
                 "to select it; hover for its figures.",
                 style="font-size: 13px",
             )
-        ChartView(**charts.towns_chart(model, previous))
-        ChartView(**charts.levels_chart(model, previous))
-        ChartView(**charts.gdp_chart(model, previous))
-        ChartView(**charts.coverage_chart(model, previous))
+        ChartView(**drawing(charts.towns_chart(model, previous)))
+        ChartView(**drawing(charts.levels_chart(model, previous)))
+        ChartView(**drawing(charts.gdp_chart(model, previous)))
+        ChartView(**drawing(charts.coverage_chart(model, previous)))
     if model.n_towns == 1:
         solara.Text(ONE_TOWN_CEILING, classes=["townsim-note"])
     solara.Text(DATES, classes=["townsim-note", "townsim-dates"])
@@ -459,7 +459,7 @@ def TownTab(
     with solara.Div(classes=["townsim-grid"]):
         with solara.Card(f"Firms of town {town}"):
             NetworkView(
-                **firm_network(model, town, slot) | {"width": 480, "height": 360},
+                **drawing(firm_network(model, town, slot), width=480, height=360),
                 selected=slot,
                 event_select=lambda s: select_firm(model.enterprises[s]),
             )
@@ -471,9 +471,9 @@ def TownTab(
             )
         with solara.Card("Firm inspector", classes=["townsim-inspector"]):
             Inspector(model, slot, show_rules)
-        ChartView(**charts.systems_chart(model, town))
-        ChartView(**charts.town_levels_chart(model, town))
-        ChartView(**charts.coordination_chart(model, town))
+        ChartView(**drawing(charts.systems_chart(model, town)))
+        ChartView(**drawing(charts.town_levels_chart(model, town)))
+        ChartView(**drawing(charts.coordination_chart(model, town)))
     solara.Text(DATES, classes=["townsim-note"])
 
 
