@@ -5,7 +5,9 @@ Chromium (one browser context each, so each is its own Solara session), and in
 each round clicks Step on every page at once. Each page times its own step and
 redraw (click to repainted charts, as the browser test does). Prints the median
 and 95th percentile of those times, the server's resident memory per session,
-and how much of it comes back once every page is closed and the sessions end.
+and how much of it comes back once every page is closed and the sessions end,
+and the server's CPU time per step (its share of the machine, the browser's
+excluded).
 
 The browser runs on the same machine and takes its share of the cores, so the
 times are an upper bound for students on their own laptops.
@@ -77,6 +79,12 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_server(port: int) -> subprocess.Popen:
     """The app on loopback, as a class would run it, with a short session cull."""
     env = {**os.environ, "SOLARA_KERNEL_CULL_TIMEOUT": CULL}
@@ -133,6 +141,7 @@ async def measure(sessions: int, rounds: int) -> dict:
             opened = first + rest
             loaded = rss_mib(server.pid)
             times: list[float] = []
+            cpu = cpu_seconds(server.pid)
             started = time.perf_counter()
             for _ in range(rounds):
                 found = await asyncio.gather(
@@ -140,6 +149,7 @@ async def measure(sessions: int, rounds: int) -> dict:
                 )
                 times.extend(found)
             wall = time.perf_counter() - started
+            cpu = cpu_seconds(server.pid) - cpu
             stepped = rss_mib(server.pid)
             for context, _ in opened:
                 await context.close()
@@ -158,6 +168,7 @@ async def measure(sessions: int, rounds: int) -> dict:
         "step_redraw_p95_s": round(percentile(times, 0.95), 3),
         "step_redraw_max_s": round(max(times), 3),
         "round_wall_s": round(wall / rounds, 2),
+        "server_cpu_per_step_s": round(cpu / len(times), 3),
         "server_rss_idle_mib": round(idle),
         "server_rss_one_session_mib": round(one),
         "server_rss_all_loaded_mib": round(loaded),
@@ -181,7 +192,8 @@ def main() -> None:
         f"{figures['sessions']} sessions stepping together: step + redraw median "
         f"{figures['step_redraw_median_s']} s, 95th percentile "
         f"{figures['step_redraw_p95_s']} s; {figures['rss_per_session_mib']} MiB "
-        f"per session; {figures['rss_returned_mib']} MiB returned after closing."
+        f"per session; {figures['rss_returned_mib']} MiB returned after closing; "
+        f"the server spends {figures['server_cpu_per_step_s']} s of CPU per step."
     )
 
 
