@@ -30,6 +30,7 @@ STACK = (LEVEL_COLOURS, LEVEL_LABELS)
 PREVIOUS_COLOUR = "#212121"
 PREVIOUS = "previous run (dashed)"
 """Legend of the run before the last Reset or preset, drawn dashed."""
+PREVIOUS_DASH = "6,3"
 
 
 def series(model: TownModel, name: str) -> np.ndarray:
@@ -75,11 +76,39 @@ def level_shares(model: TownModel) -> np.ndarray:
 
 
 def _previous_bounds(chart: Chart, previous: TownModel, stacked: np.ndarray) -> None:
-    """The previous run's boundaries between levels, to compare the climb with."""
+    """The previous run's boundaries between levels, to compare the climb with.
+
+    A boundary that lies on the frame all along (no firm above or below it) would
+    hide under the axis: it is left out, and the legend names the run only when
+    a boundary is drawn.
+    """
     years = series(previous, "year")
-    for k, bound in enumerate(np.cumsum(stacked, axis=0)[:-1]):
-        label = PREVIOUS if k == 0 else ""
-        chart.line(years, bound, PREVIOUS_COLOUR, label, width=1.2, dash="4,3")
+    if years.size < 2:
+        return
+    top = chart.y_range[1]
+    drawn = 0
+    for bound in np.cumsum(stacked, axis=0)[:-1]:
+        if np.all(bound <= 1e-9) or np.all(bound >= top - 1e-9):
+            continue
+        chart.line(years, bound, PREVIOUS_COLOUR, "", width=1.6, dash=PREVIOUS_DASH)
+        drawn += 1
+    if drawn:
+        chart.legend.append([f"{PREVIOUS}: level boundaries", PREVIOUS_COLOUR, "dash"])
+
+
+def _previous_line(
+    chart: Chart, previous: TownModel, values: np.ndarray, colour: str, name: str
+) -> None:
+    """One series of the previous run, dashed in its own colour, with its name."""
+    years = series(previous, "year")
+    if years.size < 2:
+        return
+    if not chart.line(years, values, colour, "", width=1.6, dash=PREVIOUS_DASH):
+        return
+    low, high = chart.y_range
+    on_axis = np.all(np.isclose(values, low)) or np.all(np.isclose(values, high))
+    where = f" ({low:g} throughout, on the axis)" if on_axis else ""
+    chart.legend.append([f"{PREVIOUS}: {name}{where}", colour, "dash"])
 
 
 def plan_path(start_year: int, plan_year: int) -> tuple[np.ndarray, np.ndarray]:
@@ -113,13 +142,15 @@ def gdp_chart(model: TownModel, previous: TownModel | None = None) -> dict[str, 
         chart.line(years, values, TOWN_COLOUR, "model towns")
         chart.line(plan_years, path, PLAN_COLOUR, "plan: 2.77 to 4 tn yuan", dash="5,4")
         if before is not None:
-            chart.line(*before, PREVIOUS_COLOUR, PREVIOUS, width=1.2, dash="4,3")
+            _previous_line(chart, previous, before[1], PREVIOUS_COLOUR, "model towns")
     else:
         values = gdp / 1e3
-        top = max(float(values.max()), plan.gdp_target / 1e3) * 1.1
+        target = plan.gdp_target / 1e3
+        label = f"plan target {target:,.0f} bn"
+        top = max(float(values.max()), target) * 1.1
         chart = _time_chart(model, "Output, bn yuan a year, against the plan", (0, top))
         chart.line(years, values, TOWN_COLOUR, "model towns")
-        chart.hline(plan.gdp_target / 1e3, PLAN_COLOUR, "plan target")
+        chart.hline(target, PLAN_COLOUR, label)
     chart.vline(plan.year, label=f"plan {plan.year}")
     return chart.spec()
 
@@ -140,12 +171,11 @@ def coverage_chart(
     chart.hline(plan.coverage_target, PLAN_COLOUR, f"target {plan.coverage_target:.0%}")
     chart.vline(plan.year, label=f"plan {plan.year}")
     if previous is not None:
-        before = series(previous, "year")
-        for k, name in enumerate(("platform_coverage", "member_share")):
-            label = PREVIOUS if k == 0 else ""
-            chart.line(
-                before, series(previous, name), PREVIOUS_COLOUR, label, 1.2, "4,3"
-            )
+        for name, colour, label in (
+            ("platform_coverage", "#0d47a1", "towns with a platform"),
+            ("member_share", "#00695c", "firms in a platform"),
+        ):
+            _previous_line(chart, previous, series(previous, name), colour, label)
     return chart.spec()
 
 
@@ -191,7 +221,7 @@ def coordination_chart(model: TownModel, town: int) -> dict[str, Any]:
     chart = _time_chart(model, "Coordination D over the years", (0, 1))
     for low, band in ((0.3, "moderate"), (0.5, "high"), (0.8, "excellent")):
         chart.text(
-            chart.left + 4, float(chart.py(low)) - 3, band, anchor="start", size=9
+            chart.left + 4, float(chart.py(low)) - 3, band, anchor="start", size=11
         )
     frame = model.town_frame()
     here = frame[frame["town"] == town]

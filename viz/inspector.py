@@ -28,7 +28,7 @@ from agents.enterprise import (
     upgrade_terms,
 )
 from agents.ties import TIE_KINDS, tie_acceptance, tie_end_chance, trust_target
-from scenarios import INDUSTRIES, LEVEL_NAMES, STAGES
+from scenarios import INDUSTRIES, LEVEL_NAMES, PLATFORM_KINDS, STAGES
 
 if TYPE_CHECKING:
     from agents.enterprise import Enterprise
@@ -77,27 +77,71 @@ def inspect_firm(model: TownModel, slot: int) -> list[Section]:
 
 
 def describe(model: TownModel, firm: Enterprise) -> Section:
-    """Who the firm is."""
-    industry = INDUSTRIES[firm.industry].replace("_", " ")
-    section = Section(
-        f"Firm {firm.id}",
-        f"A {STAGES[firm.stage]} {industry} firm of town {firm.town}, "
-        f"{firm.size:.0f} workers, at level {firm.level} "
-        f"({LEVEL_NAMES[firm.level - 1]}), {firm.age:.1f} years old.",
+    """Who the firm is, and why its industry may not be its town's."""
+    industry = _words(INDUSTRIES[firm.industry])
+    stage = STAGES[firm.stage]
+    summary = (
+        f"{_article(stage).capitalize()} {stage} {industry} firm of town "
+        f"{firm.town}, {firm.size:.0f} workers, at level {firm.level} "
+        f"({LEVEL_NAMES[firm.level - 1]}), {firm.age:.1f} years old."
     )
-    return section
+    leading = int(model.towns.industry[firm.town])
+    if firm.industry != leading:
+        share = model.settings.province.related_industry_share
+        summary += (
+            f" The town's leading industry is {_words(INDUSTRIES[leading])}; "
+            f"about {share:.0%} of a town's firms belong to another industry (the "
+            "related trades a cluster gathers), and this is one of them."
+        )
+    return Section(f"Firm {firm.id}", summary)
 
 
 def state_table(firm: Enterprise) -> Section:
-    """Every state variable of the firm, as the model holds it."""
-    section = Section("State variables", "As the model holds them now:")
-    names = {
-        "industry": INDUSTRIES[firm.industry].replace("_", " "),
-        "stage": STAGES[firm.stage],
-    }
+    """Every state variable of the firm, as the model holds it, in words."""
+    section = Section(
+        "State variables",
+        "As the model holds them, written at the firm's last step (figures above "
+        "that say 'now' are worked out again from this state):",
+    )
     for name, value in firm.state.items():
-        section.add(name, names.get(name, _show(value)))
+        shown = STATE_WORDS.get(name, _show)(value)
+        section.add(_words(name), shown, STATE_NOTES.get(name, ""))
     return section
+
+
+def _members(bits: int) -> str:
+    kinds = [_words(k) for i, k in enumerate(PLATFORM_KINDS) if int(bits) & (1 << i)]
+    return ", ".join(kinds) or "none"
+
+
+def _gates(bits: int) -> str:
+    reasons = [text for bit, text in Gate.TEXT.items() if int(bits) & int(bit)]
+    return "; ".join(reasons) or "nothing"
+
+
+STATE_WORDS = {
+    "industry": lambda v: _words(INDUSTRIES[int(v)]),
+    "stage": lambda v: STAGES[int(v)],
+    "member": _members,
+    "university": lambda v: "none" if int(v) < 0 else f"university {int(v)}",
+    "blocked": _gates,
+    "adoption_probability": lambda v: f"{float(v):.1%} a year",
+    "talent": lambda v: f"{float(v):.1%}",
+}
+"""How a coded state variable reads in words."""
+
+STATE_NOTES = {
+    "member": "platforms it belongs to",
+    "university": "its research project",
+    "blocked": "what stopped its last upgrade",
+    "adoption_probability": "chance to climb, at its last decision",
+    "talent": "IT staff, share of its workforce",
+    "output": "M yuan a year, at its last step",
+    "profit": "M yuan a year, at its last step",
+    "funds": "M yuan",
+    "size": "workers",
+    "age": "years",
+}
 
 
 def hiring(model: TownModel, firm: Enterprise) -> Section:
@@ -106,10 +150,11 @@ def hiring(model: TownModel, firm: Enterprise) -> Section:
     t = hiring_terms(model, firm.slots)
     target, short = float(t.target[0]), float(t.gap[0]) * firm.size
     pool = float(towns.talent_pool[firm.town])
+    need = "what its level needs" if firm.level >= 4 else "the need of its next level"
     section = Section(
         "Hiring IT talent",
-        f"It holds {firm.talent:.1%} IT staff and hires toward {target:.1%}, the "
-        f"need of its next level; {r.talent_attrition:.1%} leave each step. "
+        f"It holds {firm.talent:.1%} IT staff and hires toward {target:.1%}, "
+        f"{need}; {r.talent_attrition:.1%} leave each step. "
         + (
             f"It lacks {short:.1f} FTE; the town's pool has {pool:.1f} FTE, shared "
             "pro rata when firms ask for more than it holds."
@@ -118,7 +163,9 @@ def hiring(model: TownModel, firm: Enterprise) -> Section:
         ),
     )
     section.add("IT staff", f"{firm.talent:.3f}", "share of its workforce")
-    section.add("next level needs", f"{target:.3f}")
+    section.add(
+        "level 4 needs" if firm.level >= 4 else "next level needs", f"{target:.3f}"
+    )
     section.add("town pool", f"{pool:.1f}", "FTE available")
     return section
 
@@ -134,13 +181,19 @@ def firm_upgrade_terms(model: TownModel, firm: Enterprise) -> UpgradeTerms:
 
 def upgrade(model: TownModel, firm: Enterprise) -> Section:
     """The upgrade decision: a Bass hazard, then the gates (ODD 7.8)."""
-    section = Section("Upgrade decision", " ".join(firm.explain()))
+    section = Section(
+        "Upgrade decision", "At its last decision: " + " ".join(firm.explain())
+    )
     if firm.level >= 4:
         return section
     t = firm_upgrade_terms(model, firm)
     yearly = float(t.hazard[0])
     per_step = float(model.rates.per_step(yearly))
-    section.summary += " The terms, from its state now:"
+    section.summary += (
+        " The table works the terms out again from its state now; what it learnt "
+        "and the ties it changed since its decision move them, so the chance now "
+        f"is {yearly:.1%} a year."
+    )
     section.add("own initiative p", f"{float(t.p[0]):.3f}", "Bass p per year")
     section.add("subsidy offer", f"{float(t.offer[0]):.0%}", "of the cost; raises p")
     section.add("platform member", "yes" if t.member[0] else "no", "raises p")
@@ -156,12 +209,15 @@ def upgrade(model: TownModel, firm: Enterprise) -> Section:
     )
     imitating = float(t.q[0] * t.imitation[0])
     section.add("imitation q x share", f"{imitating:.3f}", "per year")
-    section.add("chance to climb", f"{yearly:.1%} a year", f"{per_step:.1%} a step")
+    section.add("chance to climb now", f"{yearly:.1%} a year", f"{per_step:.1%} a step")
+    recorded = float(firm.adoption_probability)
+    section.add("at its last decision", f"{recorded:.1%} a year", "what it acted on")
     for bit, (has, needs) in t.gates.items():
         name, unit = GATES[bit]
         verdict = "blocks" if t.blocked[0] & bit else "passes"
         has, needs = float(np.ravel(has)[0]), float(np.ravel(needs)[0])
-        section.add(f"gate: {name}", f"{has:.3g} vs {needs:.3g}", f"{verdict} ({unit})")
+        shown = f"{_amount(has)} vs {_amount(needs)}"
+        section.add(f"gate: {name}", shown, f"{verdict} now ({unit})")
     return section
 
 
@@ -173,19 +229,21 @@ def learning(model: TownModel, firm: Enterprise) -> Section:
     t = learning_terms(model, firm.slots, tie_gaps(model, firm.slots))
     section = Section(
         "Learning",
-        f"Knowledge {firm.knowledge:.2f}. Town IP protection {ip:.2f}: its firms "
+        f"Knowledge {firm.knowledge:.2f}; the table gives what each source adds "
+        f"per step, from its state now. Town IP protection {ip:.2f}: its firms "
         f"show partners {float(sharing(ip, r.sharing_floor)):.0%} of what they "
         f"know and {leak:.0%} a year leaks to imitators.",
     )
     absorb = float(t.absorptive[0])
     section.add("absorptive capacity", f"{absorb:.2f}", "half talent, half knowledge")
     partners = len(firm.partners)
-    section.add("from partners", f"{float(t.from_ties[0]):.3g}", f"{partners} partners")
-    section.add("from platforms", f"{float(t.from_platform[0]):.3g}", "members only")
-    section.add("from a university project", f"{float(t.from_project[0]):.3g}")
-    spill = float(t.from_leaks[0])
-    section.add("from town spillovers", f"{spill:.3g}", "what leaks, caught")
-    section.add("own R&D", f"{float(t.research[0]):.3g}", "less when results leak")
+    each = "partner" if partners == 1 else "partners"
+    section.add("from partners", _amount(t.from_ties[0]), f"{partners} {each}")
+    section.add("from platforms", _amount(t.from_platform[0]), "members only")
+    section.add("from a university project", _amount(t.from_project[0]))
+    spill = t.from_leaks[0]
+    section.add("from town spillovers", _amount(spill), "what leaks, caught")
+    section.add("own R&D", _amount(t.research[0]), "less when results leak")
     return section
 
 
@@ -225,9 +283,10 @@ def production(model: TownModel, firm: Enterprise) -> Section:
     broke = bool(exits(cushion, 1.0, 0.0))
     section = Section(
         "Production and exit",
-        f"Sells {sales:,.1f} M yuan a year ({model.customized_share:.0%} of demand "
-        f"wants customized goods, which level {firm.level} serves at "
-        f"{r.customized_fit[firm.level - 1]:.0%}); costs {costs:,.1f}. "
+        f"It sold {firm.output:,.2f} M yuan a year at its last step; from its "
+        f"state now it would sell {sales:,.2f} ({model.customized_share:.0%} of "
+        f"demand wants customized goods, which level {firm.level} serves at "
+        f"{r.customized_fit[firm.level - 1]:.0%}) and pay {costs:,.2f}. "
         + (
             "Its funds and credit are gone: it leaves at its next step."
             if broke
@@ -235,9 +294,9 @@ def production(model: TownModel, firm: Enterprise) -> Section:
             "background hazard."
         ),
     )
-    section.add("output", f"{sales:,.2f}", "M yuan a year")
-    section.add("operating cost", f"{costs:,.2f}", "production, IT staff, ties")
-    section.add("profit", f"{sales - costs:,.2f}", "M yuan a year")
+    section.add("output now", f"{sales:,.2f}", "M yuan a year")
+    section.add("operating cost now", f"{costs:,.2f}", "production, IT staff, ties")
+    section.add("profit now", f"{sales - costs:,.2f}", "M yuan a year")
     section.add("funds", f"{firm.funds:,.2f}", "M yuan")
     section.add("credit line", f"{credit:,.2f}", "M yuan, from partners and platform")
     section.add("efficiency", f"{firm.efficiency:.3f}", "inborn, mean 1")
@@ -255,6 +314,24 @@ def production(model: TownModel, firm: Enterprise) -> Section:
         "exit hazard", f"{hazard:.2%}", "chance per step: less if larger, older"
     )
     return section
+
+
+def _words(code_name: str) -> str:
+    return code_name.replace("_", " ")
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _amount(value: object) -> str:
+    """A small decimal a class can read: no powers of ten."""
+    x = float(np.ravel(value)[0])
+    if x == 0:
+        return "0"
+    if abs(x) < 0.0001:
+        return "below 0.0001"
+    return f"{x:.4f}" if abs(x) < 1 else f"{x:,.3g}" if abs(x) < 100 else f"{x:,.0f}"
 
 
 def _show(value: object) -> str:

@@ -17,6 +17,8 @@ from numpy.typing import ArrayLike
 
 AXIS_COLOUR = "#9e9e9e"
 TEXT_COLOUR = "#424242"
+TICK_SIZE = 12
+"""Tick labels in drawing pixels: still 10 px on a phone, where a chart shrinks."""
 
 
 @dataclass
@@ -82,12 +84,17 @@ class Chart:
         label: str = "",
         width: float = 2.0,
         dash: str = "",
-    ) -> None:
-        """A polyline through the points; NaN values are skipped."""
+    ) -> bool:
+        """A polyline through the points; returns whether anything was drawn.
+
+        NaN values and points off the x axis are skipped, so that nothing is
+        drawn outside the frame.
+        """
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        keep = np.isfinite(x) & np.isfinite(y)
-        if keep.sum() == 0:
-            return
+        low, high = self.x_range
+        keep = np.isfinite(x) & np.isfinite(y) & (x >= low - 1e-9) & (x <= high + 1e-9)
+        if keep.sum() < 1:
+            return False
         self.path(
             _polyline(self.px(x[keep]), self.py(y[keep])),
             "none",
@@ -98,6 +105,7 @@ class Chart:
         )
         if label:
             self.legend.append([label, colour])
+        return True
 
     def dots(
         self, x: ArrayLike, y: ArrayLike, colour: str, radius: float = 2.5
@@ -155,7 +163,7 @@ class Chart:
             "3,3",
         )
         if label:
-            self.text(px + 3, self.top + 10, label, anchor="start", size=10)
+            self.text(px + 3, self.top + 10, label, anchor="start", size=11)
 
     def bar(
         self, x0: float, x1: float, y0: float, y1: float, colour: str, title: str
@@ -201,7 +209,7 @@ class Chart:
         bottom, top = self.height - self.bottom, self.top
         for value in x_ticks:
             px = float(self.px(value))
-            self.text(px, bottom + 14, x_format.format(value), size=10)
+            self.text(px, bottom + 15, x_format.format(value), size=TICK_SIZE)
         for i, value in enumerate(y_ticks):
             py = float(self.py(value))
             self.path(
@@ -211,7 +219,7 @@ class Chart:
                 1,
             )
             label = y_labels[i] if y_labels is not None else y_format.format(value)
-            self.text(self.left - 4, py + 4, label, anchor="end", size=10)
+            self.text(self.left - 4, py + 4, label, anchor="end", size=TICK_SIZE)
         self.path(
             f"M{self.left},{top} V{bottom} H{self.width - self.right}",
             "none",
