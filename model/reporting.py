@@ -57,6 +57,11 @@ def member_share(model: World) -> float:
     return float((model.firms.member[alive] > 0).mean()) if alive.any() else 0.0
 
 
+def nominal(model: World, real: float | np.ndarray) -> float | np.ndarray:
+    """Output at the current step's prices, from output at start-year prices."""
+    return real * model.settings.price_index(model.year)
+
+
 def young_firms(model: World) -> int:
     """Live firms younger than `YOUNG_AGE`: the denominator of their exit rate."""
     f = model.firms
@@ -73,6 +78,7 @@ MODEL_REPORTERS: dict[str, Any] = {
     "year": "year",
     "firms": lambda m: int(m.firms.alive.sum()),
     "gdp": lambda m: float(m.towns.gdp.sum()),
+    "gdp_nominal": lambda m: float(nominal(m, m.towns.gdp.sum())),
     "coordination": lambda m: float(m.towns.coordination.mean()),
     "platform_coverage": lambda m: platform_coverage(m.towns.platform_built),
     "member_share": member_share,
@@ -86,11 +92,16 @@ MODEL_REPORTERS: dict[str, Any] = {
     **{f"towns_dimension_{d}": towns_at(d) for d in LEVELS},
     **{f"firms_level_{level}": firms_at(level) for level in LEVELS},
 }
-"""Province-wide series; `gdp` is yearly output in million yuan."""
+"""Province-wide series. `gdp` is yearly value added in million yuan at the
+prices of `run.start_year` (real); `gdp_nominal` is the same at the year's
+prices (`Scenario.price_index`)."""
 
 
 def town_record(model: World) -> dict[str, np.ndarray]:
-    """The town table's rows for this moment: one per town, as columns."""
+    """The town table's rows for this moment: one per town, as columns.
+
+    `gdp` is value added at start-year prices, `gdp_nominal` at the year's.
+    """
     towns, flows = model.towns, model.ledger.flows
     counts = level_counts(model)
     n = model.n_towns
@@ -104,6 +115,7 @@ def town_record(model: World) -> dict[str, np.ndarray]:
         "coordination": towns.coordination.copy(),
         "external": towns.external.copy(),
         "gdp": towns.gdp.copy(),
+        "gdp_nominal": nominal(model, towns.gdp),
         "firms": towns.firms.copy(),
         **{f"firms_level_{lv}": counts[:, k] for k, lv in enumerate(LEVELS)},
         "member_share": towns.member_share.copy(),

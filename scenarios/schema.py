@@ -152,7 +152,7 @@ class EconomySettings(Section):
         0.3, ge=0, le=5, description="output gain at full knowledge"
     )
     market_growth: float = Field(
-        0.03, ge=-0.2, le=0.5, description="yearly growth of demand"
+        0.03, ge=-0.2, le=0.5, description="yearly real growth of demand"
     )
     customized_start: Share = Field(
         0.1, description="customized demand share, lower asymptote"
@@ -466,6 +466,19 @@ class ScaleSettings(Section):
     )
 
 
+class PriceSettings(Section):
+    """The price path that turns the model's real output into current yuan.
+
+    The model's output is value added at the prices of `run.start_year`
+    (constant prices); no rule reads prices. Statistics and plan targets in
+    current yuan are compared with output times `Scenario.price_index`.
+    """
+
+    deflator_growth: float = Field(
+        0.01, ge=-0.2, le=0.5, description="yearly growth of the GDP deflator"
+    )
+
+
 class Scenario(Section):
     """A complete, validated description of one simulation run (less the seed)."""
 
@@ -483,6 +496,7 @@ class Scenario(Section):
     ladder: LadderSettings = Field(default_factory=LadderSettings)
     plan: PlanSettings = Field(default_factory=PlanSettings)
     scale: ScaleSettings = Field(default_factory=ScaleSettings)
+    prices: PriceSettings = Field(default_factory=PriceSettings)
 
     @model_validator(mode="after")
     def _years_in_order(self) -> Scenario:
@@ -515,6 +529,14 @@ class Scenario(Section):
     def steps(self) -> int:
         """Number of steps from start to end year."""
         return (self.run.end_year - self.run.start_year) * self.run.steps_per_year
+
+    def price_index(self, year: float) -> float:
+        """Prices of `year` relative to those of `run.start_year` (1 at the start).
+
+        Output times this index is output in current (nominal) yuan.
+        """
+        elapsed = year - self.run.start_year
+        return float((1.0 + self.prices.deflator_growth) ** elapsed)
 
     def government_in(self, year: int) -> GovernmentSettings:
         """Government settings in force in `year`, after the scheduled changes."""

@@ -251,7 +251,7 @@ def plot_policy(
     s: Scenario,
     path: Path,
 ) -> None:
-    """Output and coverage over the years against the plan's targets."""
+    """Output (current prices) and coverage over the years against the plan."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     for f in province:
         a.plot(f.index, f["gdp"] / 1e6, color="k", lw=1.5, alpha=0.6)
@@ -268,7 +268,11 @@ def plot_policy(
     b.axhline(100 * s.plan.coverage_target, ls="--", color="r")
     for ax in (a, b):
         ax.axvline(s.plan.year, color="grey", lw=0.8)
-    a.set(xlabel="year", ylabel="trillion yuan", title="Output (black: whole province)")
+    a.set(
+        xlabel="year",
+        ylabel="trillion yuan, current prices",
+        title="Output (black: whole province)",
+    )
     b.set(xlabel="year", ylabel="% of towns", title="Platform coverage")
     a.legend(fontsize=7)
     save_figure(fig, path)

@@ -19,16 +19,19 @@ from experiments.guangdong.over_seeds import mean_sd, paired
 from scenarios import Scenario
 
 PROVINCE_GDP = 2.77e6
-"""Output of the towns at the start, M yuan (Wang 2018)."""
+"""Output of the towns at the start, M yuan, 2015 prices (Wang 2018)."""
 PLAN_TOWNS = 500
 """Towns the 2020 plan counts (Wang 2018); the scenario holds today's 399."""
 
 
 def frames(rows: pd.DataFrame, start: float | None = None) -> list[pd.DataFrame]:
-    """Each run's yearly output and coverage; output rescaled to `start` if given."""
+    """Each run's yearly output and coverage; output rescaled to `start` if given.
+
+    Output is at current prices (`gdp_nominal`), as the plan's targets are.
+    """
     found = []
     for gdp, coverage in zip(
-        series(rows, "gdp"), series(rows, "platform_coverage"), strict=True
+        series(rows, "gdp_nominal"), series(rows, "platform_coverage"), strict=True
     ):
         frame = pd.DataFrame({"gdp": gdp, "coverage": coverage})
         if start is not None:
@@ -56,7 +59,7 @@ def plan_outcomes(frame: pd.DataFrame, s: Scenario) -> dict[str, float]:
     )
     year = plan.year if plan.year in frame.index else frame.index.max()
     return {
-        f"output {year}, trillion yuan": frame.loc[year, "gdp"] / 1e6,
+        f"output {year}, trillion yuan, current prices": frame.loc[year, "gdp"] / 1e6,
         f"coverage {year}, %": 100 * frame.loc[year, "coverage"],
         "year output > 4 trillion": first_year(frame["gdp"], plan.gdp_target or np.inf),
         "year output > 4 tn x 399/500": first_year(frame["gdp"], per_town),
@@ -91,7 +94,7 @@ def lever_table(levers: dict[str, list[pd.DataFrame]], s: Scenario) -> pd.DataFr
     for runs in levers.values():
         mean, se = paired(output_in(runs, 2020), base)
         texts.append(f"{mean / 1e3:+.0f} ± {se / 1e3:.0f}")
-    table["output 2020 minus today's, bn yuan (paired)"] = texts
+    table["output 2020 minus today's, bn yuan, current prices (paired)"] = texts
     return table
 
 

@@ -576,8 +576,8 @@ def lever_intro(cfg: Config, s: Scenario) -> str:
         return (
             f"Lever mixes on a sample of {s.province.towns} towns "
             f"({seeds(cfg.policy_replications)}); "
-            "output is the sample's growth applied to the province's 2.77 trillion "
-            "yuan of the start:"
+            "output (current prices) is the sample's growth applied to the "
+            "province's 2.77 trillion yuan of the start:"
         )
     return f"Lever mixes on the whole province ({seeds(cfg.policy_replications)}):"
 

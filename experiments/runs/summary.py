@@ -49,6 +49,7 @@ def summarize(result: RunResult) -> str:
     years = milestone_years(towns)
     by_year = towns.groupby("year")
     gdp = by_year["gdp"].sum()
+    gdp_nominal = by_year["gdp_nominal"].sum()
     coverage = by_year.apply(
         lambda t: platform_coverage(t[list(PLATFORM_COLUMNS)]), include_groups=False
     )
@@ -64,8 +65,11 @@ def summarize(result: RunResult) -> str:
         "Towns per dimension, firms per level (%), mean coordination D:",
         table.to_string(),
         "",
-        f"Output (GDP): {gdp[first] / 1e3:,.1f} bn yuan in {first} -> "
-        f"{gdp[last] / 1e3:,.1f} bn yuan in {last} ({100 * growth:+.1f}% a year)",
+        f"Output (value added, {first} prices): {gdp[first] / 1e3:,.1f} bn yuan in "
+        f"{first} -> {gdp[last] / 1e3:,.1f} bn yuan in {last} "
+        f"({100 * growth:+.1f}% a year, real)",
+        f"Output (value added, current prices): {gdp_nominal[last] / 1e3:,.1f} bn "
+        f"yuan in {last} (prices x{s.price_index(last):.3f} since {first})",
         f"Platform coverage (towns with a platform): {100 * coverage[first]:.0f}% in "
         f"{first} -> {100 * coverage[last]:.0f}% in {last}",
     ]
@@ -77,10 +81,11 @@ def summarize(result: RunResult) -> str:
             f"{100 * plan.coverage_target:.0f}% ({'met' if met else 'not met'})"
         )
         if plan.gdp_target is not None:
-            reached = gdp[plan.year] >= plan.gdp_target
+            reached = gdp_nominal[plan.year] >= plan.gdp_target
             lines.append(
-                f"Plan {plan.year}: output {gdp[plan.year] / 1e6:,.2f} trillion yuan "
-                f"vs target {plan.gdp_target / 1e6:,.2f} trillion "
+                f"Plan {plan.year}: output {gdp_nominal[plan.year] / 1e6:,.2f} "
+                f"trillion yuan at current prices vs target "
+                f"{plan.gdp_target / 1e6:,.2f} trillion "
                 f"({'met' if reached else 'not met'})"
             )
     reached = {

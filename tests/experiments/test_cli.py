@@ -20,6 +20,8 @@ def test_run_prints_a_summary_and_writes_tables_and_manifest(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "Towns per dimension" in printed
     assert "Platform coverage" in printed
+    assert "Output (value added, 2016 prices)" in printed
+    assert "Output (value added, current prices)" in printed
     assert sorted(p.name for p in out.iterdir()) == [
         "firms.parquet",
         "manifest.json",
