@@ -20,6 +20,7 @@ from mesa.discrete_space import Network
 from numpy.typing import NDArray
 
 from agents.base import ALL, town_totals
+from agents.certification import certify
 from agents.demography import enter_startups
 from agents.enterprise import STEP, Enterprise
 from agents.government import Government, govern, settle_subsidies
@@ -27,7 +28,7 @@ from agents.platform import Platform, admit_members
 from agents.rates import Rates
 from agents.sampling import Directory
 from agents.streams import Streams
-from agents.tables import Ledger, Platforms, Tally
+from agents.tables import NOT_CERTIFIED, Ledger, Platforms, Tally
 from agents.ties import warm_up_ties
 from agents.university import University, serve_region
 from model.indices import measure_systems, observe
@@ -135,7 +136,7 @@ class TownModel(Model):
     def step(self) -> None:
         """Advance one step (a quarter by default), in the ODD's order."""
         self._start_step()
-        self._each(Government, govern, np.arange(self.n_towns))
+        self._each(Government, govern, np.flatnonzero(self.towns.certified))
         self._sync_platforms()
         self._each(University, serve_region, np.arange(self.universities.region.size))
         self._each(Platform, admit_members, np.flatnonzero(self.platforms.built))
@@ -144,6 +145,7 @@ class TownModel(Model):
         enter_startups(self)
         self._observe()
         if self.steps % self.rates.steps_per_year == 0:
+            certify(self)
             measure_systems(self)
             self._town_rows.append(town_record(self))
             self.ledger.reset()
@@ -208,11 +210,19 @@ class TownModel(Model):
                 progress(self.steps)
         return self
 
-    def town_frame(self) -> pd.DataFrame:
-        """One row per town and recorded year (tidy)."""
-        return pd.concat(
+    def town_frame(self, candidates: bool = False) -> pd.DataFrame:
+        """One row per town and recorded year (tidy).
+
+        Args:
+            candidates: Also the rows of towns not certified that year; by
+                default a year has the rows of the towns on the list.
+        """
+        frame = pd.concat(
             [pd.DataFrame(rows) for rows in self._town_rows], ignore_index=True
         )
+        if candidates:
+            return frame
+        return frame[frame["certified_year"] != NOT_CERTIFIED].reset_index(drop=True)
 
     def model_frame(self) -> pd.DataFrame:
         """Province-wide series, one row per step, from Mesa's DataCollector."""

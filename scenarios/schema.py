@@ -466,6 +466,26 @@ class ScaleSettings(Section):
     )
 
 
+class CertificationSettings(Section):
+    """Towns that join the province's list of professional towns during a run.
+
+    Candidates are simulated from the start, smaller than the certified towns,
+    without the towns' policy; each year end the largest of them join the list
+    at a steady pace. Both counts are shares of `province.towns`, so a sample of
+    towns keeps the proportions.
+    """
+
+    candidate_share: float = Field(
+        0.0, ge=0.0, le=5.0, description="uncertified towns simulated, per town"
+    )
+    rate: float = Field(
+        0.0, ge=0.0, le=1.0, description="towns certified per year, per town at start"
+    )
+    entrant_size: float = Field(
+        0.5, gt=0.0, le=10.0, description="median candidate / median town output"
+    )
+
+
 class PriceSettings(Section):
     """The price path that turns the model's real output into current yuan.
 
@@ -497,6 +517,7 @@ class Scenario(Section):
     plan: PlanSettings = Field(default_factory=PlanSettings)
     scale: ScaleSettings = Field(default_factory=ScaleSettings)
     prices: PriceSettings = Field(default_factory=PriceSettings)
+    certification: CertificationSettings = Field(default_factory=CertificationSettings)
 
     @model_validator(mode="after")
     def _years_in_order(self) -> Scenario:
@@ -529,6 +550,17 @@ class Scenario(Section):
     def steps(self) -> int:
         """Number of steps from start to end year."""
         return (self.run.end_year - self.run.start_year) * self.run.steps_per_year
+
+    @property
+    def candidate_towns(self) -> int:
+        """Uncertified towns simulated beside the certified ones."""
+        share = self.certification.candidate_share
+        return round(self.province.towns * share)
+
+    @property
+    def all_towns(self) -> int:
+        """Towns the model simulates: the certified ones and the candidates."""
+        return self.province.towns + self.candidate_towns
 
     def price_index(self, year: float) -> float:
         """Prices of `year` relative to those of `run.start_year` (1 at the start).

@@ -46,6 +46,7 @@ def level_table(towns: pd.DataFrame, years: list[int]) -> pd.DataFrame:
 def summarize(result: RunResult) -> str:
     """A few lines a person can read: dimensions, levels, output, platforms, plan."""
     s, towns = result.scenario, result.towns
+    plan = s.plan
     years = milestone_years(towns)
     by_year = towns.groupby("year")
     gdp = by_year["gdp"].sum()
@@ -73,7 +74,16 @@ def summarize(result: RunResult) -> str:
         f"Platform coverage (towns with a platform): {100 * coverage[first]:.0f}% in "
         f"{first} -> {100 * coverage[last]:.0f}% in {last}",
     ]
-    plan = s.plan
+    listed = by_year["town"].count()
+    if listed[last] != listed[first]:
+        lines.append(
+            f"Certified towns: {listed[first]} in {first} -> {listed[last]} in {last}"
+            + (
+                f" ({listed[plan.year]} in {plan.year})"
+                if first < plan.year < last
+                else ""
+            )
+        )
     if first <= plan.year <= last:
         met = coverage[plan.year] >= plan.coverage_target
         lines.append(
@@ -93,7 +103,7 @@ def summarize(result: RunResult) -> str:
         for d in (2, 3, 4)
     }
     parts = [
-        f"{d}D: {len(r)}/{s.province.towns} towns"
+        f"{d}D: {len(r)}/{towns['town'].nunique()} towns"
         + (f", median year {np.median(r):g}" if len(r) else "")
         for d, r in reached.items()
     ]
