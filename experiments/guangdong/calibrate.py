@@ -89,10 +89,14 @@ class Start:
 
 
 def initial_state(scenario: Scenario, seed: int, **params: float) -> Start:
-    """Build the model (no step) and read the outputs of its initial state."""
+    """Build the model (no step) and read the outputs of its initial state.
+
+    Only the certified towns count: the figures are those of the listed towns.
+    """
     model = TownModel(scenario, rng=seed, views="lazy", **params)
-    alive = model.firms.alive
-    return Start(seed, model.towns.gdp.copy(), model.firms.output[alive].copy())
+    listed = model.towns.certified
+    firms = model.firms.alive & listed[model.firms.town]
+    return Start(seed, model.towns.gdp[listed].copy(), model.firms.output[firms].copy())
 
 
 def above_size_count(starts: list[Start], ratio: float, per_agent: float) -> float:
