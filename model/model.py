@@ -31,6 +31,7 @@ from agents.streams import Streams
 from agents.tables import NOT_CERTIFIED, Ledger, Platforms, Tally
 from agents.ties import warm_up_ties
 from agents.university import University, serve_region
+from model.growth import Snapshot, decompose, growth_table
 from model.indices import measure_systems, observe
 from model.province import (
     adjacency,
@@ -130,6 +131,8 @@ class TownModel(Model):
         self.datacollector = DataCollector(model_reporters=MODEL_REPORTERS)
         self.datacollector.collect(self)
         self._town_rows = [town_record(self)]
+        self._snapshot = Snapshot.of(self)
+        self._growth_rows: list[dict[str, float]] = []
 
     # --- The step: the ODD's process overview ------------------------------
 
@@ -148,6 +151,7 @@ class TownModel(Model):
             certify(self)
             measure_systems(self)
             self._town_rows.append(town_record(self))
+            self._account_growth()
             self.ledger.reset()
         self.datacollector.collect(self)
         self.running = self.steps < self.settings.steps
@@ -163,6 +167,12 @@ class TownModel(Model):
         towns.talent_pool += r.talent_inflow * workforce
         self.tally.reset()
         self.streams.time = self.steps
+
+    def _account_growth(self) -> None:
+        """Split the year's change of the listed towns' output into its parts."""
+        after = Snapshot.of(self)
+        self._growth_rows.append(decompose(self, self._snapshot, after))
+        self._snapshot = after
 
     def _observe(self) -> None:
         """Refresh the town aggregates the next step's behaviours read."""
@@ -223,6 +233,10 @@ class TownModel(Model):
         if candidates:
             return frame
         return frame[frame["certified_year"] != NOT_CERTIFIED].reset_index(drop=True)
+
+    def growth_frame(self) -> pd.DataFrame:
+        """The yearly decomposition of output growth (`model.growth`), M yuan a year."""
+        return growth_table(self._growth_rows)
 
     def model_frame(self) -> pd.DataFrame:
         """Province-wide series, one row per step, from Mesa's DataCollector."""

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.runs.single_run import RunResult
+from model.growth import EXPLAINED, PARTS
 from model.reporting import PLATFORM_COLUMNS, platform_coverage
 
 MILESTONES = (2020, 2025, 2030, 2035)
@@ -108,4 +109,38 @@ def summarize(result: RunResult) -> str:
         for d, r in reached.items()
     ]
     lines.append("Ever reached: " + "; ".join(parts))
+    lines += ["", *growth_lines(result.growth, plan.year)]
     return "\n".join(lines)
+
+
+def growth_lines(growth: pd.DataFrame, until: int) -> list[str]:
+    """Where output growth came from up to `until` (or the end), % a year.
+
+    Each part is its yearly contribution over the years' output at their
+    start, averaged over the years: the parts add up to the mean real growth,
+    and prices to the difference between nominal and real growth.
+    """
+    years = (
+        growth[growth["year"] <= until] if (growth["year"] <= until).any() else growth
+    )
+    if years.empty:
+        return []
+    base = years["output_before"].to_numpy()
+    share = {
+        name: 100 * float(np.mean(years[name].to_numpy() / base))
+        for name in (*PARTS, "prices")
+    }
+    explained = sum(share[name] for name in EXPLAINED)
+    outside = sum(share[name] for name in PARTS if name not in EXPLAINED)
+    first, last = int(years["year"].min()), int(years["year"].max())
+    return [
+        f"Output growth {first}-{last}, % a year (real parts, then prices):",
+        "  model: "
+        + ", ".join(f"{name} {share[name]:+.1f}" for name in EXPLAINED)
+        + f" (= {explained:+.1f})",
+        "  outside: "
+        + ", ".join(
+            f"{name} {share[name]:+.1f}" for name in PARTS if name not in EXPLAINED
+        )
+        + f", prices {share['prices']:+.1f} (= {outside + share['prices']:+.1f})",
+    ]
