@@ -38,6 +38,7 @@ from model.province import (
     build_towns,
     build_universities,
     customized_share,
+    open_start_platforms,
     place_firms,
     town_graph,
 )
@@ -109,6 +110,7 @@ class TownModel(Model):
             settings, self.towns, self.streams, self.rng
         )
         self.platforms = Platforms.of(self.towns)
+        open_start_platforms(settings, self.towns, self.firms)
         self.ledger = Ledger(self.n_towns)
         self.tally = Tally()
         self.directory = Directory.of(

@@ -226,6 +226,24 @@ def place_firms(
     return firms, blocks
 
 
+def open_start_platforms(s: Scenario, towns: Towns, firms: Firms) -> None:
+    """Give the largest certified towns the public service platform they had.
+
+    `round(province.towns x platform.start_coverage)` towns, largest output
+    first, start with their public service platform built and its build cost
+    as capital (section 5); the other kinds are built during the run (7.2.5).
+    """
+    count = round(s.province.towns * s.platform.start_coverage)
+    if count == 0:
+        return
+    alive = firms.alive
+    output = np.bincount(firms.town[alive], firms.output[alive], minlength=towns.n)
+    listed = np.flatnonzero(towns.certified)
+    largest = listed[np.argsort(-output[listed], kind="stable")[:count]]
+    towns.platform_built[largest, 0] = True
+    towns.platform_capital[largest, 0] = s.platform.build_cost[0]
+
+
 def fit_towns(
     s: Scenario,
     towns: Towns,

@@ -350,6 +350,9 @@ class UniversitySettings(Section):
 class PlatformSettings(Section):
     """Public service platforms, innovation centres and e-commerce platforms."""
 
+    start_coverage: Share = Field(
+        0.0, description="share of towns with a public service platform at start"
+    )
     build_cost: PerLevel = Field(
         default_factory=lambda: [5.0, 15.0, 10.0],
         description="M yuan to build: public service, innovation centre, e-commerce",

@@ -187,3 +187,16 @@ def test_candidate_towns_are_smaller_and_leave_the_certified_start_as_it_was():
 
 
 SPREAD = {"town_size_spread": 0.8, "firms_per_town": 40, "min_firms_per_town": 2}
+
+
+def test_the_largest_towns_start_with_their_public_service_platform():
+    start = {**DATA_START, "platform.start_coverage": 0.5}
+    model = TownModel(rng=3, views="lazy", **start)
+    built = model.towns.platform_built
+    assert built[:, 0].sum() == 3 and not built[:, 1:].any()
+    largest = np.argsort(-model.towns.gdp)[:3]
+    assert set(np.flatnonzero(built[:, 0])) == set(largest)
+    assert (model.towns.coordination[built[:, 0]] > 0).all()
+    assert (model.towns.coordination[~built[:, 0]] == 0).all()
+    none = TownModel(rng=3, views="lazy", **DATA_START)
+    assert not none.towns.platform_built.any()
