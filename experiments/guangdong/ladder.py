@@ -127,6 +127,32 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def spread(table: pd.DataFrame, column: str, over: str) -> float:
+    """Largest change of `column` when only `over` moves, points."""
+    others = [c for c in ("start coverage", "firm share", "D needed x") if c != over]
+    return float(table.groupby(others)[column].agg(np.ptp).max())
+
+
+def reading(table: pd.DataFrame) -> str:
+    """What the table says, in numbers read from it."""
+    year = YEARS[0]
+    at2, covered = f"{year} >= 2D, %", f"{year} with a platform, %"
+    gap = float((table[at2] - table[covered]).abs().max())
+    late = f"{YEARS[-1]} >= 3D, %"
+    return (
+        f"Moving the coordination needs from x0.5 to x1.5 changes the share of "
+        f"towns at dimension 2 or more in {year} by at most "
+        f"{spread(table, at2, 'D needed x'):.1f} points and the share at 3 or more "
+        f"in {YEARS[-1]} by at most {spread(table, late, 'D needed x'):.1f}: once "
+        "a town has a platform its D is above the needs, and before it D is 0. "
+        f"In {year} the share at dimension 2 or more is within {gap:.1f} points of "
+        "the share of towns with a platform. The firm share moves the upper rungs: "
+        f"the share at 3 or more in {YEARS[-1]} changes by up to "
+        f"{spread(table, late, 'firm share'):.1f} points between firm shares "
+        f"{FIRM_SHARES[0]:g} and {FIRM_SHARES[-1]:g}."
+    )
+
+
 def report(table: pd.DataFrame, s: Scenario, seeds: Sequence[int], took: float) -> str:
     """A Markdown page: the table and what it says."""
     return "\n".join(
@@ -146,6 +172,8 @@ def report(table: pd.DataFrame, s: Scenario, seeds: Sequence[int], took: float) 
             "that never did is not counted). Means over seeds.",
             "",
             markdown_table(shown(table).set_index("start coverage"), digits=1),
+            "",
+            reading(table),
             "",
             "The ladder reads the state and no rule reads it, so the thresholds "
             "re-read one run per seed; the start coverage changes the run.",
