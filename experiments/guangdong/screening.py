@@ -16,11 +16,15 @@ coverage, towns at dimension 2 or more and firms at level 3 or more in 2020.
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from experiments.guangdong.calibrate import PROVINCE_TOWNS
+from experiments.guangdong.markdown_tables import markdown_table
 from model import TownModel
 from model.growth import EXPLAINED
 from scenarios import Scenario, build_scenario, load_scenario
@@ -131,3 +135,77 @@ def screening_run(
         "share_dim2plus": float((last["dimension"] >= 2).mean()),
         "share_level3plus": float(levels.iloc[2:].sum() / levels.sum()),
     }
+
+
+OUTCOME_UNITS = {
+    "real_growth": ("real growth", 100, "pp a year"),
+    "explained_growth": ("explained growth", 100, "pp a year"),
+    "coverage": ("coverage 2020", 100, "points"),
+    "share_dim2plus": (">= 2D 2020", 100, "points"),
+    "share_level3plus": ("L3+ 2020", 100, "points"),
+}
+"""The screened outcomes: label, factor to the shown unit, unit."""
+INFLUENCE = 2.0
+"""A key matters for an outcome when its mu* is at least this many times the
+outcome's median mu* over keys: with one replication per design point most
+keys' mu* is seed noise, and the median stands for that floor."""
+
+
+def verdicts(indices: pd.DataFrame) -> pd.DataFrame:
+    """Per key: mu* on each outcome (shown units) and the outcomes it matters for."""
+    mu = indices[indices["index"] == "mu_star"].pivot(
+        index="factor", columns="outcome", values="estimate"
+    )
+    ratio = mu / mu.median()
+    table = pd.DataFrame(index=mu.index)
+    for outcome, (label, factor, _) in OUTCOME_UNITS.items():
+        table[label] = mu[outcome] * factor
+    matters = ratio.ge(INFLUENCE)
+    table["matters for"] = [
+        ", ".join(OUTCOME_UNITS[o][0] for o in OUTCOME_UNITS if matters.loc[k, o])
+        or "-"
+        for k in mu.index
+    ]
+    order = ratio.max(axis=1).sort_values(ascending=False).index
+    return table.loc[order].rename_axis("key")
+
+
+def page(indices: pd.DataFrame, took: str) -> str:
+    """docs/screening.md: the verdicts and how they were made."""
+    table = verdicts(indices)
+    units = "; ".join(f"{lab} in {unit}" for lab, _, unit in OUTCOME_UNITS.values())
+    return "\n".join(
+        [
+            "# Morris screening of the assumed parameters (Guangdong, 2015-2020)",
+            "",
+            "Rerun: `townsim sweep experiments/screening.toml && townsim analyze "
+            "results/sweeps/screening --out docs/screening && python -m "
+            f"experiments.guangdong.screening docs/screening` ({took}). "
+            f"{SAMPLE_TOWNS} of the 399 towns on their share of the output, "
+            "8 trajectories of 37 points, one seed per point; every key over the "
+            "range in `experiments/screening.toml` (lists and tables scaled, share "
+            "sets by their first share). mu* is the mean absolute elementary "
+            f"effect over the key's whole range ({units}). A key matters for an "
+            f"outcome when its mu* is at least {INFLUENCE:g} times the outcome's "
+            "median over keys (the seed-noise floor of a one-seed design). "
+            "Intervals and the full report: `docs/screening/report.md`.",
+            "",
+            markdown_table(table, digits=2),
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write docs/screening.md from a screening analysis folder."""
+    parser = argparse.ArgumentParser(description="the screening's verdicts")
+    parser.add_argument("analysis", type=Path, help="folder with indices.csv")
+    parser.add_argument("--took", default="about 5 minutes on two cores")
+    args = parser.parse_args(argv)
+    text = page(pd.read_csv(args.analysis / "indices.csv"), args.took)
+    (args.analysis.parent / "screening.md").write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

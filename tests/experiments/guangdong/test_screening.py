@@ -54,3 +54,25 @@ def test_the_experiment_screens_every_key_the_runs_understand():
     middle = {k: sum(v["range"]) / 2 for k, v in keys.items()}
     build_scenario(base.model_dump(), screening.overrides(base, middle), origin="t")
     assert len(keys) == 36
+
+
+def test_a_key_matters_when_its_effect_is_twice_the_median():
+    import pandas as pd
+
+    rows = []
+    for outcome in screening.OUTCOME_UNITS:
+        for key, mu in (("a", 0.01), ("b", 0.01), ("c", 0.011), ("d", 0.05)):
+            loud = outcome == "coverage" and key == "c"
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "factor": key,
+                    "index": "mu_star",
+                    "estimate": 0.3 if loud else mu,
+                }
+            )
+    table = screening.verdicts(pd.DataFrame(rows))
+    assert table.loc["a", "matters for"] == "-"
+    assert table.loc["c", "matters for"] == "coverage 2020"
+    assert "real growth" in table.loc["d", "matters for"]
+    assert table.loc["d", "real growth"] == pytest.approx(5.0)
