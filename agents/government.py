@@ -185,8 +185,9 @@ class Government(ArrayView, FixedAgent):
         self.cell = model.grid[town]
 
     def step(self) -> None:
-        """Set this quarter's budget and spend it on the levers."""
-        govern(self.model, self.slots)
+        """Set this quarter's budget and spend it on the levers (certified towns)."""
+        if self.model.towns.certified[self.slots].all():
+            govern(self.model, self.slots)
 
     @property
     def state(self) -> dict[str, object]:

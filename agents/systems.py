@@ -55,9 +55,13 @@ def share_with_ties(world: World, held: NDArray[np.uint8], *kinds: int) -> F64:
 
 
 def spending_intensity(world: World) -> F64:
-    """Government budget as a share of each town's output this year."""
+    """Government budget as a share of each town's output this year.
+
+    Only certified towns get the towns' budget (`agents.certification`).
+    """
     gdp = np.maximum(world.towns.gdp, 1e-9)
-    return world.policy.budget_share + world.policy.province_budget / gdp
+    policy = world.policy
+    return (policy.budget_share + policy.province_budget / gdp) * world.towns.certified
 
 
 def management(world: World, held: NDArray[np.uint8]) -> F64:

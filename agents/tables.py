@@ -209,6 +209,10 @@ def _dtype(annotation: object) -> type:
     return np.float64
 
 
+NOT_CERTIFIED = -1
+"""`Towns.certified_year` of a town not (yet) on the list."""
+
+
 @dataclass
 class Towns:
     """State of each town and of its government."""
@@ -247,6 +251,9 @@ class Towns:
     coordination: F64 = field(init=False)
     external: F64 = field(init=False)
     dimension: NDArray[np.int64] = field(init=False)
+    certified_year: NDArray[np.int64] = field(init=False)
+    """Year the town joined the list of professional towns; `NOT_CERTIFIED` if
+    it has not (the towns of the start count as certified in the start year)."""
 
     def __post_init__(self) -> None:
         n, kinds = self.n, len(PLATFORM_KINDS)
@@ -269,6 +276,12 @@ class Towns:
         self.linked = np.zeros(n, dtype=bool)
         self.indices = np.zeros((n, 6))
         self.dimension = np.ones(n, dtype=np.int64)
+        self.certified_year = np.full(n, NOT_CERTIFIED, dtype=np.int64)
+
+    @property
+    def certified(self) -> NDArray[np.bool_]:
+        """Which towns are on the list of professional towns now."""
+        return self.certified_year != NOT_CERTIFIED
 
 
 @dataclass

@@ -185,7 +185,9 @@ def run_command(args: argparse.Namespace) -> int:
         result = run_scenario(scenario, args.seed, progress=lambda _: bar.update())
     written = write_results(result, out, command=["townsim", *sys.argv[1:]])
     print(summarize(result))
-    print(f"\nResults: {written}/ (series, towns, firms .parquet; manifest.json)")
+    print(
+        f"\nResults: {written}/ (series, towns, firms, growth .parquet; manifest.json)"
+    )
     return 0
 
 

@@ -20,6 +20,7 @@ from mesa.discrete_space import Network
 from numpy.typing import NDArray
 
 from agents.base import ALL, town_totals
+from agents.certification import certify
 from agents.demography import enter_startups
 from agents.enterprise import STEP, Enterprise
 from agents.government import Government, govern, settle_subsidies
@@ -27,15 +28,17 @@ from agents.platform import Platform, admit_members
 from agents.rates import Rates
 from agents.sampling import Directory
 from agents.streams import Streams
-from agents.tables import Ledger, Platforms, Tally
+from agents.tables import NOT_CERTIFIED, Ledger, Platforms, Tally
 from agents.ties import warm_up_ties
 from agents.university import University, serve_region
+from model.growth import Snapshot, decompose, growth_table
 from model.indices import measure_systems, observe
 from model.province import (
     adjacency,
     build_towns,
     build_universities,
     customized_share,
+    open_start_platforms,
     place_firms,
     town_graph,
 )
@@ -107,6 +110,7 @@ class TownModel(Model):
             settings, self.towns, self.streams, self.rng
         )
         self.platforms = Platforms.of(self.towns)
+        open_start_platforms(settings, self.towns, self.firms)
         self.ledger = Ledger(self.n_towns)
         self.tally = Tally()
         self.directory = Directory.of(
@@ -129,13 +133,15 @@ class TownModel(Model):
         self.datacollector = DataCollector(model_reporters=MODEL_REPORTERS)
         self.datacollector.collect(self)
         self._town_rows = [town_record(self)]
+        self._snapshot = Snapshot.of(self)
+        self._growth_rows: list[dict[str, float]] = []
 
     # --- The step: the ODD's process overview ------------------------------
 
     def step(self) -> None:
         """Advance one step (a quarter by default), in the ODD's order."""
         self._start_step()
-        self._each(Government, govern, np.arange(self.n_towns))
+        self._each(Government, govern, np.flatnonzero(self.towns.certified))
         self._sync_platforms()
         self._each(University, serve_region, np.arange(self.universities.region.size))
         self._each(Platform, admit_members, np.flatnonzero(self.platforms.built))
@@ -144,8 +150,10 @@ class TownModel(Model):
         enter_startups(self)
         self._observe()
         if self.steps % self.rates.steps_per_year == 0:
+            certify(self)
             measure_systems(self)
             self._town_rows.append(town_record(self))
+            self._account_growth()
             self.ledger.reset()
         self.datacollector.collect(self)
         self.running = self.steps < self.settings.steps
@@ -161,6 +169,12 @@ class TownModel(Model):
         towns.talent_pool += r.talent_inflow * workforce
         self.tally.reset()
         self.streams.time = self.steps
+
+    def _account_growth(self) -> None:
+        """Split the year's change of the listed towns' output into its parts."""
+        after = Snapshot.of(self)
+        self._growth_rows.append(decompose(self, self._snapshot, after))
+        self._snapshot = after
 
     def _observe(self) -> None:
         """Refresh the town aggregates the next step's behaviours read."""
@@ -208,11 +222,23 @@ class TownModel(Model):
                 progress(self.steps)
         return self
 
-    def town_frame(self) -> pd.DataFrame:
-        """One row per town and recorded year (tidy)."""
-        return pd.concat(
+    def town_frame(self, candidates: bool = False) -> pd.DataFrame:
+        """One row per town and recorded year (tidy).
+
+        Args:
+            candidates: Also the rows of towns not certified that year; by
+                default a year has the rows of the towns on the list.
+        """
+        frame = pd.concat(
             [pd.DataFrame(rows) for rows in self._town_rows], ignore_index=True
         )
+        if candidates:
+            return frame
+        return frame[frame["certified_year"] != NOT_CERTIFIED].reset_index(drop=True)
+
+    def growth_frame(self) -> pd.DataFrame:
+        """The yearly decomposition of output growth (`model.growth`), M yuan a year."""
+        return growth_table(self._growth_rows)
 
     def model_frame(self) -> pd.DataFrame:
         """Province-wide series, one row per step, from Mesa's DataCollector."""

@@ -43,8 +43,11 @@ def apportion(total: int, shares: list[float]) -> NDArray[np.int64]:
 
 
 def build_towns(s: Scenario, rng: np.random.Generator) -> Towns:
-    """Place towns in regions and cities and give each a leading industry."""
-    n = s.province.towns
+    """Place towns in regions and cities and give each a leading industry.
+
+    The towns are the certified ones and the candidates (`Scenario.all_towns`).
+    """
+    n = s.all_towns
     shares = [s.province.region_shares.get(name, 0.0) for name in REGIONS]
     region = rng.permutation(np.repeat(np.arange(len(REGIONS)), apportion(n, shares)))
     centre = np.array([REGION_CENTRES[name] for name in REGIONS])[region]
@@ -135,33 +138,50 @@ MEAN_START_AGE = 8.0
 """Mean age of the initial firms, years (exponential)."""
 
 
-def town_targets(s: Scenario, rng: np.random.Generator) -> NDArray[np.float64] | None:
-    """Each town's output at the start (M yuan a year), or None to leave it to draws.
+def lognormal_quantiles(count: int, spread: float) -> NDArray[np.float64]:
+    """The (k + 1/2)/count quantiles of a lognormal of median 1, smallest first."""
+    return np.exp(spread * ndtri((np.arange(count) + 0.5) / count))
 
-    With `province.start_output` set, the start is data: the towns' outputs
-    are the quantiles of a lognormal with log-s.d. `province.town_size_spread`
-    (town k of n gets the (k + 1/2)/n quantile), scaled to sum to
-    `start_output`, and dealt to the towns in random order. Every seed then
-    starts on the same totals.
+
+def town_targets(
+    s: Scenario, rng: np.random.Generator
+) -> tuple[NDArray[np.float64] | None, NDArray[np.bool_]]:
+    """Each town's output at the start (M yuan a year) and which towns are certified.
+
+    With `province.start_output` set, the start is data: the certified towns'
+    outputs are the quantiles of a lognormal with log-s.d.
+    `province.town_size_spread` (town k of n gets the (k + 1/2)/n quantile),
+    scaled to sum to `start_output`. Candidate towns (section 6.1) get the
+    quantiles of the same lognormal, scaled so that their median is
+    `certification.entrant_size` times the certified towns' median. All are
+    dealt to the towns in random order; every seed starts on the same totals.
+    Without a data start the outputs are left to the draws (None) and the
+    last towns are the candidates.
     """
-    p = s.province
+    p, certified = s.province, np.arange(s.all_towns) < s.province.towns
     if p.start_output is None:
-        return None
-    quantiles = ndtri((np.arange(p.towns) + 0.5) / p.towns)
-    sizes = np.exp(p.town_size_spread * quantiles)
-    return rng.permutation(sizes * (p.start_output / sizes.sum()))
+        return None, certified
+    sizes = lognormal_quantiles(p.towns, p.town_size_spread)
+    sizes *= p.start_output / sizes.sum()
+    candidates = lognormal_quantiles(s.candidate_towns, p.town_size_spread)
+    candidates *= s.certification.entrant_size * np.median(sizes)
+    order = rng.permutation(s.all_towns)
+    return np.concatenate([sizes, candidates])[order], order < p.towns
 
 
-def agents_per_town(s: Scenario, targets: NDArray[np.float64] | None) -> NDArray:
+def agents_per_town(
+    s: Scenario, targets: NDArray[np.float64] | None, certified: NDArray[np.bool_]
+) -> NDArray:
     """Initial firm agents of each town: in proportion to its output, or equal.
 
-    Each agent then stands for a comparable number of real firms; no town has
-    fewer than `province.min_firms_per_town`.
+    Each agent then stands for a comparable number of real firms, the
+    certified towns having `province.towns x province.firms_per_town` in all;
+    no town has fewer than `province.min_firms_per_town`.
     """
     p = s.province
     if targets is None:
-        return np.full(p.towns, p.firms_per_town, dtype=np.intp)
-    share = targets / targets.sum()
+        return np.full(s.all_towns, p.firms_per_town, dtype=np.intp)
+    share = targets / targets[certified].sum()
     agents = np.rint(p.towns * p.firms_per_town * share)
     return np.maximum(agents, p.min_firms_per_town).astype(np.intp)
 
@@ -185,8 +205,9 @@ def place_firms(
     keeps more than `economy.agent_share_max` of its town's output
     (`capped_totals`), and towns with a target output are scaled to it.
     """
-    targets = town_targets(s, rng)
-    agents = agents_per_town(s, targets)
+    targets, certified = town_targets(s, rng)
+    towns.certified_year[certified] = s.run.start_year
+    agents = agents_per_town(s, targets, certified)
     blocks = town_blocks(s, agents)
     firms = Firms.empty(blocks.slots, s.enterprise.max_partners)
     firms.town[:] = blocks.town_of_slots
@@ -203,6 +224,24 @@ def place_firms(
     found_firms(s, towns, firms, slots, levels, streams, age, customized, funds)
     fit_towns(s, towns, firms, slots, targets, customized)
     return firms, blocks
+
+
+def open_start_platforms(s: Scenario, towns: Towns, firms: Firms) -> None:
+    """Give the largest certified towns the public service platform they had.
+
+    `round(province.towns x platform.start_coverage)` towns, largest output
+    first, start with their public service platform built and its build cost
+    as capital (section 5); the other kinds are built during the run (7.2.5).
+    """
+    count = round(s.province.towns * s.platform.start_coverage)
+    if count == 0:
+        return
+    alive = firms.alive
+    output = np.bincount(firms.town[alive], firms.output[alive], minlength=towns.n)
+    listed = np.flatnonzero(towns.certified)
+    largest = listed[np.argsort(-output[listed], kind="stable")[:count]]
+    towns.platform_built[largest, 0] = True
+    towns.platform_capital[largest, 0] = s.platform.build_cost[0]
 
 
 def fit_towns(

@@ -23,14 +23,20 @@ if TYPE_CHECKING:
     from agents.world import World
 
 
+def listed_firms(model: World) -> NDArray[np.bool_]:
+    """Live firms of the certified towns: the firms province figures count."""
+    f = model.firms
+    return f.alive & model.towns.certified[f.town]
+
+
 def towns_at(dimension: int) -> Callable[[World], int]:
-    """Reporter: number of towns at a dimension."""
-    return lambda m: int((m.towns.dimension == dimension).sum())
+    """Reporter: number of certified towns at a dimension."""
+    return lambda m: int(((m.towns.dimension == dimension) & m.towns.certified).sum())
 
 
 def firms_at(level: int) -> Callable[[World], int]:
-    """Reporter: number of live firms at a digital level."""
-    return lambda m: int((m.firms.alive & (m.firms.level == level)).sum())
+    """Reporter: number of the certified towns' live firms at a digital level."""
+    return lambda m: int((listed_firms(m) & (m.firms.level == level)).sum())
 
 
 PLATFORM_COLUMNS = tuple(f"platform_{kind}" for kind in PLATFORM_KINDS)
@@ -52,9 +58,14 @@ def platform_coverage(built: ArrayLike) -> float:
 
 
 def member_share(model: World) -> float:
-    """Share of live firms that belong to a platform."""
-    alive = model.firms.alive
+    """Share of the certified towns' live firms that belong to a platform."""
+    alive = listed_firms(model)
     return float((model.firms.member[alive] > 0).mean()) if alive.any() else 0.0
+
+
+def nominal(model: World, real: float | np.ndarray) -> float | np.ndarray:
+    """Output at the current step's prices, from output at start-year prices."""
+    return real * model.settings.price_index(model.year)
 
 
 def young_firms(model: World) -> int:
@@ -69,12 +80,21 @@ def infant_firms(model: World) -> int:
     return int((f.alive & (f.age < INFANT_AGE)).sum())
 
 
+def listed_gdp(model: World) -> float:
+    """Output of the certified towns, M yuan a year at start-year prices."""
+    return float(model.towns.gdp[model.towns.certified].sum())
+
+
 MODEL_REPORTERS: dict[str, Any] = {
     "year": "year",
-    "firms": lambda m: int(m.firms.alive.sum()),
-    "gdp": lambda m: float(m.towns.gdp.sum()),
-    "coordination": lambda m: float(m.towns.coordination.mean()),
-    "platform_coverage": lambda m: platform_coverage(m.towns.platform_built),
+    "towns": lambda m: int(m.towns.certified.sum()),
+    "firms": lambda m: int(listed_firms(m).sum()),
+    "gdp": listed_gdp,
+    "gdp_nominal": lambda m: float(nominal(m, listed_gdp(m))),
+    "coordination": lambda m: float(m.towns.coordination[m.towns.certified].mean()),
+    "platform_coverage": lambda m: platform_coverage(
+        m.towns.platform_built[m.towns.certified]
+    ),
     "member_share": member_share,
     "entries": lambda m: m.tally.entries,
     "exits": lambda m: m.tally.exits,
@@ -86,17 +106,25 @@ MODEL_REPORTERS: dict[str, Any] = {
     **{f"towns_dimension_{d}": towns_at(d) for d in LEVELS},
     **{f"firms_level_{level}": firms_at(level) for level in LEVELS},
 }
-"""Province-wide series; `gdp` is yearly output in million yuan."""
+"""Province-wide series, over the certified towns (`towns` of them) and their
+firms; entries, exits and failures count every simulated firm, candidate towns'
+included. `gdp` is yearly value added in million yuan at the
+prices of `run.start_year` (real); `gdp_nominal` is the same at the year's
+prices (`Scenario.price_index`)."""
 
 
 def town_record(model: World) -> dict[str, np.ndarray]:
-    """The town table's rows for this moment: one per town, as columns."""
+    """The town table's rows for this moment: one per town, as columns.
+
+    `gdp` is value added at start-year prices, `gdp_nominal` at the year's.
+    """
     towns, flows = model.towns, model.ledger.flows
     counts = level_counts(model)
     n = model.n_towns
     record: dict[str, np.ndarray] = {
         "town": np.arange(n),
         "year": np.full(n, round(model.year)),
+        "certified_year": towns.certified_year.copy(),
         "leading_industry": np.array(INDUSTRIES)[towns.industry],
         "region": np.array(REGIONS)[towns.region],
         "dimension": towns.dimension.copy(),
@@ -104,6 +132,7 @@ def town_record(model: World) -> dict[str, np.ndarray]:
         "coordination": towns.coordination.copy(),
         "external": towns.external.copy(),
         "gdp": towns.gdp.copy(),
+        "gdp_nominal": nominal(model, towns.gdp),
         "firms": towns.firms.copy(),
         **{f"firms_level_{lv}": counts[:, k] for k, lv in enumerate(LEVELS)},
         "member_share": towns.member_share.copy(),

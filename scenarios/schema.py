@@ -218,7 +218,7 @@ class EconomySettings(Section):
         0.3, ge=0, le=5, description="output gain at full knowledge"
     )
     market_growth: float = Field(
-        0.03, ge=-0.2, le=0.5, description="yearly growth of demand"
+        0.03, ge=-0.2, le=0.5, description="yearly real growth of demand"
     )
     customized_start: Share = Field(
         0.1, description="customized demand share, lower asymptote"
@@ -416,6 +416,9 @@ class UniversitySettings(Section):
 class PlatformSettings(Section):
     """Public service platforms, innovation centres and e-commerce platforms."""
 
+    start_coverage: Share = Field(
+        0.0, description="share of towns with a public service platform at start"
+    )
     build_cost: PerLevel = Field(
         default_factory=lambda: [5.0, 15.0, 10.0],
         description="M yuan to build: public service, innovation centre, e-commerce",
@@ -532,6 +535,39 @@ class ScaleSettings(Section):
     )
 
 
+class CertificationSettings(Section):
+    """Towns that join the province's list of professional towns during a run.
+
+    Candidates are simulated from the start, smaller than the certified towns,
+    without the towns' policy; each year end the largest of them join the list
+    at a steady pace. Both counts are shares of `province.towns`, so a sample of
+    towns keeps the proportions.
+    """
+
+    candidate_share: float = Field(
+        0.0, ge=0.0, le=5.0, description="uncertified towns simulated, per town"
+    )
+    rate: float = Field(
+        0.0, ge=0.0, le=1.0, description="towns certified per year, per town at start"
+    )
+    entrant_size: float = Field(
+        0.5, gt=0.0, le=10.0, description="median candidate / median town output"
+    )
+
+
+class PriceSettings(Section):
+    """The price path that turns the model's real output into current yuan.
+
+    The model's output is value added at the prices of `run.start_year`
+    (constant prices); no rule reads prices. Statistics and plan targets in
+    current yuan are compared with output times `Scenario.price_index`.
+    """
+
+    deflator_growth: float = Field(
+        0.01, ge=-0.2, le=0.5, description="yearly growth of the GDP deflator"
+    )
+
+
 class Scenario(Section):
     """A complete, validated description of one simulation run (less the seed)."""
 
@@ -549,6 +585,8 @@ class Scenario(Section):
     ladder: LadderSettings = Field(default_factory=LadderSettings)
     plan: PlanSettings = Field(default_factory=PlanSettings)
     scale: ScaleSettings = Field(default_factory=ScaleSettings)
+    prices: PriceSettings = Field(default_factory=PriceSettings)
+    certification: CertificationSettings = Field(default_factory=CertificationSettings)
 
     @model_validator(mode="after")
     def _years_in_order(self) -> Scenario:
@@ -581,6 +619,25 @@ class Scenario(Section):
     def steps(self) -> int:
         """Number of steps from start to end year."""
         return (self.run.end_year - self.run.start_year) * self.run.steps_per_year
+
+    @property
+    def candidate_towns(self) -> int:
+        """Uncertified towns simulated beside the certified ones."""
+        share = self.certification.candidate_share
+        return round(self.province.towns * share)
+
+    @property
+    def all_towns(self) -> int:
+        """Towns the model simulates: the certified ones and the candidates."""
+        return self.province.towns + self.candidate_towns
+
+    def price_index(self, year: float) -> float:
+        """Prices of `year` relative to those of `run.start_year` (1 at the start).
+
+        Output times this index is output in current (nominal) yuan.
+        """
+        elapsed = year - self.run.start_year
+        return float((1.0 + self.prices.deflator_growth) ** elapsed)
 
     def government_in(self, year: int) -> GovernmentSettings:
         """Government settings in force in `year`, after the scheduled changes."""

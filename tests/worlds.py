@@ -224,6 +224,7 @@ class HandWorld:
         for name, values in TOWN_STATE.items():
             getattr(self.towns, name)[:] = values
         self.towns.founded[:] = [3, 2]
+        self.towns.certified_year[:] = self.settings.run.start_year  # both listed
         self.towns.mean_size[:] = [170 / 3, 60.0]
         self.platforms = Platforms.of(self.towns)
         self.universities = Universities(

@@ -18,11 +18,13 @@ from viz.svg import Chart
 if TYPE_CHECKING:
     from model import TownModel
 
-PLAN_BASE_YEAR = 2016
+PLAN_BASE_YEAR = 2015
 PLAN_START_GDP = 2.77
-"""Provincial towns' GDP at the end of 2016, trillion yuan (Wang 2018)."""
+"""Provincial towns' GDP at the end of 2015, trillion yuan, current prices
+(Economic Daily 2016; Wang 2018 quotes it for 2016)."""
 PLAN_GDP = 4.0
-"""The 2020 plan's GDP target for the towns, trillion yuan (Wang 2018)."""
+"""The 2020 plan's GDP target for the towns, trillion yuan, current prices
+(Wang 2018)."""
 SYSTEM_LABELS = (*(system.label for system in SYSTEMS), "coordination D")
 TOWN_COLOUR, MEAN_COLOUR, PLAN_COLOUR = "#1e88e5", "#9e9e9e", "#e53935"
 STACK = (LEVEL_COLOURS, LEVEL_LABELS)
@@ -114,8 +116,9 @@ def _previous_line(
 def plan_path(start_year: int, plan_year: int) -> tuple[np.ndarray, np.ndarray]:
     """The plan's output path, as a multiple of the start year's output.
 
-    The plan took the towns from 2.77 trillion yuan (2016) to 4 trillion (2020),
-    about 9.6% a year; the model's towns are compared with that growth.
+    The plan took the towns from 2.77 trillion yuan (2015) to 4 trillion (2020),
+    both at current prices, about 7.6% a year; the model's towns are compared
+    with that growth in current prices.
     """
     growth = (PLAN_GDP / PLAN_START_GDP) ** (1 / (2020 - PLAN_BASE_YEAR))
     years = np.arange(start_year, plan_year + 1, dtype=float)
@@ -123,21 +126,26 @@ def plan_path(start_year: int, plan_year: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gdp_chart(model: TownModel, previous: TownModel | None = None) -> dict[str, Any]:
-    """Output against the 2020 plan: as an index, or in yuan when a target is set."""
+    """Output against the 2020 plan: as an index, or in yuan when a target is set.
+
+    Both are at current prices (`gdp_nominal`), as the plan's targets are.
+    """
     plan, start = model.settings.plan, model.settings.run.start_year
-    years, gdp = series(model, "year"), series(model, "gdp")
+    years, gdp = series(model, "year"), series(model, "gdp_nominal")
     if plan.gdp_target is None:
         plan_years, path = plan_path(start, plan.year)
         values = gdp / max(gdp[0], 1e-9)
         before = None
         if previous is not None:
-            old = series(previous, "gdp")
+            old = series(previous, "gdp_nominal")
             before = (series(previous, "year"), old / max(old[0], 1e-9))
         highest = max(
             values.max(), path.max(), 0 if before is None else before[1].max()
         )
         chart = _time_chart(
-            model, f"Output, {start} = 1, against the plan", (0, float(highest) * 1.1)
+            model,
+            f"Output at current prices, {start} = 1, against the plan",
+            (0, float(highest) * 1.1),
         )
         chart.line(years, values, TOWN_COLOUR, "model towns")
         chart.line(plan_years, path, PLAN_COLOUR, "plan: 2.77 to 4 tn yuan", dash="5,4")
@@ -148,7 +156,11 @@ def gdp_chart(model: TownModel, previous: TownModel | None = None) -> dict[str, 
         target = plan.gdp_target / 1e3
         label = f"plan target {target:,.0f} bn"
         top = max(float(values.max()), target) * 1.1
-        chart = _time_chart(model, "Output, bn yuan a year, against the plan", (0, top))
+        chart = _time_chart(
+            model,
+            "Output, bn yuan a year at current prices, against the plan",
+            (0, top),
+        )
         chart.line(years, values, TOWN_COLOUR, "model towns")
         chart.hline(target, PLAN_COLOUR, label)
     chart.vline(plan.year, label=f"plan {plan.year}")

@@ -22,7 +22,7 @@ from experiments.guangdong.function_models import (
     REFERENCE,
 )
 from experiments.guangdong.patterns import ccdf, fit_bass
-from experiments.guangdong.policy import PLAN_TOWNS
+from experiments.guangdong.policy import plan_share
 from experiments.guangdong.s_curves import SCurves
 from model.reporting import YOUNG_AGE
 from scenarios import Scenario
@@ -251,7 +251,7 @@ def plot_policy(
     s: Scenario,
     path: Path,
 ) -> None:
-    """Output and coverage over the years against the plan's targets."""
+    """Output (current prices) and coverage over the years against the plan."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     for f in province:
         a.plot(f.index, f["gdp"] / 1e6, color="k", lw=1.5, alpha=0.6)
@@ -262,13 +262,15 @@ def plot_policy(
         a.plot(frames[0].index, gdp / 1e6, lw=1, color=f"C{i}", label=label)
         b.plot(frames[0].index, 100 * cov, lw=1, color=f"C{i}")
     a.axhline(s.plan.gdp_target / 1e6, ls="--", color="r")
-    a.axhline(
-        s.plan.gdp_target / 1e6 * s.province.towns / PLAN_TOWNS, ls=":", color="r"
-    )
+    a.axhline(s.plan.gdp_target / 1e6 * plan_share(s), ls=":", color="r")
     b.axhline(100 * s.plan.coverage_target, ls="--", color="r")
     for ax in (a, b):
         ax.axvline(s.plan.year, color="grey", lw=0.8)
-    a.set(xlabel="year", ylabel="trillion yuan", title="Output (black: whole province)")
+    a.set(
+        xlabel="year",
+        ylabel="trillion yuan, current prices",
+        title="Output (black: whole province)",
+    )
     b.set(xlabel="year", ylabel="% of towns", title="Platform coverage")
     a.legend(fontsize=7)
     save_figure(fig, path)

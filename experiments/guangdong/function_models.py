@@ -242,7 +242,7 @@ def policy_run(
     towns: int | None = None,
     start_sizes: bool = False,
 ) -> pd.DataFrame:
-    """One run under a lever mix: yearly output and platform coverage.
+    """One run under a lever mix: yearly output (real and nominal) and coverage.
 
     Args:
         policy: A label of `POLICIES`.
@@ -257,6 +257,6 @@ def policy_run(
     if start_sizes:
         add_sizes(rows, model, model.settings.run.start_year)
     model.run()
-    measured = measure(model.town_frame(), ["gdp", "platform_coverage"])
+    measured = measure(model.town_frame(), ["gdp", "gdp_nominal", "platform_coverage"])
     parts = [rows.frame(), measured] if start_sizes else [measured]
     return pd.concat(parts, ignore_index=True)

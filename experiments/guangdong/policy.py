@@ -13,22 +13,36 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from agents.certification import certified_by
 from experiments.guangdong.comparisons import of, series
 from experiments.guangdong.function_models import POLICIES, TODAY
 from experiments.guangdong.over_seeds import mean_sd, paired
 from scenarios import Scenario
 
 PROVINCE_GDP = 2.77e6
-"""Output of the towns at the start, M yuan (Wang 2018)."""
+"""Output of the towns at the start, M yuan, 2015 prices (Wang 2018)."""
 PLAN_TOWNS = 500
-"""Towns the 2020 plan counts (Wang 2018); the scenario holds today's 399."""
+"""Towns the 2020 plan counts (Wang 2018)."""
+
+
+def listed_in(s: Scenario, year: int) -> int:
+    """Towns the scenario has certified by the end of `year` (start and joined)."""
+    return s.province.towns + certified_by(s, year)
+
+
+def plan_share(s: Scenario) -> float:
+    """The scenario's listed towns in the plan year over the plan's 500."""
+    return listed_in(s, s.plan.year) / PLAN_TOWNS
 
 
 def frames(rows: pd.DataFrame, start: float | None = None) -> list[pd.DataFrame]:
-    """Each run's yearly output and coverage; output rescaled to `start` if given."""
+    """Each run's yearly output and coverage; output rescaled to `start` if given.
+
+    Output is at current prices (`gdp_nominal`), as the plan's targets are.
+    """
     found = []
     for gdp, coverage in zip(
-        series(rows, "gdp"), series(rows, "platform_coverage"), strict=True
+        series(rows, "gdp_nominal"), series(rows, "platform_coverage"), strict=True
     ):
         frame = pd.DataFrame({"gdp": gdp, "coverage": coverage})
         if start is not None:
@@ -51,15 +65,13 @@ def first_year(values: pd.Series, target: float) -> float:
 def plan_outcomes(frame: pd.DataFrame, s: Scenario) -> dict[str, float]:
     """The plan figures of one run: 2020 values and the years targets are met."""
     plan = s.plan
-    per_town = (
-        plan.gdp_target * s.province.towns / PLAN_TOWNS if plan.gdp_target else np.nan
-    )
+    per_town = plan.gdp_target * plan_share(s) if plan.gdp_target else np.nan
     year = plan.year if plan.year in frame.index else frame.index.max()
     return {
-        f"output {year}, trillion yuan": frame.loc[year, "gdp"] / 1e6,
+        f"output {year}, trillion yuan, current prices": frame.loc[year, "gdp"] / 1e6,
         f"coverage {year}, %": 100 * frame.loc[year, "coverage"],
         "year output > 4 trillion": first_year(frame["gdp"], plan.gdp_target or np.inf),
-        "year output > 4 tn x 399/500": first_year(frame["gdp"], per_town),
+        "year output > 4 tn x towns/500": first_year(frame["gdp"], per_town),
         "year coverage > 90%": first_year(frame["coverage"], plan.coverage_target),
     }
 
@@ -91,7 +103,7 @@ def lever_table(levers: dict[str, list[pd.DataFrame]], s: Scenario) -> pd.DataFr
     for runs in levers.values():
         mean, se = paired(output_in(runs, 2020), base)
         texts.append(f"{mean / 1e3:+.0f} ± {se / 1e3:.0f}")
-    table["output 2020 minus today's, bn yuan (paired)"] = texts
+    table["output 2020 minus today's, bn yuan, current prices (paired)"] = texts
     return table
 
 

@@ -38,6 +38,7 @@ from experiments.guangdong.policy import (
     PLAN_TOWNS,
     LeverVerdict,
     lever_table,
+    listed_in,
     summarise,
 )
 from experiments.guangdong.s_curves import SCurves
@@ -567,7 +568,12 @@ def lever_verdict_text(verdict: LeverVerdict, s: Scenario) -> str:
         f"{year_text(verdict.covered[verdict.soonest])}, against "
         f"{year_text(verdict.covered[today])} under today's policy)."
     )
-    return output_text + coverage_text + " The plan needs x1.444 (2.77 to 4 trillion)."
+    return (
+        output_text
+        + coverage_text
+        + " The plan needs x1.444 (2.77 to 4 trillion yuan at current prices, "
+        "with 101 more towns)."
+    )
 
 
 def lever_intro(cfg: Config, s: Scenario) -> str:
@@ -576,8 +582,8 @@ def lever_intro(cfg: Config, s: Scenario) -> str:
         return (
             f"Lever mixes on a sample of {s.province.towns} towns "
             f"({seeds(cfg.policy_replications)}); "
-            "output is the sample's growth applied to the province's 2.77 trillion "
-            "yuan of the start:"
+            "output (current prices) is the sample's growth applied to the "
+            "province's 2.77 trillion yuan of the start:"
         )
     return f"Lever mixes on the whole province ({seeds(cfg.policy_replications)}):"
 
@@ -603,9 +609,10 @@ def policy_section(
             "",
             markdown_table(head_table, index=True),
             "",
-            f"The plan's 4 trillion yuan is for {PLAN_TOWNS} towns; the scenario holds "
-            f"today's {s.province.towns} (the model certifies no new towns), so the "
-            "column '4 tn x 399/500' compares with the plan's output per town.",
+            f"The plan's 4 trillion yuan (current prices) is for {PLAN_TOWNS} towns; "
+            f"the scenario lists {listed_in(s, s.plan.year)} in {s.plan.year} "
+            "(certification, ODD 7.17), so the column '4 tn x towns/500' compares "
+            "with the plan's output per town.",
             "",
             lever_intro(cfg, lever_s),
             "",

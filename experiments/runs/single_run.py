@@ -35,7 +35,13 @@ from model import TownModel
 from scenarios import Scenario
 
 RESULT_FILES = frozenset(
-    {"series.parquet", "towns.parquet", "firms.parquet", "manifest.json"}
+    {
+        "series.parquet",
+        "towns.parquet",
+        "firms.parquet",
+        "growth.parquet",
+        "manifest.json",
+    }
 )
 
 
@@ -96,6 +102,8 @@ class RunResult:
     series: pd.DataFrame
     towns: pd.DataFrame
     firms: pd.DataFrame
+    growth: pd.DataFrame
+    """Each year's change of the listed towns' output, part by part."""
     seconds: float
 
 
@@ -119,6 +127,7 @@ def run_scenario(
         series=model.model_frame(),
         towns=model.town_frame(),
         firms=model.firm_frame(),
+        growth=model.growth_frame(),
         seconds=time.perf_counter() - started,
     )
 
@@ -138,6 +147,9 @@ def manifest(result: RunResult, command: list[str] | None = None) -> dict:
             "series.parquet": "province series, one row per step (DataCollector)",
             "towns.parquet": "one row per town and year-end",
             "firms.parquet": "the live firms at the end, one row each",
+            "growth.parquet": "each year's change of the listed towns' output, "
+            "part by part, M yuan a year at start-year prices (prices: nominal "
+            "less real change)",
         },
     }
 
@@ -164,6 +176,7 @@ def write_results(
             ("series", result.series),
             ("towns", result.towns),
             ("firms", result.firms),
+            ("growth", result.growth),
         ):
             frame.attrs = {}
             frame.to_parquet(staging / f"{name}.parquet", index=False)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.runs.single_run import RunResult
+from model.growth import EXPLAINED, PARTS
 from model.reporting import PLATFORM_COLUMNS, platform_coverage
 
 MILESTONES = (2020, 2025, 2030, 2035)
@@ -46,9 +47,11 @@ def level_table(towns: pd.DataFrame, years: list[int]) -> pd.DataFrame:
 def summarize(result: RunResult) -> str:
     """A few lines a person can read: dimensions, levels, output, platforms, plan."""
     s, towns = result.scenario, result.towns
+    plan = s.plan
     years = milestone_years(towns)
     by_year = towns.groupby("year")
     gdp = by_year["gdp"].sum()
+    gdp_nominal = by_year["gdp_nominal"].sum()
     coverage = by_year.apply(
         lambda t: platform_coverage(t[list(PLATFORM_COLUMNS)]), include_groups=False
     )
@@ -64,12 +67,24 @@ def summarize(result: RunResult) -> str:
         "Towns per dimension, firms per level (%), mean coordination D:",
         table.to_string(),
         "",
-        f"Output (GDP): {gdp[first] / 1e3:,.1f} bn yuan in {first} -> "
-        f"{gdp[last] / 1e3:,.1f} bn yuan in {last} ({100 * growth:+.1f}% a year)",
+        f"Output (value added, {first} prices): {gdp[first] / 1e3:,.1f} bn yuan in "
+        f"{first} -> {gdp[last] / 1e3:,.1f} bn yuan in {last} "
+        f"({100 * growth:+.1f}% a year, real)",
+        f"Output (value added, current prices): {gdp_nominal[last] / 1e3:,.1f} bn "
+        f"yuan in {last} (prices x{s.price_index(last):.3f} since {first})",
         f"Platform coverage (towns with a platform): {100 * coverage[first]:.0f}% in "
         f"{first} -> {100 * coverage[last]:.0f}% in {last}",
     ]
-    plan = s.plan
+    listed = by_year["town"].count()
+    if listed[last] != listed[first]:
+        lines.append(
+            f"Certified towns: {listed[first]} in {first} -> {listed[last]} in {last}"
+            + (
+                f" ({listed[plan.year]} in {plan.year})"
+                if first < plan.year < last
+                else ""
+            )
+        )
     if first <= plan.year <= last:
         met = coverage[plan.year] >= plan.coverage_target
         lines.append(
@@ -77,10 +92,11 @@ def summarize(result: RunResult) -> str:
             f"{100 * plan.coverage_target:.0f}% ({'met' if met else 'not met'})"
         )
         if plan.gdp_target is not None:
-            reached = gdp[plan.year] >= plan.gdp_target
+            reached = gdp_nominal[plan.year] >= plan.gdp_target
             lines.append(
-                f"Plan {plan.year}: output {gdp[plan.year] / 1e6:,.2f} trillion yuan "
-                f"vs target {plan.gdp_target / 1e6:,.2f} trillion "
+                f"Plan {plan.year}: output {gdp_nominal[plan.year] / 1e6:,.2f} "
+                f"trillion yuan at current prices vs target "
+                f"{plan.gdp_target / 1e6:,.2f} trillion "
                 f"({'met' if reached else 'not met'})"
             )
     reached = {
@@ -88,9 +104,43 @@ def summarize(result: RunResult) -> str:
         for d in (2, 3, 4)
     }
     parts = [
-        f"{d}D: {len(r)}/{s.province.towns} towns"
+        f"{d}D: {len(r)}/{towns['town'].nunique()} towns"
         + (f", median year {np.median(r):g}" if len(r) else "")
         for d, r in reached.items()
     ]
     lines.append("Ever reached: " + "; ".join(parts))
+    lines += ["", *growth_lines(result.growth, plan.year)]
     return "\n".join(lines)
+
+
+def growth_lines(growth: pd.DataFrame, until: int) -> list[str]:
+    """Where output growth came from up to `until` (or the end), % a year.
+
+    Each part is its yearly contribution over the years' output at their
+    start, averaged over the years: the parts add up to the mean real growth,
+    and prices to the difference between nominal and real growth.
+    """
+    years = (
+        growth[growth["year"] <= until] if (growth["year"] <= until).any() else growth
+    )
+    if years.empty:
+        return []
+    base = years["output_before"].to_numpy()
+    share = {
+        name: 100 * float(np.mean(years[name].to_numpy() / base))
+        for name in (*PARTS, "prices")
+    }
+    explained = sum(share[name] for name in EXPLAINED)
+    outside = sum(share[name] for name in PARTS if name not in EXPLAINED)
+    first, last = int(years["year"].min()), int(years["year"].max())
+    return [
+        f"Output growth {first}-{last}, % a year (real parts, then prices):",
+        "  model: "
+        + ", ".join(f"{name} {share[name]:+.1f}" for name in EXPLAINED)
+        + f" (= {explained:+.1f})",
+        "  outside: "
+        + ", ".join(
+            f"{name} {share[name]:+.1f}" for name in PARTS if name not in EXPLAINED
+        )
+        + f", prices {share['prices']:+.1f} (= {outside + share['prices']:+.1f})",
+    ]

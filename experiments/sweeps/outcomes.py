@@ -54,6 +54,7 @@ def _yearly(towns: pd.DataFrame) -> dict[str, pd.Series]:
         "mean_dimension": total(dimension) / count,
         "share_firms_level3plus": level3 / np.maximum(firms, 1),
         "gdp": total(towns["gdp"]),
+        "gdp_nominal": total(towns["gdp_nominal"]),
         "coordination": total(towns["coordination"]) / count,
         "platform_coverage": total(covered) / count,
         "member_share": total(towns["member_share"] * towns["firms"])
@@ -76,7 +77,16 @@ CATALOGUE: tuple[Outcome, ...] = (
     Outcome("share_dim4", "yearly", "share", "towns at dimension 4 (Internet+)"),
     Outcome("mean_dimension", "yearly", "1-4", "mean dimension of the towns"),
     Outcome("share_firms_level3plus", "yearly", "share", "live firms at level 3 or 4"),
-    Outcome("gdp", "yearly", "M yuan/yr", "output of all towns"),
+    Outcome(
+        "gdp", "yearly", "M yuan/yr, start-year prices", "output of all towns (real)"
+    ),
+    Outcome(
+        "gdp_nominal",
+        "yearly",
+        "M yuan/yr, current prices",
+        "output of all towns (nominal)",
+        "neither",
+    ),
     Outcome("coordination", "yearly", "0-1", "mean coupling coordination degree D"),
     Outcome("platform_coverage", "yearly", "share", "towns with any platform"),
     Outcome("member_share", "yearly", "share", "live firms in a platform"),

@@ -77,7 +77,7 @@ def test_each_index_measures_its_system(column):
 
 
 def test_platform_weights_are_the_odds():
-    """U5 weighs members 0.6, kinds built 0.2, kinds linked 0.2 (ODD 7.14, 8.13)."""
+    """U5 weighs members 0.6, kinds built 0.2, kinds linked 0.2 (ODD 7.14, 8.15)."""
     w = measured_world()
     towns = w.towns
     towns.platform_built[:] = False

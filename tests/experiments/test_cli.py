@@ -21,8 +21,12 @@ def test_run_prints_a_summary_and_writes_tables_and_manifest(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "Towns per dimension" in printed
     assert "Platform coverage" in printed
+    assert "Output (value added, 2016 prices)" in printed
+    assert "Output (value added, current prices)" in printed
+    assert "Output growth 2017-2018, % a year" in printed
     assert sorted(p.name for p in out.iterdir()) == [
         "firms.parquet",
+        "growth.parquet",
         "manifest.json",
         "series.parquet",
         "towns.parquet",
@@ -38,6 +42,8 @@ def test_run_prints_a_summary_and_writes_tables_and_manifest(tmp_path, capsys):
     assert len(towns) == 3 * 3
     series = pd.read_parquet(out / "series.parquet")
     assert len(series) == 2 * 4 + 1
+    growth = pd.read_parquet(out / "growth.parquet")
+    assert growth["year"].tolist() == [2017, 2018]
 
 
 def test_the_manifest_scenario_reproduces_the_run(tmp_path):

@@ -23,7 +23,8 @@ def test_town_outputs_are_lognormal_quantiles_summing_to_the_start_output():
     s = load_scenario(
         None, {"towns": 9, "start_output": 900.0, "town_size_spread": 0.8}
     )
-    targets = town_targets(s, np.random.default_rng(1))
+    targets, certified = town_targets(s, np.random.default_rng(1))
+    assert certified.all()
     assert targets.sum() == pytest.approx(900.0, rel=1e-12)
     # town k of 9 at the (k + 1/2)/9 quantile: the middle one at the median,
     # the others in pairs whose product is the median's square
@@ -33,17 +34,17 @@ def test_town_outputs_are_lognormal_quantiles_summing_to_the_start_output():
     ordered = np.sort(targets)
     np.testing.assert_allclose(ordered * ordered[::-1], ordered[4] ** 2, rtol=1e-12)
     # another seed deals the same outputs to other towns
-    other = town_targets(s, np.random.default_rng(2))
+    other, _ = town_targets(s, np.random.default_rng(2))
     np.testing.assert_allclose(np.sort(other), expected, rtol=1e-12)
     assert not np.allclose(other, targets)
 
 
 def test_without_spread_towns_are_equal_and_without_data_there_are_no_targets():
     s = load_scenario(None, {"towns": 4, "start_output": 100.0})
-    assert town_targets(s, np.random.default_rng(0)).tolist() == pytest.approx(
-        [25.0] * 4, rel=1e-12
-    )
-    assert town_targets(load_scenario(None, {}), np.random.default_rng(0)) is None
+    targets, _ = town_targets(s, np.random.default_rng(0))
+    assert targets.tolist() == pytest.approx([25.0] * 4, rel=1e-12)
+    targets, certified = town_targets(load_scenario(None, {}), np.random.default_rng(0))
+    assert targets is None and certified.all()
 
 
 def test_guangdong_starts_on_its_figures_whatever_the_seed():
@@ -51,7 +52,8 @@ def test_guangdong_starts_on_its_figures_whatever_the_seed():
     s = load_scenario("guangdong")
     ratio = s.scale.gross_output_ratio
     for seed in (1, 2, 3):
-        value = ratio * town_targets(s, np.random.default_rng(seed))
+        targets, certified = town_targets(s, np.random.default_rng(seed))
+        value = ratio * targets[certified]
         assert value.sum() / ratio == pytest.approx(2.77e6, rel=1e-12)
         assert (value >= 1e5).sum() == 9
         assert (value >= 1e4).sum() == 141
@@ -60,9 +62,10 @@ def test_guangdong_starts_on_its_figures_whatever_the_seed():
 def test_agents_follow_the_towns_outputs_with_a_floor():
     s = load_scenario(None, {"towns": 3, "firms_per_town": 10, "min_firms_per_town": 4})
     # shares 0.1, 0.3, 0.6 of 30 agents: 3 (raised to 4), 9 and 18
-    agents = agents_per_town(s, np.array([10.0, 30.0, 60.0]))
+    every = np.ones(3, dtype=bool)
+    agents = agents_per_town(s, np.array([10.0, 30.0, 60.0]), every)
     assert agents.tolist() == [4, 9, 18]
-    assert agents_per_town(s, None).tolist() == [10, 10, 10]
+    assert agents_per_town(s, None, every).tolist() == [10, 10, 10]
 
 
 @pytest.mark.parametrize(
@@ -97,7 +100,8 @@ def test_every_seed_starts_on_the_same_town_outputs_with_its_own_firms():
     for m in models:
         f, towns = m.firms, m.towns
         counts = np.bincount(f.town[f.alive], minlength=towns.n)
-        assert counts.tolist() == agents_per_town(m.settings, towns.gdp).tolist()
+        expected = agents_per_town(m.settings, towns.gdp, towns.certified)
+        assert counts.tolist() == expected.tolist()
         assert counts.min() >= 12
         # no firm above a tenth of its town's output; the largest at it
         share = f.output[f.alive] / towns.gdp[f.town[f.alive]]
@@ -147,3 +151,52 @@ def test_a_town_of_few_unequal_agents_is_fitted_to_its_target():
     fit_towns(s, towns, firms, np.arange(3), np.array([30.0]), 0.2)
     assert np.all(np.isfinite(firms.size)) and np.all(firms.size > 0)
     assert firms.output.tolist() == pytest.approx([10.0] * 3, rel=1e-9)
+
+
+def test_candidate_towns_are_smaller_and_leave_the_certified_start_as_it_was():
+    """Candidates add towns below the certified ones; the certified towns keep
+    their outputs and their agents per unit of output."""
+    base = load_scenario(None, {"towns": 9, "start_output": 900.0, **SPREAD})
+    more = load_scenario(
+        None,
+        {
+            "towns": 9,
+            "start_output": 900.0,
+            **SPREAD,
+            "certification.candidate_share": 0.5,
+            "certification.entrant_size": 0.25,
+        },
+    )
+    assert more.candidate_towns == 4 and more.all_towns == 13
+    alone, every = town_targets(base, np.random.default_rng(3))
+    targets, certified = town_targets(more, np.random.default_rng(3))
+    assert certified.sum() == 9 and targets.size == 13
+    np.testing.assert_allclose(np.sort(targets[certified]), np.sort(alone), rtol=1e-12)
+    # the candidates: the same lognormal's quantiles, its median a quarter of
+    # the certified towns' median (the middle one of 9)
+    z = ndtri((np.arange(4) + 0.5) / 4)
+    np.testing.assert_allclose(
+        np.sort(targets[~certified]),
+        0.25 * np.median(alone) * np.exp(0.8 * z),
+        rtol=1e-12,
+    )
+    agents = agents_per_town(more, targets, certified)
+    np.testing.assert_array_equal(
+        np.sort(agents[certified]), np.sort(agents_per_town(base, alone, every))
+    )
+
+
+SPREAD = {"town_size_spread": 0.8, "firms_per_town": 40, "min_firms_per_town": 2}
+
+
+def test_the_largest_towns_start_with_their_public_service_platform():
+    start = {**DATA_START, "platform.start_coverage": 0.5}
+    model = TownModel(rng=3, views="lazy", **start)
+    built = model.towns.platform_built
+    assert built[:, 0].sum() == 3 and not built[:, 1:].any()
+    largest = np.argsort(-model.towns.gdp)[:3]
+    assert set(np.flatnonzero(built[:, 0])) == set(largest)
+    assert (model.towns.coordination[built[:, 0]] > 0).all()
+    assert (model.towns.coordination[~built[:, 0]] == 0).all()
+    none = TownModel(rng=3, views="lazy", **DATA_START)
+    assert not none.towns.platform_built.any()
