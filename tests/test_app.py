@@ -390,8 +390,10 @@ def test_downloads_name_and_record_their_settings():
     model.step()
     frame = with_settings(model.model_frame(), model.controls)
     assert len(frame) == 2
-    assert (frame["scenario_name"] == "baseline").all()
-    assert (frame["towns"] == 4).all() and (frame["seed"] == model.seed).all()
+    assert (frame["setting.scenario_name"] == "baseline").all()
+    assert (frame["setting.towns"] == 4).all()
+    assert (frame["setting.seed"] == model.seed).all()
+    assert frame.columns.is_unique
     assert list(frame.columns[-2:]) == list(model.model_frame().columns[-2:])
 
 

@@ -147,9 +147,12 @@ def with_settings(frame: pd.DataFrame, controls: dict[str, Any]) -> pd.DataFrame
     """A results table with the run's settings as its first columns.
 
     A downloaded file then says which run it holds, wherever it is copied.
+    Settings are named `setting.KEY`, apart from results of the same name (the
+    `towns` setting is how many are simulated, the `towns` result how many are
+    listed that year).
     """
     settings = pd.DataFrame(
-        {key: [value] * len(frame) for key, value in controls.items()}
+        {f"setting.{key}": [value] * len(frame) for key, value in controls.items()}
     )
     return pd.concat([settings, frame.reset_index(drop=True)], axis=1)
 
