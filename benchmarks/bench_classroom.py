@@ -13,13 +13,16 @@ Two kinds of client (`--clients`):
   no drawing. A step is timed from sending the click to the server's last
   message about it, after the widget updates of the redraw: what the server
   does for the class, as the students' devices receive it. Their own drawing
-  of those updates (about 0.07 s on a laptop) comes on top, on their device.
+  of those updates comes on top, on their own device; `--with-browser` makes
+  one of the sessions a Chromium page that times it (click to repainted
+  charts), as its student would see it with the rest of the class stepping.
 - `browser`: each session is a browser context of one headless Chromium on the
   same machine, and a step is timed from the click to the repainted charts. The
   30 pages' drawing shares the server's cores, so this is an upper bound.
 
     python benchmarks/bench_classroom.py                    # 30 sessions, 6 rounds
-    python benchmarks/bench_classroom.py --sessions 60 --rounds 10
+    python benchmarks/bench_classroom.py --rounds 10 --with-browser --classes 3
+    python benchmarks/bench_classroom.py --sessions 40
     python benchmarks/bench_classroom.py --clients browser  # the upper bound
 """
 
@@ -162,6 +165,8 @@ class Run:
         self.times: list[float] = []
         self.wall = 0.0
         self.cpu = 0.0
+        self.untimed_steps = 0
+        """Steps the server made besides the timed ones (a browser page's)."""
 
     async def stepping(self, rounds: int, one_round) -> None:
         """Time `rounds` rounds of `one_round()` (the step times of a round)."""
@@ -193,7 +198,9 @@ class Run:
             "step_p95_s": round(percentile(times, 0.95), 3),
             "step_max_s": round(max(times), 3),
             "round_wall_s": round(self.wall / self.figures["rounds"], 2),
-            "server_cpu_per_step_s": round(self.cpu / len(times), 3),
+            "server_cpu_per_step_s": round(
+                self.cpu / (len(times) + self.untimed_steps), 3
+            ),
             "server_rss_idle_mib": round(rss["idle"]),
             "server_rss_one_session_mib": round(rss["one"]),
             "server_rss_all_loaded_mib": round(rss["loaded"]),
@@ -253,15 +260,25 @@ async def open_class(url: str, sessions: int, run: Run | None = None) -> list:
 class Rounds:
     """Rounds of Step in every session at once, checking that each redrew."""
 
-    def __init__(self, opened: list) -> None:
-        """Rounds for the `opened` sessions."""
+    def __init__(self, opened: list, page=None) -> None:
+        """Rounds for the `opened` sessions, and a browser `page` if given."""
         self.opened = opened
+        self.page = page
         self.not_redrawn = 0
+        self.browser_times: list[float] = []
+        """The browser page's step and redraw times, if there is one."""
 
     async def __call__(self) -> list[float]:
-        """One round: every session's step time."""
+        """One round: every websocket session's step time."""
         before = [session.text("townsim-step") for session in self.opened]
-        steps = await asyncio.gather(*(s.click("Step") for s in self.opened))
+        clicks = [s.click("Step") for s in self.opened]
+        if self.page is not None:
+            *steps, on_screen = await asyncio.gather(
+                *clicks, self.page.evaluate(TIMED_STEP)
+            )
+            self.browser_times.append(on_screen)
+        else:
+            steps = await asyncio.gather(*clicks)
         after = [session.text("townsim-step") for session in self.opened]
         charts = [sum("spec" in u["state"] for u in step.updates) for step in steps]
         self.not_redrawn += sum(
@@ -271,13 +288,17 @@ class Rounds:
         return [step.seconds for step in steps]
 
 
-async def measure_websockets(sessions: int, rounds: int, classes: int = 1) -> dict:
+async def measure_websockets(
+    sessions: int, rounds: int, classes: int = 1, browser: bool = False
+) -> dict:
     """Plain websocket clients: step and the server's redraw, as received.
 
     With `classes` above one, more classes come after the first on the same
     server, each opening, stepping and closing as many sessions: the server's
     memory after each shows whether a server grows class after class. The step
-    times are the first class's.
+    times are the first class's. With `browser`, one of the first class's
+    sessions is a Chromium page instead, which times what its student sees:
+    the step and its redraw on screen, while the others step too.
     """
     port = free_port()
     url = f"http://localhost:{port}/"
@@ -285,11 +306,21 @@ async def measure_websockets(sessions: int, rounds: int, classes: int = 1) -> di
     client_cpu = time.process_time()
     try:
         run = Run(server, sessions, rounds)
-        opened = await open_class(url, sessions, run)
-        step_all = Rounds(opened)
-        await run.stepping(rounds, step_all)
-        for session in opened:
-            await session.close()
+        opened = await open_class(url, sessions - int(browser), run)
+        async with async_playwright() as playwright:
+            page = None
+            if browser:
+                chromium = await playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=ARGS
+                )
+                page = (await open_session(chromium, url))[1]
+            step_all = Rounds(opened, page)
+            await run.stepping(rounds, step_all)
+            run.untimed_steps = len(step_all.browser_times)
+            for session in opened:
+                await session.close()
+            if browser:
+                await chromium.close()
         await run.closing(url)
         after_close, left = (
             [run.rss["closed"]],
@@ -318,12 +349,23 @@ async def measure_websockets(sessions: int, rounds: int, classes: int = 1) -> di
             "client_cpu_s": round(client_cpu, 1),
         }
         | run.summary()
+        | (on_screen(step_all.browser_times) if browser else {})
         | {
             "classes": classes,
             "server_rss_after_each_class_mib": [round(rss) for rss in after_close],
             "sessions_left_after_each_class": left,
         }
     )
+
+
+def on_screen(times: list[float]) -> dict:
+    """The figures of the one browser page among the websocket sessions."""
+    return {
+        "browser_steps_timed": len(times),
+        "browser_step_redraw_median_s": round(statistics.median(times), 3),
+        "browser_step_redraw_p95_s": round(percentile(times, 0.95), 3),
+        "browser_step_redraw_max_s": round(max(times), 3),
+    }
 
 
 def main() -> None:
@@ -340,9 +382,16 @@ def main() -> None:
         default=1,
         help="classes one after another on the server (websocket clients only)",
     )
+    parser.add_argument(
+        "--with-browser",
+        action="store_true",
+        help="one session a Chromium page that times its redraw (websocket clients)",
+    )
     args = parser.parse_args()
     if args.clients == "websocket":
-        run = measure_websockets(args.sessions, args.rounds, args.classes)
+        run = measure_websockets(
+            args.sessions, args.rounds, args.classes, args.with_browser
+        )
     else:
         run = measure_browsers(args.sessions, args.rounds)
     figures = asyncio.run(run)
@@ -357,6 +406,12 @@ def main() -> None:
         f"{figures['sessions_closed_after_s']} s after closing, "
         f"{figures['rss_returned_mib']} MiB returned."
     )
+    if "browser_step_redraw_p95_s" in figures:
+        print(
+            f"The browser page among them: step + redraw on screen median "
+            f"{figures['browser_step_redraw_median_s']} s, 95th percentile "
+            f"{figures['browser_step_redraw_p95_s']} s."
+        )
 
 
 if __name__ == "__main__":
