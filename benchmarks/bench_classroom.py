@@ -412,6 +412,13 @@ def main() -> None:
             f"{figures['browser_step_redraw_median_s']} s, 95th percentile "
             f"{figures['browser_step_redraw_p95_s']} s."
         )
+    left = figures.get("sessions_left_after_each_class", [])
+    if (
+        figures.get("steps_not_redrawn")
+        or figures["sessions_left_after_close"]
+        or any(left)
+    ):
+        sys.exit("Some steps did not redraw, or some sessions never ended.")
 
 
 if __name__ == "__main__":
