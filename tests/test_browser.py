@@ -7,9 +7,12 @@ how long a step and its redraw take, that a slider and Reset change the model,
 that a click on a firm opens the inspector and its rules, that a run stops at
 its end, that the texts match what is drawn, that a comparison runs in the
 background, and that a phone and a 1024 x 768 screen show it all readably.
-Checks share a few browser sessions, so the module stays quick.
+Checks share a few browser sessions, so the module stays quick. The classroom
+benchmark's plain websocket client is checked against the same server: it must
+keep speaking the page's protocol as Solara changes.
 """
 
+import asyncio
 import io
 import os
 import re
@@ -19,6 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -51,6 +55,8 @@ if not CHROMIUM.exists():
     pytest.skip(reason, allow_module_level=True)
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+from benchmarks.solara_client import Session  # noqa: E402
 
 
 def free_port() -> int:
@@ -218,6 +224,29 @@ def test_step_changes_the_year_and_redraws_within_budget(page, capsys):
             f"max {max(times):.3f} s over {len(times)} steps"
         )
     assert median < STEP_BUDGET_S
+
+
+def test_a_plain_websocket_session_steps_and_receives_the_redraw(server):
+    async def step_twice() -> tuple[list[str], list]:
+        session = Session(server)
+        await session.open(timeout=60)
+        try:
+            clocks = [session.text("townsim-year")]
+            steps = []
+            for _ in range(2):
+                steps.append(await session.click("Step"))
+                clocks.append(session.text("townsim-year"))
+            return clocks, steps
+        finally:
+            await session.close()
+
+    with ThreadPoolExecutor(1) as thread:  # Playwright's loop runs in this one
+        clocks, steps = thread.submit(asyncio.run, step_twice()).result()
+    assert clocks == ["End of 2016", "2017 Q1", "2017 Q2"]
+    for step in steps:
+        drawn = [u for u in step.updates if "spec" in u["state"]]
+        assert len(drawn) == 5  # the four charts and the map
+        assert 0 < step.last_update_seconds <= step.seconds
 
 
 def test_plots_are_drawn(page, tmp_path_factory):
