@@ -14,6 +14,7 @@ survives a Bonferroni correction for having picked the best of all points.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -177,7 +178,7 @@ def verdict(
     matrix = _matrix(results, table, outcome)
     paired = results.manifest["design"]["seeding"] == "common"
     noise = replication_noise(matrix, paired)
-    means = pd.Series(np.nanmean(matrix, axis=1)).dropna()
+    means = pd.Series(point_means(matrix)).dropna()
     means = means.sort_values(ascending=direction == "less", kind="stable")
     sign = -1.0 if direction == "less" else 1.0
     lead, contenders = None, len(means)
@@ -200,6 +201,13 @@ def verdict(
         noise,
         cost,
     )
+
+
+def point_means(matrix: np.ndarray) -> np.ndarray:
+    """Each point's mean over its finished replications (NaN where none finished)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a point with no run
+        return np.nanmean(matrix, axis=1)
 
 
 def _matrix(results: Results, table: pd.DataFrame, outcome: str) -> np.ndarray:
@@ -455,8 +463,8 @@ def factor_effects(
     """
     matrix = _matrix(results, table, outcome)
     noise = replication_noise(matrix, results.manifest["design"]["seeding"] == "common")
-    point_means = pd.Series(np.nanmean(matrix, axis=1), name=outcome)
-    design = results.design.set_index("point")[results.factors].join(point_means)
+    means = pd.Series(point_means(matrix), name=outcome)
+    design = results.design.set_index("point")[results.factors].join(means)
     rows = []
     for factor in results.factors:
         grouped = design.groupby(factor, sort=True)[outcome].agg(["mean", "count"])
@@ -494,7 +502,7 @@ def interactions(
     """
     matrix = _matrix(results, table, outcome)
     noise = replication_noise(matrix, results.manifest["design"]["seeding"] == "common")
-    means = pd.Series(np.nanmean(matrix, axis=1), name=outcome)
+    means = pd.Series(point_means(matrix), name=outcome)
     design = results.design.set_index("point")[results.factors].join(means)
     roles = {f["name"]: f["role"] for f in results.manifest["design"]["factors"]}
     rows = []
