@@ -185,9 +185,7 @@ def verdict(
     if noise is not None and len(means) > 1:
         gaps = sign * (means.iloc[0] - means)
         lead = contrast(noise, float(gaps.iloc[1]), level=level)
-        others = len(means) - 1
-        margin = noise.t(level, others) * noise.standard_error()
-        contenders = int(np.sum(gaps.to_numpy() <= margin))
+        contenders = count_contenders(gaps.to_numpy(), noise, level)
     cost = None
     if "total_spent" in table and outcome != "total_spent":
         cost = table.groupby("point")["total_spent"].mean()
@@ -208,6 +206,17 @@ def point_means(matrix: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a point with no run
         return np.nanmean(matrix, axis=1)
+
+
+def count_contenders(gaps: np.ndarray, noise: Noise, level: float) -> int:
+    """Points that cannot be told apart from the best, the best included.
+
+    `gaps` are the shortfalls from the best (its own 0 included). The margin is
+    a paired interval Bonferroni-corrected for comparing the best with every
+    other point, since the best was picked from them all.
+    """
+    margin = noise.t(level, comparisons=len(gaps) - 1) * noise.standard_error()
+    return int(np.sum(gaps <= margin))
 
 
 def _matrix(results: Results, table: pd.DataFrame, outcome: str) -> np.ndarray:

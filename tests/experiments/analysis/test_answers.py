@@ -12,6 +12,8 @@ import pytest
 from scipy import stats
 
 from experiments.analysis.answer import (
+    Noise,
+    count_contenders,
     factor_effects,
     interactions,
     replication_noise,
@@ -71,6 +73,17 @@ def test_noise_of_a_block_design_removes_points_and_seeds():
     assert paired.t(0.95) == pytest.approx(stats.t.ppf(0.975, 4))
     assert paired.t(0.95, comparisons=2) == pytest.approx(stats.t.ppf(0.9875, 4))
     assert replication_noise(matrix[:, :1], paired=True) is None
+
+
+def test_picking_the_best_of_many_widens_the_margin_of_a_clear_lead():
+    noise = Noise(variance=1.0, df=100, replications=4, paired=True, share=0.5)
+    plain = noise.t(0.95) * noise.standard_error()  # about 1.40
+    gaps = np.array([0.0, 1.6, 1.8, 2.5, 3.5, 4.0, 9.0])
+    assert gaps[1] > plain  # clear against the runner-up alone ...
+    corrected = noise.t(0.95, comparisons=6) * noise.standard_error()
+    assert 1.8 < corrected < 2.5  # ... not once the best of 7 is picked (1.90)
+    assert count_contenders(gaps, noise, 0.95) == 3
+    assert count_contenders(gaps[:2], noise, 0.95) == 1
 
 
 def test_common_seeds_make_the_true_winner_clear_and_independent_ones_do_not(
