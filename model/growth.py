@@ -138,7 +138,9 @@ def decompose(world: World, before: Snapshot, after: Snapshot) -> dict[str, floa
     joined = after.listed & ~before.listed
     now = kept[after.town]
     then = kept[before.town]
-    _, a, b = np.intersect1d(after.id, before.id, return_indices=True)
+    _, a, b = np.intersect1d(
+        after.id, before.id, assume_unique=True, return_indices=True
+    )  # ids are unique: no sort to drop repeats
     survive = now[a] & then[b]
     a, b = a[survive], b[survive]
     born = now.copy()
