@@ -392,7 +392,10 @@ def test_downloads_name_and_hold_their_settings(page):
     assert name.startswith("province-baseline-towns25x100-budget0.003")
     assert name.endswith("-vectorized-seed42.csv")
     header, *rows = Path(download.path()).read_text().splitlines()
-    assert header.startswith("scenario_name,seed,towns,firms_per_town,budget_share")
+    assert header.startswith(
+        "setting.scenario_name,setting.seed,setting.towns,setting.firms_per_town,"
+        "setting.budget_share"
+    )
     assert len(rows) == 77  # the start and 76 steps, none past the end
 
 
