@@ -3,7 +3,8 @@
 Mesa's `ModelController` (the controller SolaraViz puts in its sidebar) steps,
 plays and resets the model; Reset rebuilds it as `AppModel(**controls)` from the
 controls edited here. Every view reads Mesa's update counter, so it redraws after
-each step.
+each step; the clock, the buttons and the two views that follow a step are
+islands (`viz.island`), so that a step redraws them and not the whole page.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from viz.controls import (
     with_settings,
 )
 from viz.inspector import Section, inspect_firm
+from viz.island import Island
 from viz.networks import LEVEL_LABELS, firm_network, town_network
 from viz.rules import RULE_TOPICS, RULES_OF_SECTION, RulesTab
 from viz.widgets import ChartView, DrawerKeeper, NetworkView, drawing
@@ -163,9 +165,23 @@ def TownsimApp(model: solara.Reactive[AppModel] | None = None) -> None:
         solara.Info(text, dense=True)
     with solara.lab.Tabs(value=tab.value, on_value=tab.set, lazy=True):
         with solara.lab.Tab(TABS[0]):
-            ProvinceTab(current, previous, selected, choose_town)
+            Island(
+                ProvinceTab,
+                model=current,
+                previous=previous,
+                town=selected,
+                select_town=choose_town,
+            )
         with solara.lab.Tab(TABS[1]):
-            TownTab(current, selected, choose_town, firm.value, firm.set, show_rules)
+            Island(
+                TownTab,
+                model=current,
+                town=selected,
+                select_town=choose_town,
+                firm=firm.value,
+                select_firm=firm.set,
+                show_rules=show_rules,
+            )
         with solara.lab.Tab(TABS[2]):
             RulesTab(rule)
         with solara.lab.Tab(TABS[3]):
@@ -181,15 +197,22 @@ def RunCard(
 ) -> None:
     """The clock, Step / Play / Reset, and what the run so far can be saved as.
 
-    Only the clock and the buttons follow each step; the rest of the card stays
-    as it is, which keeps a step's redraw small when a class shares a server.
+    Only the clock and the buttons follow each step, in an island of their own
+    (`viz.island`): a step leaves the rest of the card, and the sidebar, as they
+    are, which keeps a step's redraw small when a class shares a server.
     """
     play_interval = solara.use_reactive(200)
     steps_per_click = solara.use_reactive(1)
     current = model.value
     with solara.Card("Run"):
-        Clock(current)
-        RunButtons(model, controls, play_interval, steps_per_click)
+        Island(
+            RunNow,
+            run=current,
+            model=model,
+            controls=controls,
+            play_interval=play_interval,
+            steps_per_click=steps_per_click,
+        )
         solara.SliderInt(
             f"Steps per Step click: {steps_per_click.value}",
             value=steps_per_click,
@@ -208,6 +231,24 @@ def RunCard(
             solara.Warning(
                 "Settings changed: press Reset to start a run with them.", dense=True
             )
+
+
+@solara.component
+def RunNow(
+    run: AppModel,
+    model: solara.Reactive[AppModel],
+    controls: solara.Reactive[dict[str, Any]],
+    play_interval: solara.Reactive[int],
+    steps_per_click: solara.Reactive[int],
+) -> None:
+    """The clock and the buttons: what a step changes in the sidebar.
+
+    The run comes from the page as well as from `model`, so that a new run
+    redraws the clock in the page's own pass, before the views that show it.
+    """
+    with solara.Column(gap="0px"):
+        Clock(run)
+        RunButtons(model, controls, play_interval, steps_per_click)
 
 
 @solara.component
