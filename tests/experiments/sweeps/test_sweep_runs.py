@@ -157,8 +157,10 @@ def test_a_killed_driver_takes_its_fork_server_workers_and_socket_folder_along(
     env = {**os.environ, "TMPDIR": str(tmp)}
     process = _start(experiment, tmp_path / "out", env, workers=2)
     _wait_for_runs(tmp_path / "out", 1, process)
-    before = survivors(process.pid)  # driver, resource tracker, server, workers
-    assert len(before) == 5, before
+    # driver, resource tracker, fork server, two workers (and, at times, a
+    # worker being forked to replace one)
+    before = survivors(process.pid)
+    assert len(before) >= 5, before
     assert list(tmp.glob("townsim-*/pymp-*"))
     os.kill(process.pid, signal.SIGKILL)  # the driver alone, not its group
     process.wait()
