@@ -130,3 +130,27 @@ def test_a_change_that_would_invalidate_runs_is_refused_naming_it(
     message = capsys.readouterr().err
     assert expected in message, message
     assert message.count("\n") == 1
+
+
+SPLIT = """
+name = "grow_split"
+model = "sweep_toys:split_budget"
+replications = 1
+[splits.budget]
+keys = ["a", "b"]
+step = {step}
+[levers]
+growth = [0.0]
+"""
+
+
+def test_a_finer_split_keeps_the_shares_already_run(tmp_path, capsys):
+    path = write(tmp_path, SPLIT.format(step=0.5))
+    out = tmp_path / "out"
+    assert sweep(path, out).done == 3  # shares 0, 0.5, 1
+    path.write_text(SPLIT.format(step=0.25))
+    grown = sweep(path, out)
+    assert "splits.budget.step 0.5 -> 0.25" in capsys.readouterr().out
+    assert (grown.done, grown.skipped) == (2, 3)  # 0.25 and 0.75 are new
+    design = pd.read_parquet(out / "design.parquet")
+    assert design["a"].tolist() == [0.0, 0.5, 1.0, 0.25, 0.75]
