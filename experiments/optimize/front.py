@@ -17,6 +17,7 @@ from experiments.optimize.problem import Problem
 from experiments.optimize.search import Archive, SearchSummary
 from experiments.optimize.search_file import Objective
 from experiments.sweeps.outcomes import BY_NAME
+from scenarios import LEVERS
 
 ALGORITHMS = {"nsga2": "NSGA-II", "nsga3": "NSGA-III"}
 FRONT_CSV, CANDIDATES_CSV, FRONT_PNG, REPORT_MD = (
@@ -249,7 +250,30 @@ def _front_words(problem: Problem, front: pd.DataFrame) -> list[str]:
 
 
 def _levers(problem: Problem, row: pd.Series) -> str:
-    return ", ".join(f"{v.name} = {_number(row[v.name])}" for v in problem.levers)
+    text = ", ".join(f"{v.name} = {_number(row[v.name])}" for v in problem.levers)
+    shares = budget_shares({v.name: row[v.name] for v in problem.levers})
+    if shares:
+        parts = ", ".join(f"{name} {share:.0%}" for name, share in shares.items())
+        text += f" (shares of the budget: {parts})"
+    return text
+
+
+WEIGHTS = tuple(f"government.{lever}" for lever in LEVERS)
+"""The lever weights, which the model divides by their sum."""
+
+
+def budget_shares(values: dict[str, float]) -> dict[str, float] | None:
+    """The four lever weights as the shares of the budget the model makes of them.
+
+    None unless the search varies all four (a fixed weight would need the base
+    scenario's value) and they add up to more than zero.
+    """
+    if not all(key in values for key in WEIGHTS):
+        return None
+    total = sum(float(values[key]) for key in WEIGHTS)
+    if total <= 0:
+        return None
+    return {key.split(".", 1)[1]: float(values[key]) / total for key in WEIGHTS}
 
 
 def _figures(problem: Problem, row: pd.Series) -> str:

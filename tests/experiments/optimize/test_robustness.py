@@ -85,3 +85,23 @@ def test_the_compromise_is_nearest_the_ideal_after_scaling():
     front = np.array([[0.0, 100.0], [0.4, 30.0], [1.0, 0.0]])
     # Scaled: (0, 1), (0.4, 0.3), (1, 0): the middle point is nearest (0, 0).
     assert compromise(front) == 1
+
+
+def test_lever_weights_read_as_the_shares_of_the_budget_the_model_makes():
+    from experiments.optimize.front import budget_shares
+
+    weights = {
+        "government.budget_share": 0.004,
+        "government.talent": 0.2,
+        "government.funding": 0.2,
+        "government.ip": 0.1,
+        "government.platform": 0.5,
+    }
+    shares = budget_shares(weights)
+    assert shares == pytest.approx(
+        {"talent": 0.2, "funding": 0.2, "ip": 0.1, "platform": 0.5}
+    )
+    doubled = {k: 2 * v for k, v in weights.items()}
+    assert budget_shares(doubled) == pytest.approx(shares)
+    assert budget_shares({k: v for k, v in weights.items() if "ip" not in k}) is None
+    assert budget_shares({k: 0.0 for k in weights}) is None
