@@ -31,6 +31,8 @@ from experiments.analysis.results import (
     replicate_matrix,
 )
 
+SPENDING = "M yuan (start-year prices)"
+"""The unit of money spent: the model's money is real, at start-year prices."""
 POWER = 0.8
 """The power at which the smallest detectable difference is stated."""
 
@@ -107,7 +109,7 @@ class Contrast:
 
     def text(self, unit: str = "") -> str:
         """The difference and its interval, signed, in the outcome's unit."""
-        scale, suffix = CHANGE_UNITS.get(unit, (1.0, f" {unit}" if unit else ""))
+        scale, suffix = CHANGE_UNITS.get(unit, (1.0, f" {plain(unit)}" if unit else ""))
         estimate, low, high = (scale * x for x in (self.estimate, self.low, self.high))
         sign = "+" if estimate > 0 else ""
         return f"{sign}{fmt(estimate)} [{fmt(low)}, {fmt(high)}]{suffix}"
@@ -123,7 +125,13 @@ def amount(value: float, unit: str) -> str:
         return f"{100 * value:.3g}%"
     if unit == "year":
         return f"{value:.1f}".removesuffix(".0")
-    return fmt(value) + (f" {unit}" if unit else "")
+    return fmt(value) + (f" {plain(unit)}" if unit else "")
+
+
+def plain(unit: str) -> str:
+    """A unit as a sentence reads it: 'M yuan/yr (start-year prices)'."""
+    head, comma, note = unit.partition(", ")
+    return f"{head} ({note})" if comma else unit
 
 
 def contrast(
@@ -298,8 +306,8 @@ def verdict_text(results: Results, v: Verdict, level: float) -> str:
         extra = v.cost.loc[v.best] - v.cost.loc[v.runner_up]
         than = "more than" if extra > 0 else "less than"
         words.append(
-            f"The best spends {fmt(v.cost.loc[v.best])} M yuan over the run, "
-            f"{fmt(abs(extra))} M yuan {than} the runner-up."
+            f"The best spends {fmt(v.cost.loc[v.best])} {SPENDING} over the run, "
+            f"{fmt(abs(extra))} {SPENDING} {than} the runner-up."
         )
     words.append(
         f"Replication noise is {_percent(v.noise.share)} of the variance; the sweep "
@@ -315,7 +323,7 @@ def _percent(share: float) -> str:
 
 
 def _difference(value: float, unit: str) -> str:
-    scale, suffix = CHANGE_UNITS.get(unit, (1.0, f" {unit}" if unit else ""))
+    scale, suffix = CHANGE_UNITS.get(unit, (1.0, f" {plain(unit)}" if unit else ""))
     return fmt(scale * value) + suffix
 
 
@@ -346,7 +354,7 @@ def lever_costs(
             line = (
                 f"Raising {factor} from {_value(low)} to {_value(high)} changes "
                 f"{outcome} by {gained.text(unit)}"
-                f" and spending by {cost.text()} M yuan over the run"
+                f" and spending by {cost.text()} {SPENDING} over the run"
             )
             lines.append(
                 line + _price(spent["effect"], gained, outcomes[outcome], unit)
@@ -364,7 +372,7 @@ def _price(spent: float, gained: Contrast, direction: str, unit: str) -> str:
         return f": {fmt(spent / gain / 100)} M yuan per percentage point."
     if unit == "year":
         return f": {fmt(spent / gain)} M yuan per year sooner."
-    return f": {fmt(spent / gain)} M yuan per {unit or 'unit'} gained."
+    return f": {fmt(spent / gain)} M yuan per {plain(unit) or 'unit'} gained."
 
 
 def _numeric_levers(results: Results) -> list[str]:

@@ -333,10 +333,11 @@ def _factorial_section(results: Results, table: pd.DataFrame) -> list[str]:
         "",
         "Best first for outcomes with a better direction, highest first for the "
         "others. `cost` is the mean money spent over the run (`total_spent`, "
-        f"M yuan). The {percent} interval of a point's mean is a t-interval over "
-        "its replications; effects and interactions are differences between "
-        "points, with intervals from the replication noise left after removing "
-        "each point and, under common random numbers, each replication's seed.",
+        f"M yuan at start-year prices). The {percent} interval of a point's mean "
+        "is a t-interval over its replications; effects and interactions are "
+        "differences between points, with intervals from the replication noise "
+        "left after removing each point and, under common random numbers, each "
+        "replication's seed.",
         "",
         *_balance_caveat(results, table),
     ]

@@ -112,14 +112,18 @@ CATALOGUE: tuple[Outcome, ...] = (
         Outcome(
             f"spent_{lever}",
             "yearly",
-            "M yuan/yr",
+            "M yuan/yr, start-year prices",
             f"spent on the {lever} lever",
             "neither",
         )
         for lever in LEVERS
     ),
     Outcome(
-        "spent_total", "yearly", "M yuan/yr", "spent on all four levers", "neither"
+        "spent_total",
+        "yearly",
+        "M yuan/yr, start-year prices",
+        "spent on all four levers",
+        "neither",
     ),
     Outcome(
         "year_dim3", "town", "year", "first year the town is at dimension 3+", "lower"
@@ -147,14 +151,18 @@ CATALOGUE: tuple[Outcome, ...] = (
         Outcome(
             f"total_spent_{lever}",
             "run",
-            "M yuan",
+            "M yuan, start-year prices",
             f"{lever} spending, all years",
             "neither",
         )
         for lever in LEVERS
     ),
     Outcome(
-        "total_spent", "run", "M yuan", "spending on all levers, all years", "neither"
+        "total_spent",
+        "run",
+        "M yuan, start-year prices",
+        "spending on all levers, all years",
+        "neither",
     ),
     Outcome(
         "total_knowledge_shared",
