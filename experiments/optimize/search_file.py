@@ -21,6 +21,7 @@ from experiments.sweeps.experiment_file import (
     ExperimentError,
     Factor,
     Strict,
+    lists_as_levels,
 )
 from experiments.sweeps.outcomes import BY_NAME, catalogue_names
 from scenarios.loading import did_you_mean, explain, read_toml
@@ -140,11 +141,7 @@ class SearchFile(Strict):
     @classmethod
     def _lists_are_levels(cls, table: Any) -> Any:
         """A plain list of values is a factor's levels."""
-        if not isinstance(table, dict):
-            return table
-        return {
-            k: {"levels": v} if isinstance(v, list) else v for k, v in table.items()
-        }
+        return lists_as_levels(table)
 
     @model_validator(mode="after")
     def _consistent(self) -> SearchFile:

@@ -37,6 +37,13 @@ FACTOR = (
 )
 
 
+def lists_as_levels(table: Any) -> Any:
+    """A table of factors in which a plain list of values stands for its levels."""
+    if not isinstance(table, dict):
+        return table
+    return {k: {"levels": v} if isinstance(v, list) else v for k, v in table.items()}
+
+
 class ExperimentError(ScenarioError):
     """Bad experiment input; the message names file, key, value and what is allowed."""
 
@@ -184,11 +191,7 @@ class Experiment(Strict):
     @classmethod
     def _lists_are_levels(cls, table: Any) -> Any:
         """A plain list of values is a factor's levels."""
-        if not isinstance(table, dict):
-            return table
-        return {
-            k: {"levels": v} if isinstance(v, list) else v for k, v in table.items()
-        }
+        return lists_as_levels(table)
 
     @field_validator("set")
     @classmethod
