@@ -197,17 +197,7 @@ def add_sweep_parsers(commands: argparse._SubParsersAction) -> None:
         "sweep", help="run an experiment file's design; rerun to resume"
     )
     sweep.add_argument("experiment", type=Path, help="experiment TOML file")
-    sweep.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="local worker processes (default: cores)",
-    )
-    sweep.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786",
-    )
+    add_executor_arguments(sweep)
     sweep.add_argument(
         "--out", type=Path, help="results folder (default: results/sweeps/NAME)"
     )
@@ -337,6 +327,21 @@ def analyze_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    """--workers and --scheduler: where a sweep's or a search's runs go."""
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local worker processes (default: cores)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786",
+    )
+
+
 def add_optimize_parser(commands: argparse._SubParsersAction) -> None:
     """`townsim optimize`: a robust many-objective search over the levers."""
     optimize = commands.add_parser(
@@ -344,17 +349,7 @@ def add_optimize_parser(commands: argparse._SubParsersAction) -> None:
         help="search the levers for a robust Pareto front; rerun to resume",
     )
     optimize.add_argument("search", type=Path, help="search TOML file")
-    optimize.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="local worker processes (default: cores)",
-    )
-    optimize.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786",
-    )
+    add_executor_arguments(optimize)
     optimize.add_argument(
         "--out", type=Path, help="results folder (default: results/optimize/NAME)"
     )
