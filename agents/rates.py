@@ -32,6 +32,17 @@ def growth_per_step(yearly: ArrayLike, steps_per_year: int) -> np.ndarray | floa
     return (1.0 + np.asarray(yearly)) ** (1.0 / steps_per_year) - 1.0
 
 
+def size_drift(s: Scenario, year: int) -> float:
+    """Per-step drift of log firm size in calendar `year`: demand less Ito's term.
+
+    Demand grows by `Scenario.demand_growth`; the half variance keeps the mean
+    size on the demand path under the size shocks.
+    """
+    spy = s.run.steps_per_year
+    growth = np.log1p(growth_per_step(s.demand_growth(year), spy))
+    return float(growth) - 0.5 * s.economy.size_volatility**2 / spy
+
+
 def _pad(values: list[float], last: float | None = None) -> F64:
     """Per-step parameters indexed by level - 1; level 4 gets `last` or the top."""
     return np.array([*values, values[-1] if last is None else last], dtype=float)
@@ -138,8 +149,7 @@ class Rates:
             unit_cost=eco.unit_cost,
             level_gain=eco.level_gain,
             knowledge_gain=eco.knowledge_gain,
-            size_drift=float(np.log1p(growth_per_step(eco.market_growth, spy)))
-            - 0.5 * eco.size_volatility**2 / spy,
+            size_drift=size_drift(s, s.run.start_year + 1),
             size_shock=float(eco.size_volatility / np.sqrt(spy)),
             base_exit=step(eco.base_exit),
             exit_size_elasticity=eco.exit_size_elasticity,

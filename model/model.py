@@ -11,6 +11,7 @@ coordination, decide which dimension each town has reached.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from agents.demography import enter_startups
 from agents.enterprise import STEP, Enterprise
 from agents.government import Government, govern, settle_subsidies
 from agents.platform import Platform, admit_members
-from agents.rates import Rates
+from agents.rates import Rates, size_drift
 from agents.sampling import Directory
 from agents.streams import Streams
 from agents.tables import NOT_CERTIFIED, Ledger, Platforms, Tally
@@ -163,12 +164,20 @@ class TownModel(Model):
         r, towns = self.rates, self.towns
         self.year = self.settings.run.start_year + self.steps / r.steps_per_year
         self.policy = self.settings.government_in(self.calendar_year)
+        self._follow_demand()
         self.customized_share = customized_share(self.settings, self.year)
         towns.infrastructure += r.infrastructure_growth * (1.0 - towns.infrastructure)
         workforce = town_totals(self, ALL, self.firms.size)  # free slots: size 0
         towns.talent_pool += r.talent_inflow * workforce
         self.tally.reset()
         self.streams.time = self.steps
+
+    def _follow_demand(self) -> None:
+        """Set this year's demand drift when demand follows the province's GDP."""
+        if self.settings.economy.demand_elasticity and self.settings.economy.gdp_growth:
+            drift = size_drift(self.settings, self.calendar_year)
+            if drift != self.rates.size_drift:
+                self.rates = replace(self.rates, size_drift=drift)
 
     def _account_growth(self) -> None:
         """Split the year's change of the listed towns' output into its parts."""

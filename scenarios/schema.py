@@ -220,6 +220,18 @@ class EconomySettings(Section):
     market_growth: float = Field(
         0.03, ge=-0.2, le=0.5, description="yearly real growth of demand"
     )
+    gdp_growth: dict[int, Annotated[float, Field(ge=-0.5, le=0.5)]] = Field(
+        default_factory=dict,
+        description="the province's yearly real GDP growth, by year; a year "
+        "after the last one given keeps its value",
+    )
+    demand_elasticity: float = Field(
+        0.0,
+        ge=0,
+        le=5,
+        description="growth of the towns' demand per unit of the province's "
+        "real GDP growth, on top of market_growth",
+    )
     customized_start: Share = Field(
         0.1, description="customized demand share, lower asymptote"
     )
@@ -638,6 +650,20 @@ class Scenario(Section):
         """
         elapsed = year - self.run.start_year
         return float((1.0 + self.prices.deflator_growth) ** elapsed)
+
+    def demand_growth(self, year: int) -> float:
+        """Yearly real growth of the towns' demand in calendar `year`.
+
+        `economy.market_growth` plus `economy.demand_elasticity` times the
+        province's real GDP growth that year (`economy.gdp_growth`; the first
+        given year's value before it, the last one's after it).
+        """
+        eco = self.economy
+        if not eco.gdp_growth or eco.demand_elasticity == 0:
+            return eco.market_growth
+        known = sorted(eco.gdp_growth)
+        at = max((y for y in known if y <= year), default=known[0])
+        return eco.market_growth + eco.demand_elasticity * eco.gdp_growth[at]
 
     def government_in(self, year: int) -> GovernmentSettings:
         """Government settings in force in `year`, after the scheduled changes."""

@@ -68,3 +68,16 @@ def test_demand_is_the_survivors_size_growth():
     growing = growth_of(market_growth=0.05, size_volatility=0.0)
     share = growing["demand"] / growing["output_before"]
     assert share.min() > 0.03
+
+
+def test_demand_follows_the_provinces_gdp_by_its_elasticity():
+    """Demand grows by elasticity x GDP growth of each year; 0 elasticity ignores it."""
+    path = {2017: 0.02, 2019: 0.08}  # 2018 keeps 2017's, 2020 on keep 2019's
+    still = {"market_growth": 0.0, "size_volatility": 0.0, "gdp_growth": path}
+    following = growth_of(demand_elasticity=2.0, **still).set_index("year")
+    share = following["demand"] / following["output_before"]
+    # survivors grow by 4% (2 x 2%) in 2017-2018, then 16%; exits take a little
+    assert share.loc[[2017, 2018]].between(0.02, 0.045).all()
+    assert share.loc[[2019, 2020, 2021]].between(0.12, 0.165).all()
+    ignored = growth_of(demand_elasticity=0.0, **still)
+    assert ignored["demand"].abs().max() < 1e-6 * ignored["output_before"].min()
