@@ -35,7 +35,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from experiments.runs.durable import fsync_path, write_durably
-from experiments.runs.provenance import code_version, package_versions
+from experiments.runs.provenance import (
+    code_version,
+    model_version,
+    package_versions,
+)
 from experiments.sweeps.experiment_file import TOWNSIM, ExperimentError
 from experiments.sweeps.plan import Plan
 
@@ -517,6 +521,7 @@ def manifest(plan: Plan, command: list[str] | None = None) -> dict[str, Any]:
             if name in BY_NAME
         },
         "code_version": code_version(),
+        "model_version": model_version(),
         "packages": versions,
         "python": platform.python_version(),
         "command": command if command is not None else sys.argv,
