@@ -41,7 +41,7 @@ from experiments.runs.provenance import (
     package_versions,
 )
 from experiments.sweeps.experiment_file import TOWNSIM, ExperimentError
-from experiments.sweeps.plan import Plan
+from experiments.sweeps.plan import Plan, posterior_record
 
 RUNS, FAILURES = "runs", "failures"
 MANIFEST, DESIGN = "manifest.json", "design.parquet"
@@ -510,6 +510,7 @@ def manifest(plan: Plan, command: list[str] | None = None) -> dict[str, Any]:
             "problem": plan.problem,
         },
         "base_scenario": plan.base,
+        **({"posterior": posterior_record(plan.posterior)} if plan.posterior else {}),
         "outcomes": {
             name: {
                 "kind": BY_NAME[name].kind,
