@@ -291,11 +291,11 @@ def _refuse_drawn_overrides(overrides: dict[str, Any], posterior: Any) -> None:
     from scenarios import ScenarioError
     from scenarios.loading import resolve_key
 
-    for key in overrides:
+    for key, value in overrides.items():
         path = resolve_key(key, "--set")
         if path in posterior.keys:
             raise ScenarioError(
-                f"--set {key}: {path} is a parameter of the posterior "
+                f"--set {key}={value}: {path} is a parameter of the posterior "
                 f"{posterior.path}, drawn for every run; drop it from --set, or "
                 "run without --posterior"
             )

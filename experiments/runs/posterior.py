@@ -255,8 +255,9 @@ def _metadata(table: pa.Table, path: Path) -> dict[str, Any]:
 def _check_weights(weights: np.ndarray, path: Path) -> None:
     bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
     if bad.size:
+        row = int(bad[0])
         raise PosteriorError(
-            f"{path}: column {WEIGHT!r}: value {weights[bad[0]]!r} in row {bad[0]}; "
+            f"{path}: column {WEIGHT!r}: value {float(weights[row])} in row {row}; "
             "allowed: finite numbers, 0 or more"
         )
     if not weights.sum() > 0:
@@ -281,7 +282,7 @@ def _check_column(column: pd.Series, scenario: Scenario, path: Path) -> None:
     if not np.isfinite(values).all():
         row = int(np.flatnonzero(~np.isfinite(values))[0])
         raise PosteriorError(
-            f"{origin}: key {key!r} = {values[row]!r} in row {row}; allowed: "
+            f"{origin}: key {key!r} = {float(values[row])} in row {row}; allowed: "
             "finite numbers"
         )
     base = scenario.model_dump()
