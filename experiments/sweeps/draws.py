@@ -37,6 +37,7 @@ from experiments.sweeps.results_store import (
     locked,
     note_session,
     quarantine,
+    read_manifest,
     warn_code_change,
     write_atomic,
 )
@@ -163,7 +164,7 @@ def _prepare(plan: DrawPlan, out: Path, command: list[str] | None) -> None:
     """
     path = out / MANIFEST
     if path.exists():
-        held = json.loads(path.read_text())
+        held = read_manifest(out)
         if held.get("kind") != KIND or held.get("fingerprint") != plan.fingerprint():
             raise SweepError(
                 f"{out}: holds other results than these draws (another scenario, "

@@ -345,3 +345,30 @@ def test_a_sweep_refuses_a_key_both_drawn_and_set_or_varied(
     assert f"{experiment}: key '{line}'" in err
     assert "parameter of the posterior" in err
     assert not out.exists()
+
+
+def test_run_posterior_refuses_a_folder_of_other_results(tmp_path, capsys):
+    path = _file(tmp_path)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    _run(tmp_path, tmp_path / "draws", 1, 1, path, capsys)
+    for out, seed in ((foreign, "11"), (tmp_path / "draws", "12")):
+        before = sorted(p.name for p in out.iterdir())
+        code = main(
+            [
+                *_POSTERIOR,
+                "1",
+                "--posterior-file",
+                str(path),
+                "--seed",
+                seed,
+                "--quiet",
+                "--out",
+                str(out),
+                *TINY,
+            ]
+        )
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and str(out) in err, err
+        assert sorted(p.name for p in out.iterdir()) == before
