@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+import scenarios
 from experiments.runs.durable import write_durably
 from experiments.runs.provenance import code_version, model_version
 from scenarios import Scenario, ScenarioError, build_scenario
@@ -39,7 +40,7 @@ WEIGHT = "weight"
 REQUIRED = ("scenario", "method", "command")
 """Metadata the writer must give; versions and the date are added."""
 STREAM = 0x706F7374  # "post": draws never share a stream with a run's seed
-SHIPPED = Path(__file__).resolve().parents[2] / "scenarios" / "posteriors"
+SHIPPED = Path(scenarios.__file__).resolve().parent / "posteriors"
 """Where a scenario's own posterior lives: `<scenario name>.parquet`."""
 
 

@@ -71,6 +71,33 @@ def test_a_posterior_reads_back_as_written_with_its_provenance(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["post.parquet"]  # no temporary
 
 
+def test_the_model_version_follows_the_model_code_and_nothing_else(
+    tmp_path, monkeypatch
+):
+    from experiments.runs import provenance
+
+    for name in ("agents/a.py", "model/m.py", "scenarios/schema.py", "viz/v.py"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text('"""A rule."""\n')
+    monkeypatch.setattr(provenance, "ROOT", tmp_path)
+    first = provenance.model_version()
+    assert len(first) == 16 and int(first, 16) >= 0
+    (tmp_path / "viz/v.py").write_text("changed = True\n")
+    assert provenance.model_version() == first  # not the model's code
+    (tmp_path / "model/m.py").write_text('"""A rule, reworded."""\n')
+    second = provenance.model_version()
+    assert second != first  # even a docstring counts
+    (tmp_path / "scenarios/schema.py").write_text("x = 1\n")
+    assert provenance.model_version() not in (first, second)
+
+
+def test_a_run_manifest_records_the_model_version(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--quiet", "--out", str(out), "--set", "towns=2", *TINY]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model_version"] == model_version()
+
+
 def test_draw_i_does_not_depend_on_how_many_draws_there_are(tmp_path):
     posterior = read_posterior(_file(tmp_path), load_scenario("baseline"))
     few, many = posterior.draws(5, seed=7), posterior.draws(60, seed=7)
