@@ -46,6 +46,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, help="output folder (default: results/NAME-seedN)"
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--posterior",
+        type=int,
+        metavar="N",
+        help="run N draws of the scenario's calibrated parameters (draw i with "
+        "seed --seed + i) and print bands over them",
+    )
+    run.add_argument(
+        "--posterior-file",
+        type=Path,
+        metavar="PATH",
+        help="posterior to draw from (default: scenarios/posteriors/NAME.parquet)",
+    )
+    add_executor_arguments(run, "with --posterior: ")
 
     add_sweep_parsers(commands)
     add_optimize_parser(commands)
@@ -166,6 +180,14 @@ def run_command(args: argparse.Namespace) -> int:
 
     if args.seed < 0:
         raise ScenarioError(f"--seed {args.seed}: allowed: a whole number, 0 or more")
+    if args.posterior is not None:
+        return posterior_command(args)
+    for name in ("posterior_file", "workers", "scheduler"):
+        if getattr(args, name) is not None:
+            option = "--" + name.replace("_", "-")
+            raise ScenarioError(
+                f"{option}: goes with --posterior N; add it or drop {option}"
+            )
     overrides = dict(parse_assignment(text) for text in args.overrides)
     scenario = load_scenario(args.scenario, overrides, overrides_origin="--set")
     out = args.out or Path("results") / f"{scenario.name}-seed{args.seed}"
@@ -189,6 +211,94 @@ def run_command(args: argparse.Namespace) -> int:
         f"\nResults: {written}/ (series, towns, firms, growth .parquet; manifest.json)"
     )
     return 0
+
+
+def posterior_command(args: argparse.Namespace) -> int:
+    """Run N posterior draws like a sweep; write draws, bands and chart; print bands.
+
+    Everything is checked before anything is written: the scenario, the
+    posterior (its model version, scenario, keys and weights), `--set` keys
+    that the posterior draws, and the output place.
+    """
+    from experiments.analysis.bands import band_table, chart_png, summary_text
+    from experiments.runs.memory import memory_problem
+    from experiments.runs.posterior import read_posterior, shipped_file
+    from experiments.sweeps import draws
+    from experiments.sweeps.driver import SweepInterrupted
+    from experiments.sweeps.results_store import write_atomic
+    from scenarios import ScenarioError, load_scenario, parse_assignment
+
+    if args.posterior < 1:
+        raise ScenarioError(f"--posterior {args.posterior}: allowed: 1 or more draws")
+    if args.workers is not None and args.workers < 1:
+        raise ScenarioError(f"--workers {args.workers}: allowed: 1 or more")
+    overrides = dict(parse_assignment(text) for text in args.overrides)
+    scenario = load_scenario(args.scenario, overrides, overrides_origin="--set")
+    posterior = read_posterior(
+        args.posterior_file or shipped_file(scenario.name), scenario
+    )
+    _refuse_drawn_overrides(overrides, posterior)
+    at_once = (
+        1
+        if args.scheduler
+        else min(args.workers or os.cpu_count() or 1, args.posterior)
+    )
+    if problem := memory_problem(scenario, at_once):
+        raise ScenarioError(problem)
+    plan = draws.DrawPlan(scenario, posterior, args.posterior, args.seed)
+    out = args.out or Path("results") / f"{scenario.name}-posterior-seed{args.seed}"
+    try:
+        summary = draws.run_draws(
+            plan,
+            out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=not args.quiet,
+            command=["townsim", *sys.argv[1:]],
+        )
+    except SweepInterrupted as stop:
+        done = stop.summary.skipped + stop.summary.done
+        print(
+            f"townsim: interrupted: {done} of {stop.summary.total} draws are recorded "
+            f"in {out}/; run the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    values = draws.draw_values(plan, out)
+    if values.empty:
+        print(
+            f"townsim: error: every draw failed; see {out}/failures/", file=sys.stderr
+        )
+        return 1
+    text = summary_text(scenario, posterior, values, args.seed, args.posterior)
+    draws.write_table(plan.table(), out / draws.DRAWS)
+    draws.write_table(band_table(values), out / draws.BANDS)
+    write_atomic(out / draws.CHART, chart_png(scenario, values))
+    write_atomic(out / draws.SUMMARY, (text + "\n").encode())
+    print(text)
+    print(
+        f"\nResults: {out}/ (runs/*.parquet, {draws.DRAWS}, {draws.BANDS}, "
+        f"{draws.CHART}, {draws.SUMMARY}, manifest.json)"
+    )
+    if summary.failed or summary.earlier_failed:
+        print(f"Failed draws and their tracebacks: {out}/failures/")
+        return 1
+    return 0
+
+
+def _refuse_drawn_overrides(overrides: dict[str, Any], posterior: Any) -> None:
+    """A key the posterior draws cannot also be set: one would silently lose."""
+    from scenarios import ScenarioError
+    from scenarios.loading import resolve_key
+
+    for key, value in overrides.items():
+        path = resolve_key(key, "--set")
+        if path in posterior.keys:
+            raise ScenarioError(
+                f"--set {key}={value}: {path} is a parameter of the posterior "
+                f"{posterior.path}, drawn for every run; drop it from --set, or "
+                "run without --posterior"
+            )
 
 
 def add_sweep_parsers(commands: argparse._SubParsersAction) -> None:
@@ -327,18 +437,18 @@ def analyze_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+def add_executor_arguments(parser: argparse.ArgumentParser, when: str = "") -> None:
     """--workers and --scheduler: where a sweep's or a search's runs go."""
     parser.add_argument(
         "--workers",
         type=int,
         default=None,
-        help="local worker processes (default: cores)",
+        help=f"{when}local worker processes (default: cores)",
     )
     parser.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786",
+        help=f"{when}run on a Dask cluster, e.g. tcp://10.0.0.5:8786",
     )
 
 

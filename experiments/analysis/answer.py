@@ -24,7 +24,6 @@ from scipy import stats
 
 from experiments.analysis.factorial import fmt
 from experiments.analysis.results import (
-    KEYS,
     Results,
     noise_share,
     outcome_columns,
@@ -594,7 +593,7 @@ def answer_section(results: Results, table: pd.DataFrame, level: float) -> list[
 
 def point_summary(results: Results, table: pd.DataFrame) -> pd.DataFrame:
     """One row per design point: its factors and each outcome's mean, s.d., runs."""
-    columns = [c for c in table.columns if c not in (*KEYS, *results.factors)]
+    columns = [c for c in table.columns if c not in results.keys]
     grouped = table.groupby("point")[columns]
     summary = grouped.mean().add_suffix(":mean")
     summary = summary.join(grouped.std().add_suffix(":sd"))

@@ -43,6 +43,17 @@ class Results:
         return [f["name"] for f in self.manifest["design"]["factors"]]
 
     @property
+    def drawn(self) -> list[str]:
+        """The posterior draw's columns (`draw`, `posterior.KEY`): not factors."""
+        keys = (self.manifest.get("posterior") or {}).get("keys", [])
+        return ["draw", *(f"posterior.{key}" for key in keys)] if keys else []
+
+    @property
+    def keys(self) -> list[str]:
+        """Every column that says which run a row is of: not an outcome."""
+        return [*KEYS, *self.factors, *self.drawn]
+
+    @property
     def sampled(self) -> list[str]:
         """The factors of the SALib problem (sampled designs)."""
         return list(self.manifest["design"]["problem"]["names"])
@@ -119,9 +130,9 @@ def per_run(results: Results, years: list[int] | None = None) -> pd.DataFrame:
     """
     runs = results.runs
     if runs.empty:
-        return pd.DataFrame(columns=[*KEYS, *results.factors])
+        return pd.DataFrame(columns=results.keys)
     years = analysis_years(results) if years is None else years
-    keys = runs[[*KEYS, *results.factors]].drop_duplicates("run_id")
+    keys = runs[results.keys].drop_duplicates("run_id")
     province = runs[runs["town"].isna()]
     scalar = province[province["year"].isna()]
     wide = scalar.pivot(index="run_id", columns="outcome", values="value")
@@ -158,7 +169,7 @@ def with_text_seeds(table: pd.DataFrame) -> pd.DataFrame:
 
 def outcome_columns(table: pd.DataFrame, results: Results) -> list[str]:
     """The outcome columns of a per-run table."""
-    return [c for c in table.columns if c not in (*KEYS, *results.factors)]
+    return [c for c in table.columns if c not in results.keys]
 
 
 def replicate_matrix(

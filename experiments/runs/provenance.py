@@ -1,7 +1,8 @@
-"""Where a result came from: code version and package versions, for every manifest."""
+"""Where a result came from: code, model and package versions, for every manifest."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -16,6 +17,8 @@ PACKAGES = (
     "networkx",
 )
 ROOT = Path(__file__).resolve().parents[2]
+MODEL_CODE = ("agents", "model")
+"""Packages whose code makes a run's numbers (with the scenario schema)."""
 
 
 def code_version() -> str:
@@ -26,6 +29,24 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         return f"townsim {package_versions().get('townsim', 'unknown')}"
     return commit + ("-dirty" if dirty else "")
+
+
+def model_version() -> str:
+    """A short hash (16 hex) of the code that makes the numbers.
+
+    Every `*.py` file under `agents/` and `model/`, and `scenarios/schema.py`,
+    by relative path. Unlike the git commit, it ignores edits elsewhere (the
+    command line, the app, the docs), so a calibration stays valid across them;
+    a docstring edit in the model counts, which is the safe side.
+    """
+    files = [p for name in MODEL_CODE for p in (ROOT / name).rglob("*.py")]
+    files.append(ROOT / "scenarios" / "schema.py")
+    digest = hashlib.sha256()
+    for path in sorted(files, key=lambda p: p.relative_to(ROOT).as_posix()):
+        relative = path.relative_to(ROOT).as_posix()
+        digest.update(f"{relative}\0{path.stat().st_size}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _git(*args: str) -> str:

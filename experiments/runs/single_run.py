@@ -30,7 +30,11 @@ from experiments.runs.durable import (
     sync_tree,
     write_durably,
 )
-from experiments.runs.provenance import code_version, package_versions
+from experiments.runs.provenance import (
+    code_version,
+    model_version,
+    package_versions,
+)
 from model import TownModel
 from scenarios import Scenario
 
@@ -138,6 +142,7 @@ def manifest(result: RunResult, command: list[str] | None = None) -> dict:
         "scenario": result.scenario.model_dump(mode="json"),
         "seed": result.seed,
         "code_version": code_version(),
+        "model_version": model_version(),
         "packages": package_versions(),
         "python": platform.python_version(),
         "command": command if command is not None else sys.argv,

@@ -175,6 +175,11 @@ class Experiment(Strict):
     )
     replications: Annotated[int, Field(ge=1, le=10_000)] = 1
     root_seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    posterior: str | None = Field(
+        None,
+        description="a posterior file (Parquet), relative to this file: "
+        "replication r of every point uses its draw r",
+    )
     seeding: Literal["independent", "common"] = Field(
         "independent",
         description="independent seeds per run, or common random numbers: "
@@ -238,6 +243,11 @@ class Experiment(Strict):
         elif ":" not in self.model:
             raise ValueError(
                 f"model = {self.model!r}: allowed: 'townsim' or 'module:function'"
+            )
+        elif self.posterior is not None:
+            raise ValueError(
+                f"posterior = {self.posterior!r}: goes with model = 'townsim', "
+                "whose scenarios it draws"
             )
         return self
 

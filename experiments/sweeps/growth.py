@@ -56,6 +56,10 @@ def growth(held: dict[str, Any], plan: Plan, held_unit: np.ndarray) -> list[str]
     ]
     if held.get("base_scenario") != plan.base:
         changed.append("the base scenario's values")
+    before = (held.get("posterior") or {}).get("sha256")
+    after = plan.posterior.sha256 if plan.posterior else None
+    if before != after:
+        changed.append(f"the posterior file's content (sha256 {before} -> {after})")
     if changed:
         raise GrowthError(
             "holds results of another experiment: "

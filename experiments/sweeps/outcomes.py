@@ -52,6 +52,7 @@ def _yearly(towns: pd.DataFrame) -> dict[str, pd.Series]:
         "share_dim3plus": total(dimension >= 3) / count,
         "share_dim4": total(dimension >= 4) / count,
         "mean_dimension": total(dimension) / count,
+        **{f"towns_dim{d}": total(dimension == d) for d in (1, 2, 3, 4)},
         "share_firms_level3plus": level3 / np.maximum(firms, 1),
         "gdp": total(towns["gdp"]),
         "gdp_nominal": total(towns["gdp_nominal"]),
@@ -76,6 +77,16 @@ CATALOGUE: tuple[Outcome, ...] = (
     Outcome("share_dim3plus", "yearly", "share", "towns at dimension 3 or 4"),
     Outcome("share_dim4", "yearly", "share", "towns at dimension 4 (Internet+)"),
     Outcome("mean_dimension", "yearly", "1-4", "mean dimension of the towns"),
+    *(
+        Outcome(
+            f"towns_dim{d}",
+            "yearly",
+            "towns",
+            f"listed towns at dimension {d}",
+            "higher" if d >= 3 else "neither",
+        )
+        for d in (1, 2, 3, 4)
+    ),
     Outcome("share_firms_level3plus", "yearly", "share", "live firms at level 3 or 4"),
     Outcome(
         "gdp", "yearly", "M yuan/yr, start-year prices", "output of all towns (real)"

@@ -21,6 +21,7 @@ from typing import Annotated, Any, get_args, get_origin
 
 import numpy as np
 
+from experiments.runs.posterior import Posterior, read_posterior
 from experiments.sweeps.experiment_file import (
     TOWNSIM,
     Experiment,
@@ -79,6 +80,10 @@ class RunSpec:
     replication: int
     seed: int
     params: dict[str, Level]
+    draw: int | None = None
+    """The posterior draw the run uses, if any."""
+    posterior: dict[str, float] = field(default_factory=dict)
+    """The draw's values: they override the base scenario beneath `params`."""
 
 
 @dataclass
@@ -100,6 +105,8 @@ class Plan:
     """The SALib problem of the sampled factors (unit bounds)."""
     arguments: dict[str, Any] = field(default_factory=dict)
     """A function model's fixed keyword arguments (the file's `[set]`)."""
+    posterior: Posterior | None = None
+    """The posterior whose draw r replication r of every point uses."""
 
     @property
     def points(self) -> int:
@@ -123,12 +130,13 @@ class Plan:
 
     def fingerprint(self) -> str:
         """A hash of everything that shapes the results: a folder holds one plan."""
+        wording = {"description", "question", "answers", "analysis", "posterior"}
         data = {
-            "experiment": self.experiment.model_dump(
-                mode="json", exclude={"description", "question", "answers", "analysis"}
-            ),
+            "experiment": self.experiment.model_dump(mode="json", exclude=wording),
             "base": self.base,
         }
+        if self.posterior is not None:  # its content counts, not where it lies
+            data["posterior"] = posterior_record(self.posterior, short=True)
         return _hash(data)
 
     def specs(self) -> Iterator[RunSpec]:
@@ -139,6 +147,7 @@ class Plan:
         base_hash = _hash(shared)
         reps = self.experiment.replications
         factorial = self.experiment.design.kind == "factorial"
+        drawn = self.drawn()
         for point, params in enumerate(self.values):
             # A factorial point is known by its values, so that adding levels
             # keeps every finished run; a sampled point by its place in the
@@ -149,10 +158,49 @@ class Plan:
                     self.experiment.root_seed, where, rep, self.experiment.seeding
                 )
                 at = [rep] if factorial else [point, rep]
-                run_id = _hash(
-                    {"base": base_hash, "params": params, "seed": seed, "at": at}
-                )
-                yield RunSpec(run_id[:20], point, rep, seed, params)
+                identity = {"base": base_hash, "params": params, "seed": seed, "at": at}
+                if drawn:
+                    identity["posterior"] = drawn[rep]
+                run_id = _hash(identity)[:20]
+                if not drawn:
+                    yield RunSpec(run_id, point, rep, seed, params)
+                else:
+                    yield RunSpec(run_id, point, rep, seed, params, rep, drawn[rep])
+
+    def drawn(self) -> list[dict[str, float]]:
+        """The posterior draw of each replication (none without a posterior).
+
+        Draw r comes from the root seed and r alone: the same at every point,
+        and kept when replications grow.
+        """
+        if self.posterior is None:
+            return []
+        root = self.experiment.root_seed
+        return [
+            self.posterior.draw(rep, root)
+            for rep in range(self.experiment.replications)
+        ]
+
+
+def posterior_record(posterior: Posterior, short: bool = False) -> dict[str, Any]:
+    """What a sweep records of its posterior: its checksum and model version.
+
+    Unless `short`, also the file, its keys and how it was made.
+    """
+    record = {
+        "sha256": posterior.sha256,
+        "model_version": posterior.meta["model_version"],
+    }
+    if not short:
+        record |= {
+            "file": str(posterior.path),
+            "keys": posterior.keys,
+            "particles": len(posterior.weights),
+            "scenario": posterior.meta.get("scenario"),
+            "method": posterior.meta.get("method"),
+            "command": posterior.meta.get("command"),
+        }
+    return record
 
 
 def describe(plan_: Plan, shown: int = 5) -> str:
@@ -165,6 +213,12 @@ def describe(plan_: Plan, shown: int = 5) -> str:
         f"model: {exp.model}"
         + (f", base scenario {exp.scenario or 'baseline'}" if plan_.base else ""),
     ]
+    if plan_.posterior is not None:
+        post = plan_.posterior
+        lines.append(
+            f"  posterior    {', '.join(post.keys)}: replication r uses draw r of "
+            f"{post.path} ({len(post.weights)} particles)"
+        )
     for v in plan_.columns:
         if v.levels is not None:
             what = f"levels {list(v.levels)}"
@@ -216,7 +270,7 @@ def plan(
     experiment: Experiment, source: str = "experiment", folder: Path = Path()
 ) -> Plan:
     """Check an experiment against the scenario schema and sample its design."""
-    base, arguments = None, {}
+    base, arguments, posterior = None, {}, None
     variables = _variables(experiment, source)
     if experiment.model != TOWNSIM:
         arguments = _arguments(experiment, variables, source)
@@ -227,6 +281,9 @@ def plan(
             _check_split(name, split, scenario, source)
         base = scenario.model_dump(mode="json")
         _check_years(experiment, scenario, source)
+        if experiment.posterior is not None:
+            posterior = _posterior(experiment, scenario, source, folder)
+            _check_no_collision(experiment, variables, posterior, source)
     unit = sample_unit(experiment.design, len(variables), experiment.root_seed)
     values = _values(experiment, variables, unit)
     problem = {
@@ -245,7 +302,43 @@ def plan(
         years=experiment.years,
         problem=problem,
         arguments=arguments,
+        posterior=posterior,
     )
+
+
+def _posterior(
+    experiment: Experiment, scenario: Scenario, source: str, folder: Path
+) -> Posterior:
+    """The experiment's posterior file, found beside the experiment file."""
+    path = Path(experiment.posterior or "")
+    if not path.is_absolute():
+        path = folder / path
+    try:
+        return read_posterior(path, scenario)
+    except ScenarioError as error:
+        raise ExperimentError(f"{source}: key 'posterior': {error}") from None
+
+
+def _check_no_collision(
+    experiment: Experiment,
+    variables: list[Variable],
+    posterior: Posterior,
+    source: str,
+) -> None:
+    """A posterior parameter is drawn, never also set or varied by the file."""
+    drawn = set(posterior.keys)
+    keys = {resolve_key(k, f"{source}, set"): f"set.{k}" for k in experiment.set}
+    keys |= {v.name: f"{TABLES[v.role]}.{v.name}" for v in variables}
+    keys |= {
+        k: f"splits.{n}" for n, split in experiment.splits.items() for k in split.keys
+    }
+    for path, where in keys.items():
+        if path in drawn:
+            raise ExperimentError(
+                f"{source}: key '{where}': {path} is a parameter of the posterior "
+                f"{posterior.path}, drawn for every run; drop it here, or use a "
+                "posterior without it"
+            )
 
 
 def _values(

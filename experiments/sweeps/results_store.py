@@ -35,9 +35,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from experiments.runs.durable import fsync_path, write_durably
-from experiments.runs.provenance import code_version, package_versions
+from experiments.runs.provenance import (
+    code_version,
+    model_version,
+    package_versions,
+)
 from experiments.sweeps.experiment_file import TOWNSIM, ExperimentError
-from experiments.sweeps.plan import Plan
+from experiments.sweeps.plan import Plan, posterior_record
 
 RUNS, FAILURES = "runs", "failures"
 MANIFEST, DESIGN = "manifest.json", "design.parquet"
@@ -506,6 +510,7 @@ def manifest(plan: Plan, command: list[str] | None = None) -> dict[str, Any]:
             "problem": plan.problem,
         },
         "base_scenario": plan.base,
+        **({"posterior": posterior_record(plan.posterior)} if plan.posterior else {}),
         "outcomes": {
             name: {
                 "kind": BY_NAME[name].kind,
@@ -517,6 +522,7 @@ def manifest(plan: Plan, command: list[str] | None = None) -> dict[str, Any]:
             if name in BY_NAME
         },
         "code_version": code_version(),
+        "model_version": model_version(),
         "packages": versions,
         "python": platform.python_version(),
         "command": command if command is not None else sys.argv,

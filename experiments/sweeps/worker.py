@@ -40,6 +40,8 @@ class Task:
     """Factor columns and whether each is numeric."""
     arguments: dict[str, Any] = field(default_factory=dict)
     """A function model's fixed keyword arguments."""
+    posterior: tuple[str, ...] = ()
+    """Keys of the posterior whose draws the runs use (none: no posterior)."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,9 @@ def _simulate(task: Task, spec: RunSpec) -> Any:
         from model import TownModel
         from scenarios import build_scenario
 
-        scenario = build_scenario(task.base, spec.params, origin=f"run {spec.run_id}")
+        scenario = build_scenario(
+            task.base, {**spec.posterior, **spec.params}, origin=f"run {spec.run_id}"
+        )
         model = TownModel(scenario, rng=spec.seed, views="lazy").run()
         outcomes = list(task.outcomes) if task.outcomes else None
         years = list(task.years) if task.years else None
@@ -156,14 +160,20 @@ def failure_schema(task: Task) -> pa.Schema:
     return pa.schema([*_key_fields(task), ("error", pa.string())])
 
 
+POSTERIOR = "posterior."
+"""Prefix of the columns holding a run's posterior draw (`posterior.KEY`)."""
+
+
 def _key_fields(task: Task) -> list[tuple[str, pa.DataType]]:
     factors = [(n, pa.float64() if num else pa.string()) for n, num in task.factors]
+    drawn = [(f"{POSTERIOR}{key}", pa.float64()) for key in task.posterior]
     return [
         ("run_id", pa.string()),
         ("point", pa.int64()),
         ("replication", pa.int32()),
         ("seed", pa.int64()),
         *factors,
+        *([("draw", pa.int32()), *drawn] if task.posterior else []),
     ]
 
 
@@ -177,6 +187,10 @@ def _key_columns(task: Task, spec: RunSpec, n: int) -> dict[str, list]:
     for name, numeric in task.factors:
         value = spec.params[name]
         columns[name] = [float(value) if numeric else str(value)] * n
+    if task.posterior:
+        columns["draw"] = [spec.draw] * n
+        for key in task.posterior:
+            columns[f"{POSTERIOR}{key}"] = [float(spec.posterior[key])] * n
     return columns
 
 
@@ -229,4 +243,5 @@ def task_of(plan: Plan) -> Task:
         years=tuple(plan.years) if plan.years else None,
         factors=tuple((v.name, v.numeric) for v in plan.columns),
         arguments=plan.arguments,
+        posterior=tuple(plan.posterior.keys) if plan.posterior else (),
     )

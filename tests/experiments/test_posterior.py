@@ -1,0 +1,401 @@
+"""Posterior files: written and read back, refused when unusable, drawn by weight,
+run as bands (`townsim run --posterior N`) and used as a sweep's uncertainty."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from sweep_files import write
+
+from experiments.cli import main
+from experiments.runs.posterior import (
+    METADATA,
+    PosteriorError,
+    read_posterior,
+    write_posterior,
+)
+from experiments.runs.provenance import model_version
+from experiments.sweeps.plan import load_experiment
+from scenarios import load_scenario
+
+_POSTERIOR = ["run", "baseline", "--posterior"]
+TINY = ["--set", "firms_per_town=20", "--set", "end_year=2018"]
+META = {"scenario": "baseline", "method": "test particles", "command": "make it"}
+TOWNS = pd.DataFrame({"province.towns": [2.0, 3.0, 4.0]})
+"""A posterior whose draws show in every run: the number of towns."""
+
+
+def _file(tmp_path, particles=TOWNS, weights=(0.2, 0.3, 0.5), name="post.parquet"):
+    return write_posterior(tmp_path / name, particles, list(weights), META)
+
+
+def _restamp(path, **changes):
+    """Rewrite a posterior's metadata (as another code version would have)."""
+    table = pq.read_table(path)
+    meta = json.loads(table.schema.metadata[METADATA]) | changes
+    table = table.replace_schema_metadata({METADATA: json.dumps(meta).encode()})
+    pq.write_table(table, path)
+
+
+def _towns_per_draw(out) -> pd.Series:
+    """Listed towns at the start of each draw's run, from its stored rows."""
+    runs = pd.read_parquet(out / "runs")
+    first = runs[runs["year"] == runs["year"].min()]
+    counted = first[first["outcome"].str.startswith("towns_dim")]
+    return counted.groupby("draw")["value"].sum()
+
+
+def test_a_posterior_reads_back_as_written_with_its_provenance(tmp_path):
+    particles = pd.DataFrame(
+        {"economy.market_growth": [0.0, 0.02, 0.04], "economy.base_exit": [0.01] * 3}
+    )
+    path = _file(tmp_path, particles, (1, 2, 1))
+    posterior = read_posterior(path, load_scenario("baseline"))
+    pd.testing.assert_frame_equal(posterior.particles, particles)
+    np.testing.assert_allclose(posterior.weights, [0.25, 0.5, 0.25])
+    assert posterior.meta["model_version"] == model_version()
+    assert posterior.meta["scenario"] == "baseline"
+    assert posterior.meta["command"] == "make it"
+    assert posterior.meta["code_version"] and posterior.meta["created"]
+    assert posterior.point() == {
+        "economy.market_growth": 0.02,
+        "economy.base_exit": 0.01,
+    }
+    summary = posterior.summary()
+    assert summary.loc["economy.market_growth", "mean"] == pytest.approx(0.02)
+    assert summary.loc["economy.market_growth", "sd"] == pytest.approx(0.02**0.5 / 10)
+    assert summary.loc["economy.market_growth", "5%"] == 0.0
+    assert summary.loc["economy.market_growth", "95%"] == 0.04
+    assert [p.name for p in tmp_path.iterdir()] == ["post.parquet"]  # no temporary
+
+
+def test_the_model_version_follows_the_model_code_and_nothing_else(
+    tmp_path, monkeypatch
+):
+    from experiments.runs import provenance
+
+    for name in ("agents/a.py", "model/m.py", "scenarios/schema.py", "viz/v.py"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text('"""A rule."""\n')
+    monkeypatch.setattr(provenance, "ROOT", tmp_path)
+    first = provenance.model_version()
+    assert len(first) == 16 and int(first, 16) >= 0
+    (tmp_path / "viz/v.py").write_text("changed = True\n")
+    assert provenance.model_version() == first  # not the model's code
+    (tmp_path / "model/m.py").write_text('"""A rule, reworded."""\n')
+    second = provenance.model_version()
+    assert second != first  # even a docstring counts
+    (tmp_path / "scenarios/schema.py").write_text("x = 1\n")
+    assert provenance.model_version() not in (first, second)
+
+
+def test_a_run_manifest_records_the_model_version(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--quiet", "--out", str(out), "--set", "towns=2", *TINY]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model_version"] == model_version()
+
+
+def test_draw_i_does_not_depend_on_how_many_draws_there_are(tmp_path):
+    posterior = read_posterior(_file(tmp_path), load_scenario("baseline"))
+    few, many = posterior.draws(5, seed=7), posterior.draws(60, seed=7)
+    pd.testing.assert_frame_equal(few, many.iloc[:5])
+    assert posterior.draw(3, 7) == few.iloc[3].to_dict()
+    assert not posterior.draws(60, seed=8).equals(many)  # the seed matters
+
+
+def test_draws_pick_particles_as_often_as_their_weights_say(tmp_path):
+    weights = np.array([0.1, 0.2, 0.0, 0.7])
+    particles = pd.DataFrame({"province.towns": [1.0, 2.0, 3.0, 4.0]})
+    posterior = read_posterior(
+        _file(tmp_path, particles, weights), load_scenario("baseline")
+    )
+    n = 2000
+    drawn = posterior.draws(n, seed=2024)["province.towns"]
+    counts = drawn.value_counts().reindex([1.0, 2.0, 3.0, 4.0], fill_value=0)
+    expected = n * weights
+    sd = np.sqrt(n * weights * (1 - weights))
+    assert counts[3.0] == 0  # weight 0: never drawn
+    assert np.all(np.abs(counts.to_numpy() - expected) <= 3 * sd + 1e-9), counts
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        ("missing", ["no such posterior file"]),
+        ("not_parquet", ["not a Parquet file"]),
+        ("no_metadata", ["not a townsim posterior"]),
+        (
+            "old_model",
+            ["made by model version 0123456789abcdef, this code is", "rerun `make it`"],
+        ),
+        ("other_scenario", ["made for scenario 'talent', applied to 'baseline'"]),
+        ("unknown_key", ["column: key 'economy.market_grwth'", "unknown key"]),
+        ("short_key", ["key 'market_growth': write it as 'economy.market_growth'"]),
+        ("out_of_range", ["key 'economy.base_exit' = 1.5", "<= 1"]),
+        ("negative_weight", ["column 'weight': value -1.0 in row 1"]),
+        ("zero_weights", ["column 'weight': the weights sum to 0"]),
+        ("nan_weight", ["column 'weight': value nan in row 0"]),
+        ("drawn_and_set", ["--set towns=3: province.towns is a parameter of"]),
+    ],
+)
+def test_an_unusable_posterior_exits_2_in_one_line_before_anything_is_written(
+    tmp_path, capsys, make, expected
+):
+    path = tmp_path / "post.parquet"
+    extra = []
+    if make == "not_parquet":
+        path.write_text("particles\n")
+    elif make == "no_metadata":
+        TOWNS.assign(weight=1 / 3).to_parquet(path)
+    elif make in ("old_model", "other_scenario"):
+        _file(tmp_path)
+        key = "model_version" if make == "old_model" else "scenario"
+        _restamp(
+            path, **{key: "0123456789abcdef" if key == "model_version" else "talent"}
+        )
+    elif make in ("unknown_key", "short_key", "out_of_range"):
+        column = {
+            "unknown_key": "economy.market_grwth",
+            "short_key": "market_growth",
+            "out_of_range": "economy.base_exit",
+        }[make]
+        _file(
+            tmp_path,
+            pd.DataFrame({column: [0.01, 1.5 if make == "out_of_range" else 0.02]}),
+            (1, 1),
+        )
+    elif make.endswith(("weight", "weights")):
+        _file(tmp_path)
+        bad = {
+            "negative_weight": [0.5, -1.0, 0.5],
+            "zero_weights": [0.0, 0.0, 0.0],
+            "nan_weight": [np.nan, 0.5, 0.5],
+        }[make]
+        table = pq.read_table(path)
+        frame = table.to_pandas().assign(weight=bad)
+        pq.write_table(
+            pq.read_table(path)
+            .from_pandas(frame, preserve_index=False)
+            .replace_schema_metadata(table.schema.metadata),
+            path,
+        )
+    elif make == "drawn_and_set":
+        _file(tmp_path)
+        extra = ["--set", "towns=3"]
+    out = tmp_path / "out"
+    code = main(
+        [
+            *_POSTERIOR,
+            "2",
+            "--posterior-file",
+            str(path),
+            "--quiet",
+            "--out",
+            str(out),
+            *TINY,
+            *extra,
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("townsim: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    if make != "drawn_and_set":
+        assert str(path) in err
+    for text in expected:
+        assert text in err
+    assert not out.exists()
+
+
+def test_the_reader_refuses_a_posterior_of_another_scenario(tmp_path):
+    path = _file(tmp_path)
+    with pytest.raises(PosteriorError, match="made for scenario 'baseline'"):
+        read_posterior(path, load_scenario("talent"))
+
+
+def _run(tmp_path, out, draws, workers, path, capsys):
+    code = main(
+        [
+            *_POSTERIOR,
+            str(draws),
+            "--posterior-file",
+            str(path),
+            "--seed",
+            "11",
+            "--quiet",
+            "--workers",
+            str(workers),
+            "--out",
+            str(out),
+            *TINY,
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    return capsys.readouterr().out
+
+
+def test_run_posterior_writes_runs_draws_bands_chart_and_prints_bands(tmp_path, capsys):
+    path = _file(tmp_path)
+    out = tmp_path / "draws"
+    printed = _run(tmp_path, out, 3, 2, path, capsys)
+    assert len(list((out / "runs").glob("*.parquet"))) == 3
+    assert len((out / "checksums.jsonl").read_text().splitlines()) == 3
+    table = pd.read_csv(out / "draws.csv")
+    assert table["draw"].tolist() == [0, 1, 2]
+    assert table["seed"].tolist() == [11, 12, 13]  # draw i runs with seed + i
+    posterior = read_posterior(path, load_scenario("baseline"))
+    assert table["province.towns"].tolist() == [
+        posterior.draw(i, 11)["province.towns"] for i in range(3)
+    ]
+    # Each draw's values reach its run: its number of towns is the drawn one.
+    assert _towns_per_draw(out).tolist() == table["province.towns"].tolist()
+    bands = pd.read_csv(out / "bands.csv")
+    gdp = bands[bands["outcome"] == "gdp"].set_index("year")
+    assert (gdp["p5"] <= gdp["median"]).all() and (gdp["median"] <= gdp["p95"]).all()
+    assert (gdp["draws"] == 3).all()
+    assert gdp["unit"].iloc[0] == "M yuan/yr, start-year prices"
+    assert (out / "output.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "3 posterior draws" in printed
+    assert "draw i runs with seed 11 + i" in printed
+    assert "bn yuan in 2016 -> " in printed and "(real)" in printed
+    assert "Output (value added, current prices)" in printed
+    assert "Towns per dimension in 2018: 1D " in printed
+    assert "[" in printed.split("Output (value added, 2016 prices): ")[1]
+    assert printed.count("median over the draws [5%-95% of the draws]") == 1
+    assert (out / "summary.txt").read_text() in printed + "\n"
+
+
+def test_draws_are_the_same_whatever_the_workers_and_grow_in_place(tmp_path, capsys):
+    path = _file(tmp_path)
+    one, two = tmp_path / "one", tmp_path / "two"
+    _run(tmp_path, one, 3, 1, path, capsys)
+    _run(tmp_path, two, 2, 2, path, capsys)
+    before = {p.name: p.read_bytes() for p in (two / "runs").glob("*.parquet")}
+    _run(tmp_path, two, 3, 2, path, capsys)  # one more draw, the two kept
+    after = {p.name: p.read_bytes() for p in (two / "runs").glob("*.parquet")}
+    assert len(after) == 3 and all(after[name] == b for name, b in before.items())
+    pd.testing.assert_frame_equal(
+        pd.read_csv(one / "bands.csv"), pd.read_csv(two / "bands.csv")
+    )
+    pd.testing.assert_frame_equal(
+        pd.read_csv(one / "draws.csv"), pd.read_csv(two / "draws.csv")
+    )
+
+
+SWEEP = """
+name = "posterior_sweep"
+scenario = "baseline"
+replications = {reps}
+root_seed = 3
+seeding = "common"
+posterior = "post.parquet"
+outcomes = ["towns_dim1", "towns_dim2", "towns_dim3", "towns_dim4", "gdp"]
+years = [2016]
+[set]
+"province.firms_per_town" = 20
+"run.end_year" = 2017
+{set}
+[levers]
+"government.talent" = [0.1, 0.6]
+{levers}
+"""
+
+
+def _sweep(tmp_path, reps=3, set_="", levers=""):
+    return write(tmp_path, SWEEP.format(reps=reps, set=set_, levers=levers))
+
+
+def test_a_sweep_runs_posterior_draw_r_in_replication_r_of_every_point(
+    tmp_path, capsys
+):
+    path = _file(tmp_path)
+    experiment = _sweep(tmp_path)
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(experiment), "--out", str(out), "--quiet"]) == 0
+    runs = pd.read_parquet(out / "runs")
+    keys = runs.drop_duplicates("run_id").sort_values(["point", "replication"])
+    posterior = read_posterior(path, load_scenario("baseline"))
+    for _, run in keys.iterrows():
+        r = run["replication"]
+        assert run["draw"] == r
+        assert run["posterior.province.towns"] == posterior.draw(r, 3)["province.towns"]
+    paired = keys.pivot(index="replication", columns="point", values="seed")
+    assert (paired[0] == paired[1]).all()  # common seeds stay common
+    first = runs[(runs["year"] == 2016) & runs["outcome"].str.startswith("towns_dim")]
+    towns = first.groupby("run_id")["value"].sum()
+    drawn = keys.set_index("run_id")["posterior.province.towns"]
+    assert (towns == drawn.reindex(towns.index)).all()  # the draw reached the run
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["posterior"]["sha256"] == posterior.sha256
+    assert manifest["posterior"]["model_version"] == model_version()
+    # More replications: the finished runs keep their draws and files.
+    _sweep(tmp_path, reps=4)
+    before = set((out / "runs").glob("*.parquet"))
+    assert main(["sweep", str(experiment), "--out", str(out), "--quiet"]) == 0
+    assert before < set((out / "runs").glob("*.parquet"))
+    grown = pd.read_parquet(out / "runs").drop_duplicates("run_id")
+    assert sorted(grown["draw"].unique()) == [0, 1, 2, 3]
+    capsys.readouterr()
+    assert main(["analyze", str(out)]) == 0  # posterior columns are not factors
+    per_run = pd.read_csv(out / "report" / "per_run.csv")
+    assert {"draw", "posterior.province.towns"} <= set(per_run.columns)
+
+
+def test_the_fingerprint_holds_the_posterior_content(tmp_path):
+    path = _file(tmp_path)
+    experiment = _sweep(tmp_path, reps=2)
+    before = load_experiment(experiment).fingerprint()
+    _file(tmp_path, weights=(0.5, 0.3, 0.2))
+    assert load_experiment(experiment).fingerprint() != before
+    assert path.exists()
+
+
+@pytest.mark.parametrize(
+    ("where", "line"),
+    [
+        ({"levers": '"province.towns" = [2, 3]'}, "levers.province.towns"),
+        ({"set_": '"towns" = 3'}, "set.towns"),
+    ],
+)
+def test_a_sweep_refuses_a_key_both_drawn_and_set_or_varied(
+    tmp_path, capsys, where, line
+):
+    _file(tmp_path)
+    experiment = _sweep(tmp_path, **where)
+    out = tmp_path / "never"
+    assert main(["sweep", str(experiment), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"{experiment}: key '{line}'" in err
+    assert "parameter of the posterior" in err
+    assert not out.exists()
+
+
+def test_run_posterior_refuses_a_folder_of_other_results(tmp_path, capsys):
+    path = _file(tmp_path)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    _run(tmp_path, tmp_path / "draws", 1, 1, path, capsys)
+    for out, seed in ((foreign, "11"), (tmp_path / "draws", "12")):
+        before = sorted(p.name for p in out.iterdir())
+        code = main(
+            [
+                *_POSTERIOR,
+                "1",
+                "--posterior-file",
+                str(path),
+                "--seed",
+                seed,
+                "--quiet",
+                "--out",
+                str(out),
+                *TINY,
+            ]
+        )
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and str(out) in err, err
+        assert sorted(p.name for p in out.iterdir()) == before
