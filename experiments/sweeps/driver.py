@@ -172,7 +172,8 @@ def _drive(
     try:
         finished = False
         while not finished:
-            with _executor(workers, scheduler, task) as (executor, capacity, stop):
+            with executor_for(task.model, workers, scheduler) as opened:
+                executor, capacity, stop = opened
                 feed = _Feed(executor, capacity, task, store, summary, bar)
                 try:
                     finished = feed.run(pending, suspects)
@@ -279,10 +280,16 @@ def _store(record: Record, store: Store, summary: SweepSummary) -> None:
 
 
 @contextlib.contextmanager
-def _executor(
-    workers: int | None, scheduler: Any, task: Task
+def executor_for(
+    model: str, workers: int | None, scheduler: Any
 ) -> Iterator[tuple[Executor, int, Callable[[], None]]]:
-    """A concurrent.futures executor, how many runs to keep in flight, and a stop."""
+    """A concurrent.futures executor, how many runs to keep in flight, and a stop.
+
+    The local pool's workers fork from a server tethered to this process, and
+    import `model` (a sweep's model: `TOWNSIM` or `module:function`) once; a
+    `scheduler` address gives a Dask cluster's executor instead. Sweeps and
+    the calibration's ABC-SMC run on it alike.
+    """
     if scheduler is not None:
         with _dask_executor(scheduler) as opened:
             yield opened
@@ -296,10 +303,10 @@ def _executor(
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")  # one core per worker: no hidden threads
     context = multiprocessing.get_context("forkserver")
-    townsim = task.model == TOWNSIM
-    model = "model" if townsim else task.model.partition(":")[0]
+    townsim = model == TOWNSIM
+    module = "model" if townsim else model.partition(":")[0]
     context.set_forkserver_preload(
-        ["experiments.sweeps.tether", "experiments.sweeps.worker", model]
+        ["experiments.sweeps.tether", "experiments.sweeps.worker", module]
     )
     _start_fork_server()
     executor = ProcessPoolExecutor(
