@@ -97,13 +97,13 @@ def target_table(fit: Fit) -> pd.DataFrame:
 
 def _against(t: Target, got: np.ndarray, role: str) -> dict[str, str]:
     """One target's row: the record, the predictive median, band and hits."""
-    q5, q50, q95 = np.quantile(got, BANDS)
+    q5, q50, q95 = (_figure(q) for q in np.quantile(got, BANDS))
     hits = np.mean([abs(t.error(x)) <= 0.05 for x in got])
     return {
-        "record": ("> " if t.lower_bound else "") + f"{t.value:,.4g}",
+        "record": ("> " if t.lower_bound else "") + _figure(t.value),
         "in the fit": role,
-        "predicted median": f"{q50:,.4g}",
-        "90% band": f"{q5:,.4g} - {q95:,.4g}",
+        "predicted median": q50,
+        "90% band": f"{q5} - {q95}",
         "draws within 5% (or above the bound)": f"{hits:.0%}",
     }
 
@@ -123,6 +123,11 @@ def growth_check(draws: pd.DataFrame) -> pd.DataFrame:
             "Guangdong's GDP (% a year)": f"{100 * (gdp ** (1 / years) - 1):.1f}",
         }
     return pd.DataFrame(rows).T
+
+
+def _figure(value: float) -> str:
+    """A count with thousands separators, a small figure with three digits."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def _generations(table: pd.DataFrame) -> pd.DataFrame:
@@ -292,7 +297,7 @@ def page(fit: Fit, figures: Path, docs: Path) -> str:
             "### The run",
             "",
             f"Both fits took {simulations:,} simulations in {minutes:.0f} "
-            f"minutes on {fit.workers}. The main fit, by generation (epsilon: "
+            f"min on {fit.workers}. The main fit, by generation (epsilon: "
             "the distance a particle had to come within):",
             "",
             markdown_table(gens),

@@ -5,8 +5,9 @@ yuan) and runs to 2020 under the Guangdong scenario's rules. Approximate
 Bayesian computation (pyabc's ABC-SMC) finds the parameters that bring it
 within a shrinking distance of the record: output in 2015, the 2015
 cross-section (towns above 100 bn and 10 bn yuan of output value, enterprises
-above designated size) and the lower bounds of 2012 and of the 2020 plan. The
-2012 figure is held out by default: the fit predicts it.
+above designated size) and the lower bounds of 2012 and of the 2020 plan. A
+second fit leaves the 2012 figure out, to see how well it is predicted.
+A finished fit in the output folder is reused; one cut short starts again.
 
 The simulations run on the sweeps' executors: the local tethered pool
 (`--workers`) or a Dask cluster (`--scheduler`). Each simulation's seed comes
@@ -219,6 +220,15 @@ def fit(settings: FitSettings, database: Path, held_out: Sequence[str] = ()) -> 
     return database
 
 
+def finished(database: Path) -> bool:
+    """Whether `database` holds an ABC-SMC run that ran to its end."""
+    import pyabc
+
+    if not database.exists():
+        return False
+    return pyabc.History(f"sqlite:///{database}").get_abc().end_time is not None
+
+
 def posterior_of(database: Path) -> pd.DataFrame:
     """The last generation's particles (by scenario key) and their `weight`."""
     import pyabc
@@ -278,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--draws", type=int, default=40, help="predictive runs")
     parser.add_argument(
-        "--report-only", action="store_true", help="reuse the fits in OUT"
+        "--report-only", action="store_true", help="never fit: use OUT's fits"
     )
     parser.add_argument("--docs", type=Path, help="write calibration.md here")
     parser.add_argument(
@@ -298,14 +308,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for name, held_out in FITS.items():
         database = args.out / name
-        if args.report_only and not database.exists():
-            parser.error(f"--report-only: {database} does not exist")
-        if not args.report_only:
-            if database.exists():
-                parser.error(f"{database} exists: add --report-only, or choose --out")
+        if finished(database):
+            print(f"{database}: a finished fit, reused")
+        elif args.report_only:
+            parser.error(f"--report-only: {database} holds no finished fit")
+        else:
+            database.unlink(missing_ok=True)  # a fit cut short starts again
             fit(settings, database, held_out)
     main_fit, check_fit = (posterior_of(args.out / name) for name in FITS)
-    meta = posterior_meta(settings, args.out / "abc.db", command_of(args))
+    meta = posterior_meta(args.out / "abc.db", command_of(args))
     keys = list(PRIORS)
     write_posterior(
         args.out / "posterior.parquet", main_fit[keys], main_fit["weight"], meta
@@ -339,16 +350,15 @@ def command_of(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def posterior_meta(
-    settings: FitSettings, database: Path, command: str
-) -> dict[str, object]:
+def posterior_meta(database: Path, command: str) -> dict[str, object]:
     """What the posterior file says of how it was made."""
     gens = generations_of(database)
     return {
         "scenario": "guangdong",
         "method": (
             f"pyabc {version('pyabc')} ABC-SMC on the {HINDCAST} hindcast: "
-            f"{len(gens)} generations x {settings.population} particles, "
+            f"{len(gens)} generations of {int(gens['particles'].iloc[-1])} "
+            "particles, "
             f"{int(gens['simulations'].sum())} simulations, final epsilon "
             f"{gens['epsilon'].iloc[-1]:.4f}"
         ),
@@ -373,7 +383,7 @@ def write_page(
     where = (
         f"the Dask cluster at {settings.scheduler}"
         if settings.scheduler
-        else f"{settings.workers or os.cpu_count()} local worker processes"
+        else f"a local pool of {settings.workers or os.cpu_count()} workers"
     )
     fitted = Fit(
         particles=posterior_of(out / "abc.db"),
