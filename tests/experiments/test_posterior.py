@@ -399,3 +399,36 @@ def test_run_posterior_refuses_a_folder_of_other_results(tmp_path, capsys):
         err = capsys.readouterr().err
         assert code == 2 and err.count("\n") == 1 and str(out) in err, err
         assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_a_draw_is_the_plain_run_of_its_values_and_seed(tmp_path, capsys):
+    particles = pd.DataFrame({"economy.market_growth": [0.0, 0.08]})
+    path = _file(tmp_path, particles, (0.5, 0.5))
+    _run(tmp_path, tmp_path / "draws", 2, 1, path, capsys)
+    drawn = pd.read_csv(tmp_path / "draws" / "draws.csv").set_index("draw")
+    runs = pd.read_parquet(tmp_path / "draws" / "runs")
+    for draw in (0, 1):
+        growth, seed = drawn.loc[draw, "economy.market_growth"], drawn.loc[draw, "seed"]
+        plain = tmp_path / f"plain{draw}"
+        assert (
+            main(
+                [
+                    "run",
+                    "baseline",
+                    "--seed",
+                    str(seed),
+                    "--quiet",
+                    "--out",
+                    str(plain),
+                    *TINY,
+                    "--set",
+                    f"economy.market_growth={growth}",
+                ]
+            )
+            == 0
+        )
+        towns = pd.read_parquet(plain / "towns.parquet")
+        mine = runs[(runs["draw"] == draw) & (runs["outcome"] == "gdp")]
+        np.testing.assert_allclose(
+            mine.sort_values("year")["value"], towns.groupby("year")["gdp"].sum()
+        )
