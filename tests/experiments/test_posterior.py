@@ -135,6 +135,7 @@ def test_draws_pick_particles_as_often_as_their_weights_say(tmp_path):
         ("unknown_key", ["column: key 'economy.market_grwth'", "unknown key"]),
         ("short_key", ["key 'market_growth': write it as 'economy.market_growth'"]),
         ("out_of_range", ["key 'economy.base_exit' = 1.5", "<= 1"]),
+        ("fraction", ["key 'province.towns' = 2.5", "integer", "row 1"]),
         ("negative_weight", ["column 'weight': value -1.0 in row 1"]),
         ("zero_weights", ["column 'weight': the weights sum to 0"]),
         ("nan_weight", ["column 'weight': value nan in row 0"]),
@@ -167,6 +168,8 @@ def test_an_unusable_posterior_exits_2_in_one_line_before_anything_is_written(
             pd.DataFrame({column: [0.01, 1.5 if make == "out_of_range" else 0.02]}),
             (1, 1),
         )
+    elif make == "fraction":  # within the column's range, yet no whole number
+        _file(tmp_path, pd.DataFrame({"province.towns": [2.0, 2.5, 4.0]}))
     elif make.endswith(("weight", "weights")):
         _file(tmp_path)
         bad = {
