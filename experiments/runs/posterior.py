@@ -209,6 +209,7 @@ def read_posterior(path: str | Path, scenario: Scenario) -> Posterior:
         raise PosteriorError(f"{path}: no parameter columns beside {WEIGHT!r}")
     for key in frame.columns:
         _check_column(frame[key], scenario, path)
+    _check_particles(frame, scenario, path)
     return Posterior(
         path=path,
         particles=frame.astype(float),
@@ -289,3 +290,21 @@ def _check_column(column: pd.Series, scenario: Scenario, path: Path) -> None:
     base = scenario.model_dump()
     for value in (float(values.min()), float(values.max())):
         build_scenario(base, {key: value}, origin=str(path), overrides_origin=origin)
+
+
+def _check_particles(frame: pd.DataFrame, scenario: Scenario, path: Path) -> None:
+    """Each particle must make a valid scenario as a whole, as a run will build it.
+
+    The columns' extremes are checked first, for the plainest message; this
+    catches what only a particle shows: a fraction of a whole-number key, or
+    values invalid only together.
+    """
+    base = scenario.model_dump()
+    origin = f"{path}, column"
+    for row, values in frame.drop_duplicates().iterrows():
+        try:
+            build_scenario(
+                base, values.to_dict(), origin=str(path), overrides_origin=origin
+            )
+        except ScenarioError as error:
+            raise PosteriorError(f"{error} (particle in row {row})") from None

@@ -135,6 +135,7 @@ def test_draws_pick_particles_as_often_as_their_weights_say(tmp_path):
         ("unknown_key", ["column: key 'economy.market_grwth'", "unknown key"]),
         ("short_key", ["key 'market_growth': write it as 'economy.market_growth'"]),
         ("out_of_range", ["key 'economy.base_exit' = 1.5", "<= 1"]),
+        ("fraction", ["key 'province.towns' = 2.5", "integer", "row 1"]),
         ("negative_weight", ["column 'weight': value -1.0 in row 1"]),
         ("zero_weights", ["column 'weight': the weights sum to 0"]),
         ("nan_weight", ["column 'weight': value nan in row 0"]),
@@ -167,6 +168,8 @@ def test_an_unusable_posterior_exits_2_in_one_line_before_anything_is_written(
             pd.DataFrame({column: [0.01, 1.5 if make == "out_of_range" else 0.02]}),
             (1, 1),
         )
+    elif make == "fraction":  # within the column's range, yet no whole number
+        _file(tmp_path, pd.DataFrame({"province.towns": [2.0, 2.5, 4.0]}))
     elif make.endswith(("weight", "weights")):
         _file(tmp_path)
         bad = {
@@ -399,3 +402,36 @@ def test_run_posterior_refuses_a_folder_of_other_results(tmp_path, capsys):
         err = capsys.readouterr().err
         assert code == 2 and err.count("\n") == 1 and str(out) in err, err
         assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_a_draw_is_the_plain_run_of_its_values_and_seed(tmp_path, capsys):
+    particles = pd.DataFrame({"economy.market_growth": [0.0, 0.08]})
+    path = _file(tmp_path, particles, (0.5, 0.5))
+    _run(tmp_path, tmp_path / "draws", 2, 1, path, capsys)
+    drawn = pd.read_csv(tmp_path / "draws" / "draws.csv").set_index("draw")
+    runs = pd.read_parquet(tmp_path / "draws" / "runs")
+    for draw in (0, 1):
+        growth, seed = drawn.loc[draw, "economy.market_growth"], drawn.loc[draw, "seed"]
+        plain = tmp_path / f"plain{draw}"
+        assert (
+            main(
+                [
+                    "run",
+                    "baseline",
+                    "--seed",
+                    str(seed),
+                    "--quiet",
+                    "--out",
+                    str(plain),
+                    *TINY,
+                    "--set",
+                    f"economy.market_growth={growth}",
+                ]
+            )
+            == 0
+        )
+        towns = pd.read_parquet(plain / "towns.parquet")
+        mine = runs[(runs["draw"] == draw) & (runs["outcome"] == "gdp")]
+        np.testing.assert_allclose(
+            mine.sort_values("year")["value"], towns.groupby("year")["gdp"].sum()
+        )
