@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.guangdong.calibrate import fit_table
-from experiments.guangdong.fit_dynamics import (
+from experiments.guangdong.markdown_tables import markdown_table
+from experiments.guangdong.record import (
     HELD_OUT,
     HINDCAST,
     PRIORS,
@@ -26,7 +27,6 @@ from experiments.guangdong.fit_dynamics import (
     YEARS,
     Target,
 )
-from experiments.guangdong.markdown_tables import markdown_table
 from scenarios import load_scenario
 
 BANDS = (0.05, 0.5, 0.95)

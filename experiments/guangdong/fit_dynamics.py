@@ -32,7 +32,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.guangdong.calibrate import ABOVE_SIZE_REVENUE, BIG, LARGE
+from experiments.guangdong.calibrate import ABOVE_SIZE_REVENUE, BIG, LARGE, apply
+from experiments.guangdong.calibration_report import Fit, page, point_estimate
+from experiments.guangdong.record import (
+    HELD_OUT,
+    HINDCAST,
+    PRIORS,
+    TARGETS,
+    YEARS,
+)
 from experiments.runs.posterior import shipped_file, write_posterior
 from experiments.runs.provenance import code_version, model_version
 from experiments.sweeps.driver import executor_for
@@ -40,50 +48,8 @@ from experiments.sweeps.experiment_file import TOWNSIM
 from model import TownModel
 from scenarios.loading import scenario_path
 
-HINDCAST = "guangdong_2010"
-"""The scenario the fit runs: Guangdong's towns from 2010 to 2020."""
-
-PRIORS: dict[str, tuple[float, float]] = {
-    "economy.demand_elasticity": (0.5, 2.5),
-    "economy.base_exit": (0.0, 0.08),
-    "economy.entry_rate": (0.0, 0.15),
-    "certification.entrant_size": (0.1, 1.5),
-}
-"""Uniform priors (low, high) of the fitted keys: wide around plausible values."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """One figure of the record: its value and whether it is a lower bound."""
-
-    name: str
-    label: str
-    value: float
-    lower_bound: bool = False
-
-    def error(self, simulated: float) -> float:
-        """Relative miss; a lower bound is missed only from below."""
-        gap = (simulated - self.value) / self.value
-        return min(gap, 0.0) if self.lower_bound else gap
-
-
-TARGETS = (
-    Target("output_2012", "output 2012, trillion yuan (current prices)", 1.8, True),
-    Target("output_2015", "output 2015, trillion yuan (current prices)", 2.77),
-    Target("over_100bn_2015", "towns above 100 bn yuan of output value, 2015", 9),
-    Target("over_10bn_2015", "towns above 10 bn yuan of output value, 2015", 141),
-    Target("above_size_2015", "enterprises above designated size, 2015", 30_000),
-    Target("output_2020", "output 2020, trillion yuan (current prices)", 4.0, True),
-)
-"""The record (ODD 6.1): output is value added at current prices."""
-
-HELD_OUT = ("output_2012",)
-"""Targets a second fit leaves out, to test how well it predicts them."""
-
 FITS = {"abc.db": (), "holdout/abc.db": HELD_OUT}
 """Each fit's pyabc database, under the output folder, and what it leaves out."""
-
-YEARS = range(2010, 2021)
 
 
 def pyabc_name(key: str) -> str:
@@ -378,8 +344,6 @@ def write_page(
     meta: Mapping[str, object],
 ) -> None:
     """docs/calibration.md and its figures (docs/calibration/)."""
-    from experiments.guangdong.calibration_report import Fit, page
-
     where = (
         f"the Dask cluster at {settings.scheduler}"
         if settings.scheduler
@@ -400,9 +364,6 @@ def write_page(
 
 def ship(particles: pd.DataFrame, meta: Mapping[str, object]) -> None:
     """The posterior into scenarios/posteriors/, its median into the scenario."""
-    from experiments.guangdong.calibrate import apply
-    from experiments.guangdong.calibration_report import point_estimate
-
     keys = list(PRIORS)
     write_posterior(
         shipped_file("guangdong"), particles[keys], particles["weight"], dict(meta)
