@@ -10,7 +10,8 @@ what the model's mechanisms explain and what it takes from outside:
   customized demand a higher level reaches);
 - `knowledge`: survivors' knowledge (ties, platforms, universities, R&D);
 - `demand`: survivors' size, which grows with demand and its shocks
-  (`economy.market_growth`, `economy.size_volatility`);
+  (`Scenario.demand_growth`: `economy.market_growth` and the part that
+  follows the province's GDP; `economy.size_volatility`);
 - `customized_shift`: the shift of demand towards customized products at the
   survivors' levels (`economy.customized_*`);
 - `prices`: the change of the price index (`prices.deflator_growth`), which

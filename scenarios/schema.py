@@ -610,6 +610,18 @@ class Scenario(Section):
         return self
 
     @model_validator(mode="after")
+    def _demand_above_collapse(self) -> Scenario:
+        eco = self.economy
+        for year in sorted(eco.gdp_growth):
+            if (growth := self.demand_growth(year)) <= -1:
+                raise ValueError(
+                    f"economy.demand_elasticity = {eco.demand_elasticity} gives "
+                    f"demand growth {growth:.3g} in {year}: allowed: above -1 "
+                    "(demand cannot fall by 100% or more)"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _policy_changes_valid(self) -> Scenario:
         for n, change in enumerate(self.policy_changes):
             if not self.run.start_year < change.year <= self.run.end_year:

@@ -57,12 +57,11 @@ def weighted_quantiles(
     return np.interp(qs, cum / weights.sum(), values[order])
 
 
-def point_estimate(particles: pd.DataFrame) -> dict[str, float]:
-    """The posterior's weighted median of every fitted key."""
+def point_estimate(particles: pd.DataFrame, keys: Sequence[str]) -> dict[str, float]:
+    """The posterior's weighted median of each of `keys`."""
     w = particles["weight"].to_numpy()
     return {
-        k: float(weighted_quantiles(particles[k].to_numpy(), w, [0.5])[0])
-        for k in PRIORS
+        k: float(weighted_quantiles(particles[k].to_numpy(), w, [0.5])[0]) for k in keys
     }
 
 

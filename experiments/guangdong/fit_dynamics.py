@@ -32,12 +32,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agents.tables import NOT_CERTIFIED
 from experiments.guangdong.calibrate import ABOVE_SIZE_REVENUE, BIG, LARGE, apply
 from experiments.guangdong.calibration_report import Fit, page, point_estimate
 from experiments.guangdong.record import (
     HELD_OUT,
     HINDCAST,
     PRIORS,
+    SHIPPED,
     TARGETS,
     YEARS,
 )
@@ -46,6 +48,7 @@ from experiments.runs.provenance import code_version, model_version
 from experiments.sweeps.driver import executor_for
 from experiments.sweeps.experiment_file import TOWNSIM
 from model import TownModel
+from scenarios import Scenario, load_scenario
 from scenarios.loading import scenario_path
 
 FITS = {"abc.db": (), "holdout/abc.db": HELD_OUT}
@@ -69,12 +72,14 @@ def seed_of(values: Mapping[str, float]) -> int:
 
 
 def simulate(
-    values: Mapping[str, float], seed: int, scenario: str = HINDCAST
+    values: Mapping[str, float], seed: int, scenario: Scenario | str = HINDCAST
 ) -> dict[str, float]:
     """Run the hindcast with `values` set and measure it as the record does.
 
-    Returns the targets' figures and, for the bands, output (current prices,
-    trillion yuan) and certified towns of every year.
+    Returns the targets' figures and, for the page: output (current prices,
+    trillion yuan) and listed towns of every year, the output of fixed sets
+    of towns (those listed in 2010, in 2015) and the size of the candidates
+    left at the end of 2015 (`entrant_size_2015`).
     """
     model = TownModel(scenario, rng=seed, views="lazy", **values)
     s = model.settings
@@ -84,21 +89,35 @@ def simulate(
         model.step()
         if model.steps == at_2015:
             enterprises = above_size(model)
-    towns = model.town_frame()
-    ratio = s.scale.gross_output_ratio
-    value = towns.loc[towns["year"] == 2015, "gdp_nominal"] * ratio
-    yearly = towns.groupby("year")["gdp_nominal"].sum() / 1e6
-    counts = towns.groupby("year").size()
+    towns = model.town_frame(candidates=True)
+    listed = towns[towns["certified_year"] != NOT_CERTIFIED]
+    nominal = listed.pivot(index="town", columns="year", values="gdp_nominal") / 1e6
+    value = nominal[2015].dropna() * 1e6 * s.scale.gross_output_ratio
+    yearly = nominal.sum()
     return {
-        "output_2012": float(yearly[2012]),
-        "output_2015": float(yearly[2015]),
+        **{f"output_{y}": float(yearly[y]) for y in (2011, 2012, 2015, 2020)},
         "over_100bn_2015": float((value >= BIG).sum()),
         "over_10bn_2015": float((value >= LARGE).sum()),
         "above_size_2015": float(enterprises),
-        "output_2020": float(yearly[2020]),
+        "entrant_size_2015": entrant_size(towns, 2015),
+        "listed_2010_in_2015": float(nominal[2015][nominal[2010].notna()].sum()),
+        "listed_2015_in_2020": float(nominal[2020][nominal[2015].notna()].sum()),
         **{f"nominal_{y}": float(yearly[y]) for y in YEARS},
-        **{f"towns_{y}": float(counts[y]) for y in YEARS},
+        **{f"towns_{y}": float(nominal[y].notna().sum()) for y in YEARS},
     }
+
+
+def entrant_size(towns: pd.DataFrame, year: int) -> float:
+    """Median output of the candidates left at `year`'s end over the listed towns'.
+
+    The `guangdong` scenario starts in 2015 with a fresh pool of candidates
+    whose median is `certification.entrant_size` times the listed towns':
+    this is the value that continues the hindcast.
+    """
+    now = towns[towns["year"] == year]
+    left = now.loc[now["certified_year"] == NOT_CERTIFIED, "gdp"]
+    on_list = now.loc[now["certified_year"] != NOT_CERTIFIED, "gdp"]
+    return float(left.median() / on_list.median()) if len(left) else np.nan
 
 
 def above_size(model: TownModel) -> float:
@@ -115,10 +134,20 @@ def above_size(model: TownModel) -> float:
     return float(s.scale.firms_per_agent * np.sum(revenue >= ABOVE_SIZE_REVENUE))
 
 
-def abc_model(parameter: Mapping[str, float]) -> dict[str, float]:
-    """The model pyabc calls: one hindcast, seeded by its particle."""
-    values = {scenario_key(k): float(v) for k, v in parameter.items()}
-    return simulate(values, seed_of(values))
+@dataclass(frozen=True)
+class Hindcast:
+    """The model pyabc calls: one hindcast run, seeded by its particle.
+
+    It carries the scenario, loaded once by the driver, so that every
+    simulation of a fit runs the same one whatever happens to the files.
+    """
+
+    scenario: Scenario
+
+    def __call__(self, parameter: Mapping[str, float]) -> dict[str, float]:
+        """Simulate one particle."""
+        values = {scenario_key(k): float(v) for k, v in parameter.items()}
+        return simulate(values, seed_of(values), self.scenario)
 
 
 @dataclass(frozen=True)
@@ -141,23 +170,52 @@ def observed() -> dict[str, float]:
 
 @dataclass(frozen=True)
 class FitSettings:
-    """The size of the ABC-SMC run and where it runs."""
+    """The size of an ABC-SMC run, when it stops, and where it runs.
 
-    population: int = 60
+    pyabc proposes particles in the workers from fresh entropy and takes them
+    as workers free up: a rerun gives a statistically equivalent sample, not
+    the same particles, so no seed is set here.
+    """
+
+    population: int = 50
     generations: int = 8
-    max_simulations: int = 2000
+    max_simulations: int = 1200
     min_epsilon: float = 0.02
+    hours: float = 3.0
     workers: int | None = None
     scheduler: str | None = None
-    seed: int = 2010
+
+    def identity(self, scenario: Scenario, held_out: Sequence[str]) -> dict:
+        """What makes a fit this fit: code, scenario, priors, targets, budget."""
+        dump = scenario.model_dump(mode="json")
+        for key in PRIORS:
+            section, name = key.split(".")
+            dump[section].pop(name)  # the particles set these
+        return {
+            "model_version": model_version(),
+            "scenario": hashlib.sha256(
+                json.dumps(dump, sort_keys=True).encode()
+            ).hexdigest()[:16],
+            "priors": PRIORS,
+            "targets": [t.name for t in TARGETS if t.name not in held_out],
+            "population": self.population,
+            "generations": self.generations,
+            "max_simulations": self.max_simulations,
+            "min_epsilon": self.min_epsilon,
+            "hours": self.hours,
+        }
 
 
 def fit(settings: FitSettings, database: Path, held_out: Sequence[str] = ()) -> Path:
-    """Run ABC-SMC on every target but `held_out` into the pyabc `database`."""
+    """Run ABC-SMC on every target but `held_out` into the pyabc `database`.
+
+    What makes the fit is written beside it first (`fit.json`): a finished
+    fit is reused only while that still holds.
+    """
     import pyabc
     from pyabc.sampler import ConcurrentFutureSampler
 
-    np.random.seed(settings.seed)  # noqa: NPY002  (pyabc draws from the global one)
+    scenario = load_scenario(HINDCAST)
     prior = pyabc.Distribution(
         **{
             pyabc_name(k): pyabc.RV("uniform", lo, hi - lo)
@@ -165,56 +223,112 @@ def fit(settings: FitSettings, database: Path, held_out: Sequence[str] = ()) -> 
         }
     )
     fitted = tuple(t.name for t in TARGETS if t.name not in held_out)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    identity = settings.identity(scenario, held_out)
+    (database.parent / "fit.json").write_text(json.dumps(identity, indent=1))
     with executor_for(TOWNSIM, settings.workers, settings.scheduler) as opened:
         executor, capacity, _stop = opened
         sampler = ConcurrentFutureSampler(executor, client_max_jobs=capacity)
         abc = pyabc.ABCSMC(
-            abc_model,
+            Hindcast(scenario),
             prior,
             Distance(fitted),
             population_size=settings.population,
             sampler=sampler,
         )
-        database.parent.mkdir(parents=True, exist_ok=True)
         abc.new(f"sqlite:///{database}", observed())
         abc.run(
             minimum_epsilon=settings.min_epsilon,
             max_nr_populations=settings.generations,
             max_total_nr_simulations=settings.max_simulations,
-            max_walltime=timedelta(hours=3),
+            max_walltime=timedelta(hours=settings.hours),
         )
     return database
 
 
-def finished(database: Path) -> bool:
-    """Whether `database` holds an ABC-SMC run that ran to its end."""
+def reusable(database: Path, identity: Mapping[str, object]) -> str | None:
+    """Why the fit in `database` cannot be reused, or None when it can."""
     import pyabc
 
     if not database.exists():
-        return False
-    return pyabc.History(f"sqlite:///{database}").get_abc().end_time is not None
+        return "no fit there"
+    if pyabc.History(f"sqlite:///{database}").get_abc().end_time is None:
+        return "a fit cut short"
+    made = database.parent / "fit.json"
+    recorded = json.loads(made.read_text()) if made.exists() else {}
+    changed = [k for k, v in identity.items() if recorded.get(k) != jsonable(v)]
+    return f"made with other {', '.join(changed)}" if changed else None
 
 
-def posterior_of(database: Path) -> pd.DataFrame:
-    """The last generation's particles (by scenario key) and their `weight`."""
+def jsonable(value: object) -> object:
+    """`value` as it reads back from JSON (tuples become lists)."""
+    return json.loads(json.dumps(value))
+
+
+def particles_of(database: Path) -> pd.DataFrame:
+    """The last generation: fitted keys, `weight`, and each run's summary."""
     import pyabc
 
-    frame, weights = pyabc.History(f"sqlite:///{database}").get_distribution()
-    particles = frame.rename(columns=scenario_key).reset_index(drop=True)
-    particles["weight"] = weights / weights.sum()
-    return particles
+    population = pyabc.History(f"sqlite:///{database}").get_population()
+    rows = [
+        {
+            **{scenario_key(k): v for k, v in p.parameter.items()},
+            "weight": p.weight,
+            **p.sum_stat,
+        }
+        for p in population.particles
+    ]
+    frame = pd.DataFrame(rows)
+    frame["weight"] /= frame["weight"].sum()
+    return frame
+
+
+def for_guangdong(particles: pd.DataFrame) -> pd.DataFrame:
+    """The particles as the 2015 scenario takes them: its keys, its entrants."""
+    shipped = particles[list(SHIPPED)].copy()
+    shipped["certification.entrant_size"] = particles["entrant_size_2015"]
+    return shipped
 
 
 def generations_of(database: Path) -> pd.DataFrame:
-    """Per generation: epsilon, simulations, acceptance and wall time."""
+    """Per generation (t = -1: the sample that sets the first epsilon).
+
+    Epsilon, particles, effective sample size, simulations, acceptance and
+    wall time.
+    """
     import pyabc
 
-    table = pyabc.History(f"sqlite:///{database}").get_all_populations()
-    table = table[table["t"] >= 0].rename(columns={"samples": "simulations"})
+    history = pyabc.History(f"sqlite:///{database}")
+    table = history.get_all_populations().rename(columns={"samples": "simulations"})
     table["acceptance"] = table["particles"] / table["simulations"]
-    return table[
-        ["t", "epsilon", "particles", "simulations", "acceptance", "wall_time"]
+    table["ess"] = [
+        effective_size(history.get_distribution(t=t)[1]) if t >= 0 else np.nan
+        for t in table["t"]
     ]
+    columns = ["t", "epsilon", "particles", "ess", "simulations", "acceptance"]
+    return table[[*columns, "wall_time"]].reset_index(drop=True)
+
+
+def effective_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size of importance weights."""
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / np.square(w).sum())
+
+
+def stopped_by(gens: pd.DataFrame, settings: FitSettings) -> str:
+    """Which of the fit's stopping rules ended it."""
+    done = gens[gens["t"] >= 0]
+    if done["epsilon"].iloc[-1] <= settings.min_epsilon:
+        return f"epsilon reached {settings.min_epsilon}"
+    if len(done) >= settings.generations:
+        return f"{settings.generations} generations"
+    if gens["simulations"].sum() >= settings.max_simulations:
+        return f"the budget of {settings.max_simulations:,} simulations"
+    return f"the {settings.hours:g} hours allowed"
+
+
+PREDICTIVE_SEED = 20101
+"""Seed of the weighted pick of the predictive draws' particles."""
 
 
 def predictive(
@@ -225,22 +339,35 @@ def predictive(
 ) -> pd.DataFrame:
     """Posterior-predictive runs: `draws` particles by weight, draw n on seed 1 + n."""
     rng = np.random.default_rng(PREDICTIVE_SEED)
-    keys = list(PRIORS)
     picks = rng.choice(len(particles), size=draws, p=particles["weight"].to_numpy())
-    chosen = [{k: float(particles.at[pick, k]) for k in keys} for pick in picks]
+    chosen = [{k: float(particles.at[pick, k]) for k in PRIORS} for pick in picks]
+    return run_all(chosen, [1 + n for n in range(draws)], workers, scheduler)
+
+
+def run_all(
+    chosen: Sequence[Mapping[str, float]],
+    seeds: Sequence[int],
+    workers: int | None,
+    scheduler: str | None,
+) -> pd.DataFrame:
+    """Hindcasts of the given parameter sets and seeds, on the sweeps' executors."""
+    scenario = load_scenario(HINDCAST)
     with executor_for(TOWNSIM, workers, scheduler) as (executor, _capacity, _stop):
         futures = [
-            executor.submit(simulate, values, 1 + n) for n, values in enumerate(chosen)
+            executor.submit(simulate, values, seed, scenario)
+            for values, seed in zip(chosen, seeds, strict=True)
         ]
         rows = [
-            {"draw": n, "seed": 1 + n, **values, **future.result()}
-            for n, (values, future) in enumerate(zip(chosen, futures, strict=True))
+            {"draw": n, "seed": seed, **values, **future.result()}
+            for n, (values, seed, future) in enumerate(
+                zip(chosen, seeds, futures, strict=True)
+            )
         ]
     return pd.DataFrame(rows)
 
 
-PREDICTIVE_SEED = 20101
-"""Seed of the weighted pick of the predictive draws' particles."""
+POINT_SEEDS = (1, 2, 3, 4)
+"""Seeds on which the point estimate's own fit is shown."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -252,6 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--max-simulations", type=int, default=FitSettings.max_simulations
     )
+    parser.add_argument("--hours", type=float, default=FitSettings.hours)
     parser.add_argument("--draws", type=int, default=40, help="predictive runs")
     parser.add_argument(
         "--report-only", action="store_true", help="never fit: use OUT's fits"
@@ -269,33 +397,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         population=args.population,
         generations=args.generations,
         max_simulations=args.max_simulations,
+        hours=args.hours,
         workers=args.workers,
         scheduler=args.scheduler,
     )
+    hindcast = load_scenario(HINDCAST)
     for name, held_out in FITS.items():
         database = args.out / name
-        if finished(database):
-            print(f"{database}: a finished fit, reused")
+        why = reusable(database, settings.identity(hindcast, held_out))
+        if why is None:
+            print(f"{database}: a finished fit of this code and settings, reused")
         elif args.report_only:
-            parser.error(f"--report-only: {database} holds no finished fit")
+            parser.exit(2, f"fit_dynamics: error: --report-only: {database}: {why}\n")
         else:
-            database.unlink(missing_ok=True)  # a fit cut short starts again
+            database.unlink(missing_ok=True)
             fit(settings, database, held_out)
-    main_fit, check_fit = (posterior_of(args.out / name) for name in FITS)
+    main_fit, check_fit = (particles_of(args.out / name) for name in FITS)
     meta = posterior_meta(args.out / "abc.db", command_of(args))
-    keys = list(PRIORS)
-    write_posterior(
-        args.out / "posterior.parquet", main_fit[keys], main_fit["weight"], meta
-    )
+    shipped = for_guangdong(main_fit)
+    write_posterior(args.out / "posterior.parquet", shipped, main_fit["weight"], meta)
     draws = predictive(main_fit, args.draws, args.workers, args.scheduler)
     check = predictive(check_fit, args.draws, args.workers, args.scheduler)
+    point = point_estimate(main_fit, list(PRIORS))
+    at_point = run_all(
+        [point] * len(POINT_SEEDS), POINT_SEEDS, args.workers, args.scheduler
+    )
     draws.to_csv(args.out / "predictive.csv", index=False)
     check.to_csv(args.out / "holdout" / "predictive.csv", index=False)
     if args.docs:
-        write_page(settings, args.out, draws, check, args.docs, meta)
+        write_page(settings, args.out, (draws, check, at_point), args.docs, meta)
     if args.apply:
-        ship(main_fit, meta)
-    print(main_fit.describe().T.to_string())
+        ship(shipped, main_fit["weight"], meta)
+    print(shipped.assign(weight=main_fit["weight"]).describe().T.to_string())
     return 0
 
 
@@ -307,6 +440,7 @@ def command_of(args: argparse.Namespace) -> str:
         f"--population {args.population}",
         f"--generations {args.generations}",
         f"--max-simulations {args.max_simulations}",
+        f"--hours {args.hours:g}",
         f"--draws {args.draws}",
     ]
     if args.docs:
@@ -323,10 +457,11 @@ def posterior_meta(database: Path, command: str) -> dict[str, object]:
         "scenario": "guangdong",
         "method": (
             f"pyabc {version('pyabc')} ABC-SMC on the {HINDCAST} hindcast: "
-            f"{len(gens)} generations of {int(gens['particles'].iloc[-1])} "
-            "particles, "
+            f"{int((gens['t'] >= 0).sum())} generations of "
+            f"{int(gens['particles'].iloc[-1])} particles, "
             f"{int(gens['simulations'].sum())} simulations, final epsilon "
-            f"{gens['epsilon'].iloc[-1]:.4f}"
+            f"{gens['epsilon'].iloc[-1]:.4f}; certification.entrant_size is the "
+            "candidates left in 2015 over the listed towns, on each particle's run"
         ),
         "command": command,
         "targets": {
@@ -338,22 +473,28 @@ def posterior_meta(database: Path, command: str) -> dict[str, object]:
 def write_page(
     settings: FitSettings,
     out: Path,
-    draws: pd.DataFrame,
-    check: pd.DataFrame,
+    runs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
     docs: Path,
     meta: Mapping[str, object],
 ) -> None:
-    """docs/calibration.md and its figures (docs/calibration/)."""
+    """docs/calibration.md and its figures (docs/calibration/).
+
+    `runs`: the main fit's predictive draws, the check fit's, and the point
+    estimate on `POINT_SEEDS`.
+    """
     where = (
         f"the Dask cluster at {settings.scheduler}"
         if settings.scheduler
         else f"a local pool of {settings.workers or os.cpu_count()} workers"
     )
+    gens = [generations_of(out / name) for name in FITS]
     fitted = Fit(
-        particles=posterior_of(out / "abc.db"),
-        generations=[generations_of(out / name) for name in FITS],
-        draws=draws,
-        check=check,
+        particles=particles_of(out / "abc.db"),
+        generations=gens,
+        stopped=[stopped_by(g, settings) for g in gens],
+        draws=runs[0],
+        check=runs[1],
+        at_point=runs[2],
         workers=where,
         versions={"code_version": code_version(), "model_version": model_version()},
         command=str(meta["command"]),
@@ -362,15 +503,14 @@ def write_page(
     (docs / "calibration.md").write_text(text)
 
 
-def ship(particles: pd.DataFrame, meta: Mapping[str, object]) -> None:
+def ship(shipped: pd.DataFrame, weights: pd.Series, meta: Mapping[str, object]) -> None:
     """The posterior into scenarios/posteriors/, its median into the scenario."""
-    keys = list(PRIORS)
-    write_posterior(
-        shipped_file("guangdong"), particles[keys], particles["weight"], dict(meta)
+    write_posterior(shipped_file("guangdong"), shipped, weights, dict(meta))
+    median = point_estimate(shipped.assign(weight=weights), list(SHIPPED))
+    apply(
+        scenario_path("guangdong"),
+        {key.rpartition(".")[2]: round(value, 4) for key, value in median.items()},
     )
-    median = point_estimate(particles)
-    names = {k.rpartition(".")[2]: round(v, 4) for k, v in median.items()}
-    apply(scenario_path("guangdong"), names)
 
 
 if __name__ == "__main__":
