@@ -42,6 +42,8 @@ from experiments.guangdong.record import (
     SHIPPED,
     TARGETS,
     YEARS,
+    Distance,
+    observed,
 )
 from experiments.runs.posterior import shipped_file, write_posterior
 from experiments.runs.provenance import code_version, model_version
@@ -148,24 +150,6 @@ class Hindcast:
         """Simulate one particle."""
         values = {scenario_key(k): float(v) for k, v in parameter.items()}
         return simulate(values, seed_of(values), self.scenario)
-
-
-@dataclass(frozen=True)
-class Distance:
-    """Root of the summed squared relative misses of the fitted targets."""
-
-    fitted: tuple[str, ...]
-
-    def __call__(self, simulated: Mapping[str, float], _record: object) -> float:
-        """The distance of a simulation's summary from the record."""
-        by_name = {t.name: t for t in TARGETS}
-        misses = [by_name[n].error(simulated[n]) for n in self.fitted]
-        return float(np.sqrt(np.sum(np.square(misses))))
-
-
-def observed() -> dict[str, float]:
-    """The record as pyabc's observed summary (the distance reads only targets)."""
-    return {t.name: t.value for t in TARGETS}
 
 
 @dataclass(frozen=True)
@@ -319,11 +303,11 @@ def stopped_by(gens: pd.DataFrame, settings: FitSettings) -> str:
     """Which of the fit's stopping rules ended it."""
     done = gens[gens["t"] >= 0]
     if done["epsilon"].iloc[-1] <= settings.min_epsilon:
-        return f"epsilon reached {settings.min_epsilon}"
+        return f"epsilon reaching {settings.min_epsilon}"
     if len(done) >= settings.generations:
-        return f"{settings.generations} generations"
+        return f"its last generation ({settings.generations})"
     if gens["simulations"].sum() >= settings.max_simulations:
-        return f"the budget of {settings.max_simulations:,} simulations"
+        return f"its budget of {settings.max_simulations:,} simulations"
     return f"the {settings.hours:g} hours allowed"
 
 
@@ -485,7 +469,7 @@ def write_page(
     where = (
         f"the Dask cluster at {settings.scheduler}"
         if settings.scheduler
-        else f"a local pool of {settings.workers or os.cpu_count()} workers"
+        else f"a local pool of {settings.workers or os.cpu_count()} worker(s)"
     )
     gens = [generations_of(out / name) for name in FITS]
     fitted = Fit(

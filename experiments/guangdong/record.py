@@ -5,7 +5,10 @@ Shared by the fit (`fit_dynamics`) and its page (`calibration_report`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+import numpy as np
 
 HINDCAST = "guangdong_2010"
 """The scenario the fit runs: Guangdong's towns from 2010 to 2020."""
@@ -67,3 +70,21 @@ HELD_OUT = ("output_2012",)
 
 YEARS = range(2010, 2021)
 """The hindcast's years: the record's 2010 to the plan's 2020."""
+
+
+@dataclass(frozen=True)
+class Distance:
+    """Root of the summed squared relative misses of the fitted targets."""
+
+    fitted: tuple[str, ...]
+
+    def __call__(self, simulated: Mapping[str, float], _record: object) -> float:
+        """The distance of a simulation's summary from the record."""
+        by_name = {t.name: t for t in TARGETS}
+        misses = [by_name[n].error(simulated[n]) for n in self.fitted]
+        return float(np.sqrt(np.sum(np.square(misses))))
+
+
+def observed() -> dict[str, float]:
+    """The record as pyabc's observed summary (the distance reads only targets)."""
+    return {t.name: t.value for t in TARGETS}

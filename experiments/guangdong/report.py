@@ -622,10 +622,10 @@ def policy_section(
             "",
             "The seeds are common to all mixes, so the paired column compares each "
             "mix with today's policy on the same draws (mean ± s.e.); a difference "
-            "within 2 s.e. does not rank the mixes. The model's output growth is not "
-            "calibrated (no series after the start year was used): "
-            "`economy.market_growth` (3% a year) and the gains from upgrading set "
-            "it.",
+            "within 2 s.e. does not rank the mixes. The output growth's parameters "
+            "are the posterior median of the fit to the 2010-2015 record "
+            "(docs/calibration.md); after 2015 demand follows the province's GDP "
+            "growth (data to 2020, then an assumed 5% a year).",
             "",
             "![policy](validation/policy.png)",
         ]
