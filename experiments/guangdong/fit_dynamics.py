@@ -411,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.docs:
         write_page(settings, args.out, (draws, check, at_point), args.docs, meta)
     if args.apply:
-        ship(shipped, main_fit["weight"], meta)
+        ship(main_fit, meta)
     print(shipped.assign(weight=main_fit["weight"]).describe().T.to_string())
     return 0
 
@@ -487,13 +487,28 @@ def write_page(
     (docs / "calibration.md").write_text(text)
 
 
-def ship(shipped: pd.DataFrame, weights: pd.Series, meta: Mapping[str, object]) -> None:
-    """The posterior into scenarios/posteriors/, its median into the scenario."""
-    write_posterior(shipped_file("guangdong"), shipped, weights, dict(meta))
-    median = point_estimate(shipped.assign(weight=weights), list(SHIPPED))
+def ship(particles: pd.DataFrame, meta: Mapping[str, object]) -> None:
+    """Ship the posterior and write its weighted medians into the scenarios.
+
+    `guangdong` takes the growth keys and its entrants' size (the candidates
+    left in 2015); `guangdong_2010` its own 2010 start and entrants' size.
+    """
+    shipped = for_guangdong(particles)
+    write_posterior(shipped_file("guangdong"), shipped, particles["weight"], meta)
+    medians = point_estimate(shipped.assign(weight=particles["weight"]), SHIPPED)
+    write_values("guangdong", medians)
+    own = ["certification.entrant_size", "province.start_output"]
+    write_values(HINDCAST, point_estimate(particles, own))
+
+
+def write_values(scenario: str, values: Mapping[str, float]) -> None:
+    """Write values (four significant digits) into a scenario file's lines."""
     apply(
-        scenario_path("guangdong"),
-        {key.rpartition(".")[2]: round(value, 4) for key, value in median.items()},
+        scenario_path(scenario),
+        {
+            key.rpartition(".")[2]: float(f"{value:.4g}")
+            for key, value in values.items()
+        },
     )
 
 

@@ -71,13 +71,25 @@ def test_demand_is_the_survivors_size_growth():
 
 
 def test_demand_follows_the_provinces_gdp_by_its_elasticity():
-    """Demand grows by elasticity x GDP growth of each year; 0 elasticity ignores it."""
+    """Demand grows by elasticity x GDP growth of each year; 0 elasticity ignores it.
+
+    Output is sold before the step's size change, so a year's output growth
+    carries the last quarter of the year before: 2017 has three quarters of
+    its 4%, 2019 one quarter of 2018's 4% and three of its 16%.
+    """
     path = {2017: 0.02, 2019: 0.08}  # 2018 keeps 2017's, 2020 on keep 2019's
     still = {"market_growth": 0.0, "size_volatility": 0.0, "gdp_growth": path}
     following = growth_of(demand_elasticity=2.0, **still).set_index("year")
     share = following["demand"] / following["output_before"]
-    # survivors grow by 4% (2 x 2%) in 2017-2018, then 16%; exits take a little
-    assert share.loc[[2017, 2018]].between(0.02, 0.045).all()
-    assert share.loc[[2019, 2020, 2021]].between(0.12, 0.165).all()
+    quarter = [1.04**0.25 - 1, 1.16**0.25 - 1]
+    expected = {
+        2017: (1 + quarter[0]) ** 3 - 1,
+        2018: 0.04,
+        2019: (1 + quarter[0]) * (1 + quarter[1]) ** 3 - 1,
+        2020: 0.16,
+        2021: 0.16,
+    }
+    for year, value in expected.items():
+        assert share[year] == pytest.approx(value, abs=0.005), year
     ignored = growth_of(demand_elasticity=0.0, **still)
     assert ignored["demand"].abs().max() < 1e-6 * ignored["output_before"].min()
