@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="run N draws of the scenario's calibrated parameters (draw i with "
-        "seed --seed + i) and print bands over them",
+        "a seed derived from --seed and i, listed in draws.csv) and print bands "
+        "over them",
     )
     run.add_argument(
         "--posterior-file",

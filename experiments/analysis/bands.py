@@ -68,7 +68,8 @@ def summary_text(
         f"Scenario {scenario.name!r}, {n} posterior draws"
         + (f" of {asked} ({asked - n} failed)" if n < asked else "")
         + f": {scenario.province.towns} towns x {scenario.province.firms_per_town} "
-        f"firms, {first}-{last}; draw i runs with seed {seed} + i",
+        f"firms, {first}-{last}; draw i's seed derived from seed {seed} and i "
+        "(draws.csv)",
         f"Posterior: {posterior.describe()}",
         "Each figure: median over the draws [5%-95% of the draws]. A draw is one "
         "parameter set from the posterior with its own seed: the range holds the "

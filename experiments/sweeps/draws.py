@@ -1,7 +1,8 @@
 """One scenario over N posterior draws (`townsim run --posterior N`), run like a sweep.
 
 Draw i is one particle of the posterior, picked by weight from the seed and i
-(`Posterior.draw`), and runs with seed `seed + i`. The runs go through the
+(`Posterior.draw`), and runs with a seed derived from the seed and i
+(`plan.draw_seed`, as a sweep derives its runs' seeds). The runs go through the
 sweeps' executors and are stored as a sweep stores them: one checksummed file
 each, so the same command resumes, and a larger N runs only the new draws.
 A folder holds the draws of one scenario, posterior and seed.
@@ -26,7 +27,12 @@ from experiments.runs.provenance import code_version, model_version, package_ver
 from experiments.sweeps.driver import run_specs
 from experiments.sweeps.experiment_file import TOWNSIM
 from experiments.sweeps.outcomes import BY_NAME
-from experiments.sweeps.plan import RunSpec, posterior_record
+from experiments.sweeps.plan import (
+    DRAW_SEEDING,
+    RunSpec,
+    draw_seed,
+    posterior_record,
+)
 from experiments.sweeps.results_store import (
     FAILURES,
     MANIFEST,
@@ -88,12 +94,12 @@ class DrawPlan:
         )
 
     def specs(self) -> list[RunSpec]:
-        """Draws 0 to N-1: draw i with the seed `seed + i`."""
+        """Draws 0 to N-1: draw i with the seed `draw_seed(seed, i)`."""
         base = _digest({"model": TOWNSIM, "base": self.base})
         specs = []
         for i in range(self.draws):
             values = self.posterior.draw(i, self.seed)
-            seed = self.seed + i
+            seed = draw_seed(self.seed, i)
             run_id = _digest({"base": base, "posterior": values, "seed": seed})[:20]
             specs.append(RunSpec(run_id, 0, i, seed, {}, i, values))
         return specs
@@ -105,13 +111,14 @@ class DrawPlan:
         return pd.DataFrame(rows, columns=["draw", "seed", *self.posterior.keys])
 
     def fingerprint(self) -> str:
-        """What a folder's runs share: scenario, posterior content and seed."""
+        """What a folder's runs share: scenario, posterior content, seed and rule."""
         return _digest(
             {
                 "kind": KIND,
                 "base": self.base,
                 "posterior": posterior_record(self.posterior, short=True),
                 "seed": self.seed,
+                "seeding": DRAW_SEEDING,
             }
         )
 
@@ -196,7 +203,7 @@ def manifest(plan: DrawPlan, command: list[str] | None) -> dict[str, Any]:
         "base_scenario": plan.base,
         "posterior": posterior_record(plan.posterior),
         "root_seed": plan.seed,
-        "seeding": "draw i runs with seed root_seed + i",
+        "seeding": DRAW_SEEDING,
         "outcomes": {
             name: {"unit": BY_NAME[name].unit, "meaning": BY_NAME[name].meaning}
             for name in OUTCOMES

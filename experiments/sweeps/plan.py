@@ -255,6 +255,27 @@ def run_seed(
     return int(state[0] >> np.uint64(1))
 
 
+DRAW_KEY = 3
+"""The spawn key's first entry for posterior draws; sweeps' runs use 1 and 2."""
+DRAW_SEEDING = (
+    "draw i runs with seed SeedSequence(root_seed, spawn_key=(3, i)): the first "
+    "64-bit word of its state, halved"
+)
+"""The rule of `draw_seed`, in words, as a draws folder's manifest records it."""
+
+
+def draw_seed(root: int, draw: int) -> int:
+    """The seed of posterior draw `draw` under `townsim run --posterior`.
+
+    Derived as `run_seed` derives a sweep's seeds, with a key of its own: two
+    root seeds share no draw's stream, no draw runs with the plain run's seed
+    (the root itself), and every seed fits a signed 64-bit column.
+    """
+    key = (DRAW_KEY, draw)
+    state = np.random.SeedSequence(root, spawn_key=key).generate_state(1, np.uint64)
+    return int(state[0] >> np.uint64(1))
+
+
 def load_experiment(path: str | Path) -> Plan:
     """Read, validate and plan an experiment file.
 

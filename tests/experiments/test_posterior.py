@@ -17,7 +17,8 @@ from experiments.runs.posterior import (
     write_posterior,
 )
 from experiments.runs.provenance import model_version
-from experiments.sweeps.plan import load_experiment
+from experiments.sweeps.draws import DrawPlan
+from experiments.sweeps.plan import draw_seed, load_experiment
 from scenarios import load_scenario
 
 _POSTERIOR = ["run", "baseline", "--posterior"]
@@ -248,7 +249,7 @@ def test_run_posterior_writes_runs_draws_bands_chart_and_prints_bands(tmp_path, 
     assert len((out / "checksums.jsonl").read_text().splitlines()) == 3
     table = pd.read_csv(out / "draws.csv")
     assert table["draw"].tolist() == [0, 1, 2]
-    assert table["seed"].tolist() == [11, 12, 13]  # draw i runs with seed + i
+    assert table["seed"].tolist() == [draw_seed(11, i) for i in range(3)]
     posterior = read_posterior(path, load_scenario("baseline"))
     assert table["province.towns"].tolist() == [
         posterior.draw(i, 11)["province.towns"] for i in range(3)
@@ -262,13 +263,51 @@ def test_run_posterior_writes_runs_draws_bands_chart_and_prints_bands(tmp_path, 
     assert gdp["unit"].iloc[0] == "M yuan/yr, start-year prices"
     assert (out / "output.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "3 posterior draws" in printed
-    assert "draw i runs with seed 11 + i" in printed
+    assert "draw i's seed derived from seed 11 and i" in printed
     assert "bn yuan in 2016 -> " in printed and "(real)" in printed
     assert "Output (value added, current prices)" in printed
     assert "Towns per dimension in 2018: 1D " in printed
     assert "[" in printed.split("Output (value added, 2016 prices): ")[1]
     assert printed.count("median over the draws [5%-95% of the draws]") == 1
     assert (out / "summary.txt").read_text() in printed + "\n"
+
+
+def test_two_seeds_share_no_draw_seed_and_no_draw_takes_the_plain_runs(tmp_path):
+    posterior = read_posterior(_file(tmp_path), load_scenario("baseline"))
+    scenario = load_scenario("baseline")
+    eleven = [s.seed for s in DrawPlan(scenario, posterior, 20, 11).specs()]
+    twelve = [s.seed for s in DrawPlan(scenario, posterior, 20, 12).specs()]
+    assert not set(eleven) & set(twelve)
+    assert 11 not in eleven and 12 not in twelve
+    assert len(set(eleven)) == 20
+    assert (
+        DrawPlan(scenario, posterior, 20, 11).fingerprint()
+        != DrawPlan(scenario, posterior, 20, 12).fingerprint()
+    )
+
+
+def test_a_seed_beyond_64_bits_still_runs_its_draws(tmp_path, capsys):
+    path = _file(tmp_path)
+    out = tmp_path / "draws"
+    seed = 2**64 + 5
+    code = main(
+        [
+            *_POSTERIOR,
+            "1",
+            "--posterior-file",
+            str(path),
+            "--seed",
+            str(seed),
+            "--quiet",
+            "--out",
+            str(out),
+            *TINY,
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    table = pd.read_csv(out / "draws.csv")
+    assert table["seed"].tolist() == [draw_seed(seed, 0)]
+    assert 0 <= draw_seed(seed, 0) < 2**63
 
 
 def test_draws_are_the_same_whatever_the_workers_and_grow_in_place(tmp_path, capsys):
