@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="posterior to draw from (default: scenarios/posteriors/NAME.parquet)",
     )
     add_executor_arguments(run, "with --posterior: ")
+    run.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --posterior: run failed draws again",
+    )
 
     add_sweep_parsers(commands)
     add_optimize_parser(commands)
@@ -183,8 +188,8 @@ def run_command(args: argparse.Namespace) -> int:
         raise ScenarioError(f"--seed {args.seed}: allowed: a whole number, 0 or more")
     if args.posterior is not None:
         return posterior_command(args)
-    for name in ("posterior_file", "workers", "scheduler"):
-        if getattr(args, name) is not None:
+    for name in ("posterior_file", "workers", "scheduler", "retry_failed"):
+        if getattr(args, name) not in (None, False):
             option = "--" + name.replace("_", "-")
             raise ScenarioError(
                 f"{option}: goes with --posterior N; add it or drop {option}"
@@ -256,6 +261,7 @@ def posterior_command(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             progress=not args.quiet,
             command=["townsim", *sys.argv[1:]],
+            retry_failed=args.retry_failed,
         )
     except SweepInterrupted as stop:
         done = stop.summary.skipped + stop.summary.done
@@ -268,7 +274,9 @@ def posterior_command(args: argparse.Namespace) -> int:
     values = draws.draw_values(plan, out)
     if values.empty:
         print(
-            f"townsim: error: every draw failed; see {out}/failures/", file=sys.stderr
+            f"townsim: error: every draw failed; see {out}/failures/ (rerun with "
+            "--retry-failed to try them again)",
+            file=sys.stderr,
         )
         return 1
     text = summary_text(scenario, posterior, values, args.seed, args.posterior)
@@ -282,7 +290,10 @@ def posterior_command(args: argparse.Namespace) -> int:
         f"{draws.CHART}, {draws.SUMMARY}, manifest.json)"
     )
     if summary.failed or summary.earlier_failed:
-        print(f"Failed draws and their tracebacks: {out}/failures/")
+        print(
+            f"Failed draws and their tracebacks: {out}/failures/ "
+            "(rerun with --retry-failed to try them again)"
+        )
         return 1
     return 0
 

@@ -136,8 +136,11 @@ def run_draws(
     scheduler: Any = None,
     progress: bool = True,
     command: list[str] | None = None,
+    retry_failed: bool = False,
 ) -> SweepSummary:
     """Run the draws not yet stored in `out`; a rerun resumes.
+
+    Draws recorded as failed are run again only with `retry_failed`.
 
     Raises:
         SweepError: If `out` holds other results or another process writes it.
@@ -157,6 +160,7 @@ def run_draws(
                 workers=workers,
                 scheduler=scheduler,
                 progress=progress,
+                retry_failed=retry_failed,
             )
         finally:
             note_session(out, "finished", summary)

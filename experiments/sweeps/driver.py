@@ -116,13 +116,15 @@ def run_specs(
     workers: int | None = None,
     scheduler: Any = None,
     progress: bool = True,
+    retry_failed: bool = False,
 ) -> SweepSummary:
     """Run those of `specs` not yet recorded in `out`, finished or failed.
 
     For callers that ask for runs batch by batch, such as a search that needs one
     generation's results before it can propose the next. The caller has prepared
     `out` and holds its lock (`locked`); runs found there are reused, so a batch
-    asked for again after a kill runs only what is missing.
+    asked for again after a kill runs only what is missing. With `retry_failed`
+    the runs recorded as failed run again.
     """
     out = Path(out)
     started = time.perf_counter()
@@ -131,7 +133,9 @@ def run_specs(
     failed = {
         s.run_id
         for s in unique
-        if s.run_id not in done and (out / FAILURES / f"{s.run_id}.parquet").exists()
+        if not retry_failed
+        and s.run_id not in done
+        and (out / FAILURES / f"{s.run_id}.parquet").exists()
     }
     summary = SweepSummary(
         total=len(unique), skipped=len(done), earlier_failed=len(failed)

@@ -1,7 +1,9 @@
 """Posterior files: written and read back, refused when unusable, drawn by weight,
 run as bands (`townsim run --posterior N`) and used as a sweep's uncertainty."""
 
+import contextlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -474,3 +476,66 @@ def test_a_draw_is_the_plain_run_of_its_values_and_seed(tmp_path, capsys):
         np.testing.assert_allclose(
             mine.sort_values("year")["value"], towns.groupby("year")["gdp"].sum()
         )
+
+
+@pytest.fixture
+def failing(monkeypatch):
+    """Runs in this process, where the draws in the returned set raise."""
+    from experiments.sweeps import driver, worker
+
+    broken: set[int] = set()
+    simulate = worker._simulate
+
+    def maybe_fail(task, spec):
+        if spec.draw in broken:
+            raise RuntimeError(f"draw {spec.draw} broke")
+        return simulate(task, spec)
+
+    @contextlib.contextmanager
+    def in_process(model, workers, scheduler):
+        with ThreadPoolExecutor(1) as executor:
+            yield executor, 1, lambda: None
+
+    monkeypatch.setattr(worker, "_simulate", maybe_fail)
+    monkeypatch.setattr(driver, "executor_for", in_process)
+    return broken
+
+
+def _draws(path, out, n, *extra):
+    return main(
+        [
+            *_POSTERIOR,
+            str(n),
+            "--posterior-file",
+            str(path),
+            "--seed",
+            "11",
+            "--quiet",
+            "--out",
+            str(out),
+            *TINY,
+            *extra,
+        ]
+    )
+
+
+def test_failed_draws_run_again_with_retry_failed_only(tmp_path, capsys, failing):
+    path = _file(tmp_path)
+    out = tmp_path / "draws"
+    failing.add(1)
+    assert _draws(path, out, 3) == 1
+    printed = capsys.readouterr().out
+    assert "--retry-failed" in printed
+    assert len(list((out / "failures").glob("*.parquet"))) == 1
+    failing.clear()
+    assert _draws(path, out, 3) == 1  # a plain rerun keeps the failure
+    assert len(list((out / "runs").glob("*.parquet"))) == 2
+    capsys.readouterr()
+    assert _draws(path, out, 3, "--retry-failed") == 0, capsys.readouterr().err
+    assert len(list((out / "runs").glob("*.parquet"))) == 3
+    assert not list((out / "failures").glob("*.parquet"))
+
+
+def test_retry_failed_goes_with_posterior(tmp_path, capsys):
+    assert main(["run", "--retry-failed", "--out", str(tmp_path / "x")]) == 2
+    assert "--retry-failed: goes with --posterior N" in capsys.readouterr().err
