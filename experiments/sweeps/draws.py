@@ -10,8 +10,6 @@ A folder holds the draws of one scenario, posterior and seed.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import platform
 import sys
 from dataclasses import dataclass
@@ -30,20 +28,17 @@ from experiments.sweeps.outcomes import BY_NAME
 from experiments.sweeps.plan import (
     DRAW_SEEDING,
     RunSpec,
+    digest,
     draw_seed,
     posterior_record,
 )
 from experiments.sweeps.results_store import (
-    FAILURES,
-    MANIFEST,
     RUNS,
     SweepError,
     SweepSummary,
-    check_folder,
     locked,
     note_session,
-    quarantine,
-    read_manifest,
+    open_folder,
     warn_code_change,
     write_atomic,
 )
@@ -64,7 +59,6 @@ OUTCOMES = (
 )
 """What each draw records, every year: the figures of the summary."""
 DRAWS, BANDS, CHART, SUMMARY = "draws.csv", "bands.csv", "output.png", "summary.txt"
-KEPT = frozenset({MANIFEST, "checksums.jsonl", RUNS, FAILURES, "quarantine"})
 WRITTEN = frozenset({DRAWS, BANDS, CHART, SUMMARY})
 
 
@@ -95,12 +89,12 @@ class DrawPlan:
 
     def specs(self) -> list[RunSpec]:
         """Draws 0 to N-1: draw i with the seed `draw_seed(seed, i)`."""
-        base = _digest({"model": TOWNSIM, "base": self.base})
+        base = digest({"model": TOWNSIM, "base": self.base})
         specs = []
         for i in range(self.draws):
             values = self.posterior.draw(i, self.seed)
             seed = draw_seed(self.seed, i)
-            run_id = _digest({"base": base, "posterior": values, "seed": seed})[:20]
+            run_id = digest({"base": base, "posterior": values, "seed": seed})[:20]
             specs.append(RunSpec(run_id, 0, i, seed, {}, i, values))
         return specs
 
@@ -112,7 +106,7 @@ class DrawPlan:
 
     def fingerprint(self) -> str:
         """What a folder's runs share: scenario, posterior content, seed and rule."""
-        return _digest(
+        return digest(
             {
                 "kind": KIND,
                 "base": self.base,
@@ -121,11 +115,6 @@ class DrawPlan:
                 "seeding": DRAW_SEEDING,
             }
         )
-
-
-def _digest(data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def run_draws(
@@ -171,32 +160,20 @@ def _prepare(plan: DrawPlan, out: Path, command: list[str] | None) -> None:
     """Create the folder for these draws, or check that it holds them.
 
     Raises:
-        SweepError: If it holds other results or files that are not results.
+        SweepError: If it holds other results or files that are not results,
+            or cannot be written.
     """
-    path = out / MANIFEST
-    if path.exists():
-        held = read_manifest(out)
+
+    def resume(held: dict[str, Any]) -> None:
         if held.get("kind") != KIND or held.get("fingerprint") != plan.fingerprint():
             raise SweepError(
                 f"{out}: holds other results than these draws (another scenario, "
                 "posterior or seed, or a sweep); choose another --out"
             )
-    else:
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in WRITTEN)
-        if foreign:
-            raise SweepError(
-                f"{out}: holds files that are not townsim results "
-                f"({', '.join(foreign[:3])}); choose an empty or new --out"
-            )
-        text = json.dumps(manifest(plan, command), indent=2, allow_nan=False)
-        write_atomic(path, (text + "\n").encode())
-    for name in (RUNS, FAILURES):
-        (out / name).mkdir(exist_ok=True)
-        for stale in (out / name).glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
-    check = check_folder(out)
-    if check.bad:
-        quarantine(out, check.bad)
+
+    open_folder(
+        out, resume, lambda: manifest(plan, command), WRITTEN, "townsim results"
+    )
 
 
 def manifest(plan: DrawPlan, command: list[str] | None) -> dict[str, Any]:

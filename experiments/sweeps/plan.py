@@ -137,14 +137,14 @@ class Plan:
         }
         if self.posterior is not None:  # its content counts, not where it lies
             data["posterior"] = posterior_record(self.posterior, short=True)
-        return _hash(data)
+        return digest(data)
 
     def specs(self) -> Iterator[RunSpec]:
         """Every run of the plan, point by point, made lazily."""
         shared = {"model": self.experiment.model, "base": self.base}
         if self.arguments:
             shared["arguments"] = self.arguments
-        base_hash = _hash(shared)
+        base_hash = digest(shared)
         reps = self.experiment.replications
         factorial = self.experiment.design.kind == "factorial"
         drawn = self.drawn()
@@ -161,7 +161,7 @@ class Plan:
                 identity = {"base": base_hash, "params": params, "seed": seed, "at": at}
                 if drawn:
                     identity["posterior"] = drawn[rep]
-                run_id = _hash(identity)[:20]
+                run_id = digest(identity)[:20]
                 if not drawn:
                     yield RunSpec(run_id, point, rep, seed, params)
                 else:
@@ -247,8 +247,8 @@ def run_seed(
     if seeding == "common":
         key: tuple[int, ...] = (1, replication)
     elif isinstance(point, dict):
-        digest = int(_hash(point)[:16], 16)
-        key = (2, digest >> 32, digest & 0xFFFFFFFF, replication)
+        number = int(digest(point)[:16], 16)
+        key = (2, number >> 32, number & 0xFFFFFFFF, replication)
     else:
         key = (1, point, replication)
     state = np.random.SeedSequence(root, spawn_key=key).generate_state(1, np.uint64)
@@ -584,6 +584,7 @@ def _check_years(experiment: Experiment, scenario: Scenario, source: str) -> Non
                 )
 
 
-def _hash(data: Any) -> str:
+def digest(data: Any) -> str:
+    """SHA-256 of `data` as canonical JSON (sorted keys, no spaces), in hex."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -25,7 +25,7 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,18 +169,8 @@ def prepare(plan: Plan, out: Path, command: list[str] | None = None) -> Check:
         SweepError: If the folder holds another experiment, unrelated files, a
             damaged manifest, or cannot be written.
     """
-    try:
-        return _prepare(plan, out, command)
-    except OSError as error:
-        raise SweepError(
-            f"{out}: cannot write the results folder ({_short(error)}); "
-            "choose another --out"
-        ) from None
 
-
-def _prepare(plan: Plan, out: Path, command: list[str] | None) -> Check:
-    if (out / MANIFEST).exists():
-        held = read_manifest(out)
+    def resume(held: dict[str, Any]) -> None:
         if held.get("fingerprint") != plan.fingerprint():
             _grow(plan, out, held)
         else:
@@ -190,20 +180,66 @@ def _prepare(plan: Plan, out: Path, command: list[str] | None) -> Check:
         wording = plan.experiment.model_dump(mode="json")
         if held.get("experiment") != wording:  # a new question, answers or analysis
             write_atomic(out / MANIFEST, _json(held | {"experiment": wording}))
+
+    def create() -> dict[str, Any]:
+        write_design(plan, out)
+        return manifest(plan, command)
+
+    # design.parquet alone: a sweep killed before it wrote its manifest
+    return open_folder(out, resume, create, (OLD_LOCK, DESIGN), "sweep results")
+
+
+def open_folder(
+    out: Path,
+    resume: Callable[[dict[str, Any]], None],
+    create: Callable[[], dict[str, Any]],
+    allowed: Collection[str] = (),
+    what: str = "sweep results",
+) -> Check:
+    """Create a results folder or resume it; tidy and check its run files.
+
+    Shared by sweeps and posterior draws. With a manifest, `resume` gets it and
+    refuses (SweepError) or adapts the folder; without one, the folder may hold
+    only `allowed` names and hidden temporaries (left by a kill), and
+    `create` returns the manifest to write. Then stale temporaries are removed,
+    run files that fail their check go to `quarantine/`, and files of an older
+    townsim that read in full get their checksum lines. Returns the check,
+    whose good files are the runs done.
+
+    Raises:
+        SweepError: If the folder holds other results, unrelated files, a
+            damaged manifest, or cannot be written.
+    """
+    try:
+        return _open_folder(out, resume, create, allowed, what)
+    except OSError as error:
+        raise SweepError(
+            f"{out}: cannot write the results folder ({_short(error)}); "
+            "choose another --out"
+        ) from None
+
+
+def _open_folder(
+    out: Path,
+    resume: Callable[[dict[str, Any]], None],
+    create: Callable[[], dict[str, Any]],
+    allowed: Collection[str],
+    what: str,
+) -> Check:
+    if (out / MANIFEST).exists():
+        resume(read_manifest(out))
     else:
         foreign = sorted(
             p.name
             for p in out.iterdir()
-            # design.parquet alone: a sweep killed before it wrote its manifest
-            if p.name not in (OLD_LOCK, DESIGN) and not _temporary(p.name)
+            if p.name not in allowed and not _temporary(p.name)
         )
         if foreign:
             raise SweepError(
-                f"{out}: holds files that are not sweep results "
+                f"{out}: holds files that are not {what} "
                 f"({', '.join(foreign[:3])}); choose an empty or new --out"
             )
-        write_design(plan, out)
-        write_atomic(out / MANIFEST, _json(manifest(plan, command)))
+        write_atomic(out / MANIFEST, _json(create()))
     for stale in out.glob(".*.tmp"):
         stale.unlink(missing_ok=True)
     for name in (RUNS, FAILURES):

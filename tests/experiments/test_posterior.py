@@ -539,3 +539,45 @@ def test_failed_draws_run_again_with_retry_failed_only(tmp_path, capsys, failing
 def test_retry_failed_goes_with_posterior(tmp_path, capsys):
     assert main(["run", "--retry-failed", "--out", str(tmp_path / "x")]) == 2
     assert "--retry-failed: goes with --posterior N" in capsys.readouterr().err
+
+
+def test_a_rerun_takes_a_folder_a_kill_left_with_temporaries(tmp_path, capsys):
+    path = _file(tmp_path)
+    out = tmp_path / "draws"
+    out.mkdir()
+    (out / ".manifest.json.4242.tmp").write_text("{")  # killed writing its manifest
+    assert _draws(path, out, 1) == 0, capsys.readouterr().err
+    # Killed writing a run's file and a table, later.
+    (out / "runs" / ".abc.parquet.4242.tmp").write_bytes(b"PAR1")
+    (out / ".bands.csv.4242.tmp").write_text("outcome")
+    assert _draws(path, out, 2) == 0, capsys.readouterr().err
+    assert not list(out.rglob("*.tmp"))
+    assert len(list((out / "runs").glob("*.parquet"))) == 2
+
+
+def test_run_files_without_a_checksum_line_are_adopted(tmp_path, capsys):
+    path = _file(tmp_path)
+    out = tmp_path / "draws"
+    assert _draws(path, out, 2) == 0
+    (out / "checksums.jsonl").unlink()  # as an older townsim left them
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    assert _draws(path, out, 2) == 0, capsys.readouterr().err
+    lines = (out / "checksums.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["file"] for line in lines) == sorted(
+        f"runs/{name}" for name in before
+    )
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == before
+
+
+def test_an_unwritable_out_exits_2(tmp_path, capsys, monkeypatch):
+    from experiments.sweeps import results_store
+
+    def refuse(path, payload):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(results_store, "write_atomic", refuse)
+    out = tmp_path / "draws"
+    assert _draws(_file(tmp_path), out, 1) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write the results folder" in err, err
+    assert str(out) in err
