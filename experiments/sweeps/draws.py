@@ -105,11 +105,12 @@ class DrawPlan:
         return pd.DataFrame(rows, columns=["draw", "seed", *self.posterior.keys])
 
     def fingerprint(self) -> str:
-        """What a folder's runs share: scenario, posterior content, seed and rule."""
+        """What a folder's runs share: scenario, posterior, outcomes, seed, rule."""
         return digest(
             {
                 "kind": KIND,
                 "base": self.base,
+                "outcomes": list(OUTCOMES),
                 "posterior": posterior_record(self.posterior, short=True),
                 "seed": self.seed,
                 "seeding": DRAW_SEEDING,

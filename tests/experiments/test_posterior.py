@@ -581,3 +581,19 @@ def test_an_unwritable_out_exits_2(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot write the results folder" in err, err
     assert str(out) in err
+
+
+def test_the_draws_fingerprint_holds_the_outcomes_and_the_seeding(
+    tmp_path, monkeypatch
+):
+    from experiments.sweeps import draws
+
+    posterior = read_posterior(_file(tmp_path), load_scenario("baseline"))
+    plan = DrawPlan(load_scenario("baseline"), posterior, 2, 11)
+    before = plan.fingerprint()
+    monkeypatch.setattr(draws, "OUTCOMES", (*draws.OUTCOMES, "firms"))
+    assert plan.fingerprint() != before
+    monkeypatch.undo()
+    assert plan.fingerprint() == before
+    monkeypatch.setattr(draws, "DRAW_SEEDING", "draw i runs with seed root_seed + i")
+    assert plan.fingerprint() != before
