@@ -64,7 +64,7 @@ class Posterior:
     """Non-negative, summing to 1."""
     meta: dict[str, Any]
     sha256: str
-    """Of the file's bytes: a sweep's fingerprint holds it."""
+    """Of its content (`content_sha256`): a sweep's fingerprint holds it."""
 
     @property
     def keys(self) -> list[str]:
@@ -187,7 +187,7 @@ def read_posterior(path: str | Path, scenario: Scenario) -> Posterior:
             scenario does not allow, or weights that are no distribution.
     """
     path = Path(path)
-    payload, table = _read(path)
+    _, table = _read(path)
     meta = _metadata(table, path)
     here = model_version()
     if meta.get("model_version") != here:
@@ -210,13 +210,35 @@ def read_posterior(path: str | Path, scenario: Scenario) -> Posterior:
     for key in frame.columns:
         _check_column(frame[key], scenario, path)
     _check_particles(frame, scenario, path)
+    particles, weights = frame.astype(float), weights / weights.sum()
     return Posterior(
         path=path,
-        particles=frame.astype(float),
-        weights=weights / weights.sum(),
+        particles=particles,
+        weights=weights,
         meta=meta,
-        sha256=hashlib.sha256(payload).hexdigest(),
+        sha256=content_sha256(particles, weights, meta),
     )
+
+
+def content_sha256(
+    particles: pd.DataFrame, weights: np.ndarray, meta: dict[str, Any]
+) -> str:
+    """SHA-256 of what a posterior's draws depend on, not of the file's bytes.
+
+    Canonical JSON of the keys, the particles, the normalised weights, the
+    scenario and the model version: rewriting the same particles (a new
+    `created` date or code version) keeps it, and so keeps the folders built
+    on the posterior.
+    """
+    content = {
+        "keys": [str(key) for key in particles.columns],
+        "particles": particles.to_numpy(float).tolist(),
+        "weights": np.asarray(weights, dtype=float).tolist(),
+        "scenario": meta.get("scenario"),
+        "model_version": meta.get("model_version"),
+    }
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _read(path: Path) -> tuple[bytes, pa.Table]:

@@ -597,3 +597,17 @@ def test_the_draws_fingerprint_holds_the_outcomes_and_the_seeding(
     assert plan.fingerprint() == before
     monkeypatch.setattr(draws, "DRAW_SEEDING", "draw i runs with seed root_seed + i")
     assert plan.fingerprint() != before
+
+
+def test_the_posterior_checksum_is_of_its_content_not_its_file(tmp_path):
+    scenario = load_scenario("baseline")
+    path = _file(tmp_path)
+    first = read_posterior(path, scenario).sha256
+    _restamp(path, created="2001-01-01T00:00:00+00:00", code_version="other")
+    assert read_posterior(path, scenario).sha256 == first
+    _file(tmp_path)  # written again: a new date, the same particles
+    assert read_posterior(path, scenario).sha256 == first
+    _file(tmp_path, weights=(0.3, 0.2, 0.5))
+    assert read_posterior(path, scenario).sha256 != first
+    _file(tmp_path, particles=TOWNS.assign(**{"province.towns": [2.0, 3.0, 5.0]}))
+    assert read_posterior(path, scenario).sha256 != first
