@@ -10,8 +10,10 @@ optionally the calibration's targets.
 A file is refused, in one line naming it, when it cannot serve the code that
 reads it: made by other model code, for another scenario, with a column that is
 no scenario key or a value the scenario does not allow, or with weights that
-are not a distribution. Draw i of a posterior depends only on the seed and i,
-so growing the number of draws keeps the earlier ones.
+are not a distribution. A file written with its scenario records the
+scenario's other values; applied to a scenario that differs in them, it is
+used with one warning naming the keys. Draw i of a posterior depends only on
+the seed and i, so growing the number of draws keeps the earlier ones.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,7 +135,11 @@ def _quantile(values: Any, weights: np.ndarray, q: float) -> float:
 
 
 def write_posterior(
-    path: str | Path, particles: pd.DataFrame, weights: Any, meta: dict[str, Any]
+    path: str | Path,
+    particles: pd.DataFrame,
+    weights: Any,
+    meta: dict[str, Any],
+    scenario: Scenario | None = None,
 ) -> Path:
     """Write a posterior file atomically (temporary file, flushed, renamed).
 
@@ -143,11 +150,17 @@ def write_posterior(
         meta: `scenario`, `method` and `command` (the command that makes the
             file again), optionally `targets`; the model and code versions
             and the date are added.
+        scenario: The scenario the particles were fitted in, if given: its
+            values apart from the posterior's keys are recorded
+            (`scenario_values`, `scenario_hash`), so a reader can say when
+            the scenario has changed since.
 
     Raises:
         PosteriorError: If the particles, weights or metadata are incomplete.
     """
     path = Path(path)
+    if scenario is not None:
+        meta = {"scenario": scenario.name, **meta}
     missing = [key for key in REQUIRED if not meta.get(key)]
     if missing:
         raise PosteriorError(f"{path}: metadata lacks {', '.join(missing)}")
@@ -161,6 +174,12 @@ def write_posterior(
         )
     _check_weights(w, path)
     frame[WEIGHT] = w / w.sum()
+    if scenario is not None:
+        values = scenario_values(scenario, list(particles.columns))
+        meta = meta | {
+            "scenario_values": values,
+            "scenario_hash": _canonical_sha256(values),
+        }
     full = {
         **meta,
         "model_version": model_version(),
@@ -211,6 +230,7 @@ def read_posterior(path: str | Path, scenario: Scenario) -> Posterior:
         _check_column(frame[key], scenario, path)
     _check_particles(frame, scenario, path)
     particles, weights = frame.astype(float), weights / weights.sum()
+    _warn_changed_scenario(meta, scenario, list(particles.columns), path)
     return Posterior(
         path=path,
         particles=particles,
@@ -237,7 +257,57 @@ def content_sha256(
         "scenario": meta.get("scenario"),
         "model_version": meta.get("model_version"),
     }
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return _canonical_sha256(content)
+
+
+def scenario_values(scenario: Scenario, keys: list[str]) -> dict[str, Any]:
+    """The scenario's values as dotted keys, without `keys` (the posterior's own).
+
+    The description is left out too: it changes no run.
+    """
+    flat = _flat(scenario.model_dump(mode="json"))
+    return {k: v for k, v in flat.items() if k not in keys and k != "description"}
+
+
+def _warn_changed_scenario(
+    meta: dict[str, Any], scenario: Scenario, keys: list[str], path: Path
+) -> None:
+    """One warning line when the scenario differs from the one the file records."""
+    held = meta.get("scenario_hash")
+    if held is None:
+        return
+    now = scenario_values(scenario, keys)
+    if _canonical_sha256(now) == held:
+        return
+    before = meta.get("scenario_values")
+    if isinstance(before, dict):
+        changed = sorted(
+            k for k in before.keys() | now.keys() if before.get(k) != now.get(k)
+        )
+        shown = ", ".join(changed[:5]) + (
+            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+        )
+    else:
+        shown = "not recorded"
+    print(
+        f"townsim: warning: {path}: made for another version of scenario "
+        f"{scenario.name!r} (keys {shown} differ); its draws may no longer fit it",
+        file=sys.stderr,
+    )
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            flat |= _flat(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _canonical_sha256(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -611,3 +611,24 @@ def test_the_posterior_checksum_is_of_its_content_not_its_file(tmp_path):
     assert read_posterior(path, scenario).sha256 != first
     _file(tmp_path, particles=TOWNS.assign(**{"province.towns": [2.0, 3.0, 5.0]}))
     assert read_posterior(path, scenario).sha256 != first
+
+
+def test_a_posterior_of_another_version_of_its_scenario_warns_in_one_line(
+    tmp_path, capsys
+):
+    fitted = load_scenario("baseline")
+    path = write_posterior(tmp_path / "p.parquet", TOWNS, (1, 1, 1), META, fitted)
+    held = read_posterior(path, fitted).meta
+    assert held["scenario_hash"] and "province.towns" not in held["scenario_values"]
+    assert capsys.readouterr().err == ""
+    # The posterior's own key may differ: the draws set it anyway.
+    read_posterior(path, load_scenario("baseline", {"province.towns": 7}))
+    assert capsys.readouterr().err == ""
+    changed = load_scenario("baseline", {"economy.market_growth": 0.05})
+    posterior = read_posterior(path, changed)  # a warning, not an error
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"townsim: warning: {path}: made for another version of")
+    assert "scenario 'baseline' (keys economy.market_growth differ)" in err
+    assert err.rstrip().endswith("its draws may no longer fit it")
+    assert posterior.keys == ["province.towns"]
