@@ -21,6 +21,8 @@ from experiments.sweeps.plan import Plan
 
 WORDING = ("description", "question", "answers", "analysis")
 """Keys that change what a report says, never what a run computes."""
+PLACES = ("posterior",)
+"""Paths whose content is compared apart (the posterior's, by its checksum)."""
 GROWABLE = ("replications", "design.samples")
 """Keys whose increase keeps every finished run."""
 FACTOR_TABLES = ("levers", "uncertainties", "splits")
@@ -52,6 +54,7 @@ def growth(held: dict[str, Any], plan: Plan, held_unit: np.ndarray) -> list[str]
         if old.get(key) != new.get(key)
         and key not in GROWABLE
         and key.split(".")[0] not in WORDING
+        and key not in PLACES
         and not (factorial and _is_level_key(key, old, new))
     ]
     if held.get("base_scenario") != plan.base:

@@ -632,3 +632,19 @@ def test_a_posterior_of_another_version_of_its_scenario_warns_in_one_line(
     assert "scenario 'baseline' (keys economy.market_growth differ)" in err
     assert err.rstrip().endswith("its draws may no longer fit it")
     assert posterior.keys == ["province.towns"]
+
+
+def test_a_sweep_grows_with_its_posterior_moved(tmp_path, capsys):
+    path = _file(tmp_path)
+    experiment = _sweep(tmp_path, reps=2)
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(experiment), "--out", str(out), "--quiet"]) == 0
+    before = set((out / "runs").glob("*.parquet"))
+    (tmp_path / "moved").mkdir()
+    path.rename(tmp_path / "moved" / "post.parquet")
+    text = experiment.read_text().replace('"post.parquet"', '"moved/post.parquet"')
+    experiment.write_text(text.replace("replications = 2", "replications = 3"))
+    code = main(["sweep", str(experiment), "--out", str(out), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    assert before < set((out / "runs").glob("*.parquet"))
+    assert len(list((out / "runs").glob("*.parquet"))) == 6
