@@ -14,16 +14,10 @@ import numpy as np
 import pandas as pd
 
 from experiments.runs.posterior import Posterior
+from experiments.sweeps.outcomes import BY_NAME
 from scenarios import Scenario
 
 QUANTILES = {"median": 0.5, "p5": 0.05, "p25": 0.25, "p75": 0.75, "p95": 0.95}
-UNITS = {
-    "gdp": "M yuan/yr, start-year prices",
-    "gdp_nominal": "M yuan/yr, current prices",
-    "platform_coverage": "share of listed towns",
-    "share_dim3plus": "share of listed towns",
-    "share_dim4": "share of listed towns",
-}
 
 
 def band_table(values: pd.DataFrame) -> pd.DataFrame:
@@ -33,7 +27,7 @@ def band_table(values: pd.DataFrame) -> pd.DataFrame:
         {name: grouped.quantile(q) for name, q in QUANTILES.items()}
     ).join(grouped.size().rename("draws"))
     table = table.reset_index()
-    table.insert(2, "unit", table["outcome"].map(UNITS).fillna("towns"))
+    table.insert(2, "unit", [BY_NAME[name].unit for name in table["outcome"]])
     return table
 
 

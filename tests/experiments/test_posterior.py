@@ -20,6 +20,7 @@ from experiments.runs.posterior import (
 )
 from experiments.runs.provenance import model_version
 from experiments.sweeps.draws import DrawPlan
+from experiments.sweeps.outcomes import BY_NAME
 from experiments.sweeps.plan import draw_seed, load_experiment
 from scenarios import load_scenario
 
@@ -263,6 +264,8 @@ def test_run_posterior_writes_runs_draws_bands_chart_and_prints_bands(tmp_path, 
     assert (gdp["p5"] <= gdp["median"]).all() and (gdp["median"] <= gdp["p95"]).all()
     assert (gdp["draws"] == 3).all()
     assert gdp["unit"].iloc[0] == "M yuan/yr, start-year prices"
+    units = bands.drop_duplicates("outcome").set_index("outcome")["unit"]
+    assert units.to_dict() == {name: BY_NAME[name].unit for name in units.index}
     assert (out / "output.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "3 posterior draws" in printed
     assert "draw i's seed derived from seed 11 and i" in printed
