@@ -226,12 +226,10 @@ def posterior_command(args: argparse.Namespace) -> int:
     posterior (its model version, scenario, keys and weights), `--set` keys
     that the posterior draws, and the output place.
     """
-    from experiments.analysis.bands import band_table, chart_png, summary_text
     from experiments.runs.memory import memory_problem
     from experiments.runs.posterior import read_posterior, shipped_file
     from experiments.sweeps import draws
     from experiments.sweeps.driver import SweepInterrupted
-    from experiments.sweeps.results_store import write_atomic
     from scenarios import ScenarioError, load_scenario, parse_assignment
 
     if args.posterior < 1:
@@ -263,14 +261,27 @@ def posterior_command(args: argparse.Namespace) -> int:
             command=["townsim", *sys.argv[1:]],
             retry_failed=args.retry_failed,
         )
-    except SweepInterrupted as stop:
-        done = stop.summary.skipped + stop.summary.done
+        return _report_draws(args, plan, out, summary)
+    except KeyboardInterrupt as stop:  # in the pool, or before or after it
+        if isinstance(stop, SweepInterrupted):
+            done = stop.summary.skipped + stop.summary.done
+            recorded = f"{done} of {stop.summary.total} draws are recorded in {out}/"
+        else:
+            recorded = f"finished draws are kept in {out}/"
         print(
-            f"townsim: interrupted: {done} of {stop.summary.total} draws are recorded "
-            f"in {out}/; run the same command to resume",
+            f"townsim: interrupted: {recorded}; run the same command to resume",
             file=sys.stderr,
         )
         return 130
+
+
+def _report_draws(args: argparse.Namespace, plan: Any, out: Path, summary: Any) -> int:
+    """Write the draws' tables, chart and summary; print the summary."""
+    from experiments.analysis.bands import band_table, chart_png, summary_text
+    from experiments.sweeps import draws
+    from experiments.sweeps.results_store import write_atomic
+
+    scenario, posterior = plan.scenario, plan.posterior
     values = draws.draw_values(plan, out)
     if values.empty:
         print(

@@ -651,3 +651,20 @@ def test_a_sweep_grows_with_its_posterior_moved(tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     assert before < set((out / "runs").glob("*.parquet"))
     assert len(list((out / "runs").glob("*.parquet"))) == 6
+
+
+def test_ctrl_c_after_the_draws_ran_says_they_are_kept(tmp_path, capsys, monkeypatch):
+    from experiments.analysis import bands
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bands, "summary_text", interrupted)
+    out = tmp_path / "draws"
+    assert _draws(_file(tmp_path), out, 1) == 130
+    err = capsys.readouterr().err
+    assert err == (
+        f"townsim: interrupted: finished draws are kept in {out}/; run the same "
+        "command to resume\n"
+    )
+    assert len(list((out / "runs").glob("*.parquet"))) == 1
