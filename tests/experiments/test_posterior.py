@@ -668,3 +668,14 @@ def test_ctrl_c_after_the_draws_ran_says_they_are_kept(tmp_path, capsys, monkeyp
         "command to resume\n"
     )
     assert len(list((out / "runs").glob("*.parquet"))) == 1
+
+
+def test_a_posterior_valid_particle_by_particle_is_taken(tmp_path):
+    # Each particle keeps its years in order; the column of start years beside
+    # the scenario's end year would not.
+    particles = pd.DataFrame(
+        {"run.start_year": [2016.0, 2040.0], "run.end_year": [2035.0, 2045.0]}
+    )
+    path = _file(tmp_path, particles, (1, 1))
+    posterior = read_posterior(path, load_scenario("baseline"))
+    assert posterior.particles["run.start_year"].tolist() == [2016.0, 2040.0]
