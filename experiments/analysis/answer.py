@@ -309,7 +309,7 @@ def verdict_text(results: Results, v: Verdict, level: float) -> str:
             f"{fmt(abs(extra))} {SPENDING} {than} the runner-up."
         )
     words.append(
-        f"Replication noise is {_percent(v.noise.share)} of the variance; the sweep "
+        f"{results.spread} is {_percent(v.noise.share)} of the variance; the sweep "
         f"can detect a difference of {_difference(v.noise.detectable(level), v.unit)} "
         f"between two options ({int(POWER * 100)}% power); four times the "
         "replications would halve that."

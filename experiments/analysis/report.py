@@ -159,6 +159,7 @@ def report_text(
         )
         + f"; code {m['code_version']}",
         "- Factors: " + "; ".join(_factor_text(f) for f in design["factors"]),
+        *_posterior_line(m),
         "",
     ]
     level = exp["analysis"]["conf_level"]
@@ -221,6 +222,18 @@ def _factor_text(factor: dict[str, Any]) -> str:
     return f"{factor['name']} ({factor['role']})"
 
 
+def _posterior_line(manifest: dict[str, Any]) -> list[str]:
+    """The posterior the replications ran over, named once (none without one)."""
+    posterior = manifest.get("posterior")
+    if not posterior:
+        return []
+    return [
+        f"- Posterior: {posterior.get('file', '?')} (replication r of every point "
+        "uses draw r): the spread over replications holds the model's randomness "
+        "and the posterior draws"
+    ]
+
+
 def _indices_section(results: Results, indices: pd.DataFrame) -> list[str]:
     main = MAIN_INDEX[results.kind]
     level = results.manifest["experiment"]["analysis"]["conf_level"]
@@ -229,8 +242,9 @@ def _indices_section(results: Results, indices: pd.DataFrame) -> list[str]:
         "",
         f"Ranked by {main} ({int(level * 100)}% intervals from a bootstrap over "
         "the design and, within each design point, over replications). "
-        "'Noise' is the share of the runs' variance that comes from replication "
-        "noise within design points; when it is large, add replications.",
+        "'Noise' is the share of the runs' variance that comes from "
+        f"{results.spread[0].lower()}{results.spread[1:]} within design points; "
+        "when it is large, add replications.",
         "",
     ]
     valid = indices[indices["factor"].notna()]
@@ -255,7 +269,7 @@ def _indices_section(results: Results, indices: pd.DataFrame) -> list[str]:
             "exceed the dummy's shows no effect.",
             "",
         ]
-    lines += _width_note(valid[valid["index"] == main], results.kind)
+    lines += _width_note(valid[valid["index"] == main], results.kind, results.spread)
     notes = indices[indices["note"].notna()]
     if len(notes):
         lines += ["Not analysed:", ""]
@@ -308,7 +322,7 @@ def _headline(outcome: str, ranked: pd.DataFrame) -> str:
     )
 
 
-def _width_note(ranked: pd.DataFrame, kind: str) -> list[str]:
+def _width_note(ranked: pd.DataFrame, kind: str, spread: str) -> list[str]:
     """Say when intervals of shares of variance are too wide to rank factors."""
     if kind not in ("sobol", "lhs") or not len(ranked):
         return []
@@ -319,7 +333,7 @@ def _width_note(ranked: pd.DataFrame, kind: str) -> list[str]:
     more = "replications" if noise > 0.5 else "design samples (design.samples)"
     return [
         f"The intervals are wide (median width {width:.2f}): the design is too "
-        f"small to rank the factors with confidence. Replication noise is "
+        f"small to rank the factors with confidence. {spread} is "
         f"{noise:.0%} of the variance, so more {more} would help most.",
         "",
     ]
@@ -402,7 +416,7 @@ def _effect_lines(
         lines = ["With one replication per point, effects have no intervals.", ""]
     else:
         lines = [
-            f"Replication noise: {noise.share:.0%} of the variance "
+            f"{results.spread}: {noise.share:.0%} of the variance "
             f"({noise.df} degrees of freedom).",
             "",
         ]
@@ -464,7 +478,7 @@ def _indices_answer(
                 f"{nxt['high']:.3g}])"
             )
         lines += [
-            words + f". Replication noise is {top['noise_share']:.0%} of the variance.",
+            words + f". {results.spread} is {top['noise_share']:.0%} of the variance.",
             "",
         ]
     return lines

@@ -49,6 +49,17 @@ class Results:
         return ["draw", *(f"posterior.{key}" for key in keys)] if keys else []
 
     @property
+    def spread(self) -> str:
+        """The spread over replications within a point, named for a sentence's start.
+
+        With a posterior each replication has its own draw, so the spread
+        holds the parameters' uncertainty as well as the model's randomness.
+        """
+        if self.manifest.get("posterior"):
+            return "The spread over replications (model randomness and posterior draws)"
+        return "Replication noise"
+
+    @property
     def keys(self) -> list[str]:
         """Every column that says which run a row is of: not an outcome."""
         return [*KEYS, *self.factors, *self.drawn]

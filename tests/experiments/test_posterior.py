@@ -679,3 +679,18 @@ def test_a_posterior_valid_particle_by_particle_is_taken(tmp_path):
     path = _file(tmp_path, particles, (1, 1))
     posterior = read_posterior(path, load_scenario("baseline"))
     assert posterior.particles["run.start_year"].tolist() == [2016.0, 2040.0]
+
+
+def test_a_report_over_a_posterior_says_what_the_spread_holds(tmp_path, capsys):
+    path = _file(tmp_path)
+    experiment = _sweep(tmp_path, reps=3)
+    text = experiment.read_text().replace("years = [2016]", "years = [2017]")
+    experiment.write_text(text.replace('outcomes = ["towns_dim1", ', "outcomes = ["))
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(experiment), "--out", str(out), "--quiet"]) == 0
+    assert main(["analyze", str(out)]) == 0, capsys.readouterr().err
+    report = (out / "report" / "report.md").read_text()
+    assert "Replication noise" not in report
+    spread = "spread over replications (model randomness and posterior draws)"
+    assert report.count(spread) >= 2, report
+    assert report.count(str(path)) == 1
