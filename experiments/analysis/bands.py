@@ -4,6 +4,8 @@ A band is the spread of a figure over the draws: its median and the 5-95% (and
 25-75%) range of the draws. A draw is one parameter set from the posterior,
 run with its own seed, so the range holds the parameters' uncertainty and the
 model's own randomness together; it is not a confidence interval of the median.
+Quantiles interpolate linearly between the sorted draws (numpy's and pandas'
+default), in bands.csv and in the summary alike.
 """
 
 from __future__ import annotations
