@@ -399,7 +399,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     main_fit, check_fit = (particles_of(args.out / name) for name in FITS)
     meta = posterior_meta(args.out / "abc.db", command_of(args))
     shipped = for_guangdong(main_fit)
-    write_posterior(args.out / "posterior.parquet", shipped, main_fit["weight"], meta)
+    guangdong = load_scenario("guangdong")
+    write_posterior(
+        args.out / "posterior.parquet", shipped, main_fit["weight"], meta, guangdong
+    )
     draws = predictive(main_fit, args.draws, args.workers, args.scheduler)
     check = predictive(check_fit, args.draws, args.workers, args.scheduler)
     point = point_estimate(main_fit, list(PRIORS))
@@ -494,7 +497,13 @@ def ship(particles: pd.DataFrame, meta: Mapping[str, object]) -> None:
     left in 2015); `guangdong_2010` its own 2010 start and entrants' size.
     """
     shipped = for_guangdong(particles)
-    write_posterior(shipped_file("guangdong"), shipped, particles["weight"], meta)
+    write_posterior(
+        shipped_file("guangdong"),
+        shipped,
+        particles["weight"],
+        meta,
+        load_scenario("guangdong"),
+    )
     medians = point_estimate(shipped.assign(weight=particles["weight"]), SHIPPED)
     write_values("guangdong", medians)
     own = ["certification.entrant_size", "province.start_output"]
