@@ -229,7 +229,6 @@ def posterior_command(args: argparse.Namespace) -> int:
     from experiments.runs.memory import memory_problem
     from experiments.runs.posterior import read_posterior, shipped_file
     from experiments.sweeps import draws
-    from experiments.sweeps.driver import SweepInterrupted
     from scenarios import ScenarioError, load_scenario, parse_assignment
 
     if args.posterior < 1:
@@ -263,16 +262,7 @@ def posterior_command(args: argparse.Namespace) -> int:
         )
         return _report_draws(args, plan, out, summary)
     except KeyboardInterrupt as stop:  # in the pool, or before or after it
-        if isinstance(stop, SweepInterrupted):
-            done = stop.summary.skipped + stop.summary.done
-            recorded = f"{done} of {stop.summary.total} draws are recorded in {out}/"
-        else:
-            recorded = f"finished draws are kept in {out}/"
-        print(
-            f"townsim: interrupted: {recorded}; run the same command to resume",
-            file=sys.stderr,
-        )
-        return 130
+        return interrupted(stop, out, "draws")
 
 
 def _report_draws(args: argparse.Namespace, plan: Any, out: Path, summary: Any) -> int:
@@ -370,7 +360,7 @@ def add_sweep_parsers(commands: argparse._SubParsersAction) -> None:
 
 def sweep_command(args: argparse.Namespace) -> int:
     """Validate the experiment, run what is missing, say where the results are."""
-    from experiments.sweeps.driver import SweepInterrupted, run_sweep
+    from experiments.sweeps.driver import run_sweep
     from experiments.sweeps.plan import load_experiment
     from scenarios import ScenarioError
 
@@ -398,16 +388,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             command=["townsim", *sys.argv[1:]],
         )
     except KeyboardInterrupt as stop:
-        if isinstance(stop, SweepInterrupted):
-            done = stop.summary.skipped + stop.summary.done
-            recorded = f"{done} of {stop.summary.total} runs are recorded in {out}/"
-        else:
-            recorded = f"finished runs are kept in {out}/"
-        print(
-            f"townsim: interrupted: {recorded}; run the same command to resume",
-            file=sys.stderr,
-        )
-        return 130
+        return interrupted(stop, out, "runs")
     print(
         f"{plan.experiment.name}: {summary.done} runs done now, {summary.skipped} "
         f"found done, {summary.failed + summary.earlier_failed} failed, of "
@@ -421,6 +402,22 @@ def sweep_command(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def interrupted(stop: KeyboardInterrupt, out: Path, what: str) -> int:
+    """Say what an interrupted sweep or set of draws kept; the exit code 130."""
+    from experiments.sweeps.driver import SweepInterrupted
+
+    if isinstance(stop, SweepInterrupted):
+        done = stop.summary.skipped + stop.summary.done
+        recorded = f"{done} of {stop.summary.total} {what} are recorded in {out}/"
+    else:
+        recorded = f"finished {what} are kept in {out}/"
+    print(
+        f"townsim: interrupted: {recorded}; run the same command to resume",
+        file=sys.stderr,
+    )
+    return 130
 
 
 def sweep_memory_problem(plan: Any, workers: int | None, scheduler: Any) -> str | None:

@@ -11,8 +11,6 @@ a run's table.
 from __future__ import annotations
 
 import json
-import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +21,7 @@ import pyarrow.parquet as pq
 
 from experiments.optimize import robustness
 from experiments.optimize.problem import Problem, digest
-from experiments.runs.provenance import code_version, package_versions
+from experiments.runs.provenance import made_by, package_versions
 from experiments.sweeps.driver import run_specs
 from experiments.sweeps.experiment_file import ExperimentError, Level
 from experiments.sweeps.outcomes import BY_NAME
@@ -354,7 +352,6 @@ def prepare_folder(problem: Problem, out: Path, command: list[str] | None) -> No
 
 def manifest(problem: Problem, command: list[str] | None) -> dict[str, Any]:
     """The search, its scenarios and seeds, the code and package versions."""
-    from datetime import UTC, datetime
     from importlib import metadata
 
     versions = package_versions()
@@ -376,11 +373,7 @@ def manifest(problem: Problem, command: list[str] | None) -> dict[str, Any]:
             if o.name in BY_NAME
         },
         "base_scenario": problem.base,
-        "code_version": code_version(),
-        "packages": versions,
-        "python": platform.python_version(),
-        "command": command if command is not None else sys.argv,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        **made_by(command, versions),
         "sessions": [],
         "files": {
             "runs/*.parquet": "one file per finished run: tidy rows (run keys, "

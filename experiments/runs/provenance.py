@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import platform
 import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 PACKAGES = (
     "townsim",
@@ -68,3 +73,17 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def made_by(
+    command: Sequence[str] | None = None, packages: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """What made a result, for its manifest: code, model, packages, command, time."""
+    return {
+        "code_version": code_version(),
+        "model_version": model_version(),
+        "packages": packages if packages is not None else package_versions(),
+        "python": platform.python_version(),
+        "command": command if command is not None else sys.argv,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }

@@ -11,15 +11,12 @@ from __future__ import annotations
 import glob
 import json
 import os
-import platform
 import secrets
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -31,9 +28,7 @@ from experiments.runs.durable import (
     write_durably,
 )
 from experiments.runs.provenance import (
-    code_version,
-    model_version,
-    package_versions,
+    made_by,
 )
 from model import TownModel
 from scenarios import Scenario
@@ -141,12 +136,7 @@ def manifest(result: RunResult, command: list[str] | None = None) -> dict:
     return {
         "scenario": result.scenario.model_dump(mode="json"),
         "seed": result.seed,
-        "code_version": code_version(),
-        "model_version": model_version(),
-        "packages": package_versions(),
-        "python": platform.python_version(),
-        "command": command if command is not None else sys.argv,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        **made_by(command),
         "run_seconds": round(result.seconds, 3),
         "files": {
             "series.parquet": "province series, one row per step (DataCollector)",

@@ -10,10 +10,7 @@ A folder holds the draws of one scenario, posterior and seed.
 
 from __future__ import annotations
 
-import platform
-import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from experiments.runs.posterior import Posterior
-from experiments.runs.provenance import code_version, model_version, package_versions
+from experiments.runs.provenance import (
+    made_by,
+)
 from experiments.sweeps.driver import run_specs
 from experiments.sweeps.experiment_file import TOWNSIM
 from experiments.sweeps.outcomes import BY_NAME
@@ -190,12 +189,7 @@ def manifest(plan: DrawPlan, command: list[str] | None) -> dict[str, Any]:
             name: {"unit": BY_NAME[name].unit, "meaning": BY_NAME[name].meaning}
             for name in OUTCOMES
         },
-        "code_version": code_version(),
-        "model_version": model_version(),
-        "packages": package_versions(),
-        "python": platform.python_version(),
-        "command": command if command is not None else sys.argv,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        **made_by(command),
         "sessions": [],
         "files": {
             "runs/*.parquet": "one file per draw: tidy rows (run keys, draw, "

@@ -23,7 +23,6 @@ import hashlib
 import io
 import json
 import os
-import platform
 import sys
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ import pyarrow.parquet as pq
 from experiments.runs.durable import fsync_path, write_durably
 from experiments.runs.provenance import (
     code_version,
-    model_version,
+    made_by,
     package_versions,
 )
 from experiments.sweeps.experiment_file import TOWNSIM, ExperimentError
@@ -557,12 +556,7 @@ def manifest(plan: Plan, command: list[str] | None = None) -> dict[str, Any]:
             for name in names
             if name in BY_NAME
         },
-        "code_version": code_version(),
-        "model_version": model_version(),
-        "packages": versions,
-        "python": platform.python_version(),
-        "command": command if command is not None else sys.argv,
-        "created": _now(),
+        **made_by(command, versions),
         "sessions": [],
         "store": STORE,
         "files": {
