@@ -184,7 +184,7 @@ def apply(path: Path, values: dict[str, float]) -> None:
     for key, value in values.items():
         text, n = re.subn(
             rf"^{key} = [^\n#]*?(?=\s*(#|$))",
-            f"{key} = {value:g}",
+            f"{key} = {value:.10g}",
             text,
             count=1,
             flags=re.M,
