@@ -562,11 +562,15 @@ def lever_verdict_text(verdict: LeverVerdict, s: Scenario) -> str:
             else ""
         )
     )
+    target = f"{100 * s.plan.coverage_target:.0f}%"
     coverage_text = (
         f" Coverage is what the mix decides: **{verdict.soonest}** passes "
-        f"{100 * s.plan.coverage_target:.0f}% first (mean year "
+        f"{target} first (mean year "
         f"{year_text(verdict.covered[verdict.soonest])}, against "
         f"{year_text(verdict.covered[today])} under today's policy)."
+        if np.isfinite(verdict.covered[verdict.soonest])
+        else f" No mix under the same budget passes {target} coverage in every "
+        f"run by {s.run.end_year}."
     )
     return (
         output_text
@@ -625,7 +629,7 @@ def policy_section(
             "within 2 s.e. does not rank the mixes. The output growth's parameters "
             "are the posterior median of the fit to the 2010-2015 record "
             "(docs/calibration.md); after 2015 demand follows the province's GDP "
-            "growth (data to 2020, then an assumed 5% a year).",
+            "growth (data to 2024, then an assumed 4.5% a year).",
             "",
             "![policy](validation/policy.png)",
         ]
