@@ -188,7 +188,7 @@ def test_a_temporary_folder_too_long_for_a_socket_is_passed_over(tmp_path):
 
 
 def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(tmp_path):
-    experiment = write(tmp_path, SLOW.format(tiny=TINY.format(end=2024)))
+    experiment = write(tmp_path, SLOW.format(tiny=TINY.format(end=2030)))
     out = tmp_path / "out"
     process = _start(experiment, out)
     _wait_for_runs(out, 1, process)
